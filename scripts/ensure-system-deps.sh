@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Chromium (browser tests, notebook screenshots) and Jupyter's nbclient (notebooks) from apt.
+# Installs them when root on Debian/Ubuntu; otherwise prints the exact command and fails.
+set -euo pipefail
+missing=()
+[ -x /usr/lib/chromium/chromium ] || missing+=(chromium)
+/usr/bin/python3 -c 'import nbclient, ipykernel' 2>/dev/null || missing+=(python3-nbclient python3-ipykernel)
+[ ${#missing[@]} -eq 0 ] && exit 0
+cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "[setup] $cmd" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  (apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}") >&2
+else
+  echo "The tests need ${missing[*]}. Install them with:" >&2
+  echo "  sudo sh -c '$cmd'" >&2
+  exit 1
+fi

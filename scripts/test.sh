@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole test suite (`npm test`): static checks, unit tests in Node, the browser suite in
+# headless Chromium and the notebooks. Installs what it needs (npm ci; Chromium and Jupyter's
+# nbclient with apt when root on Debian/Ubuntu) or stops with the exact command to run.
+# Ends with one line `N passed, N failed`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh || exit 1
+bash scripts/ensure-system-deps.sh || exit 1
+
+passed=0
+failed=0
+log_dir=$(mktemp -d)
+
+# check NAME CMD...: one pass or one fail.
+check() {
+  local name=$1
+  shift
+  echo "=== $name: $*"
+  if "$@"; then passed=$((passed + 1)); echo "=== $name: ok"; else failed=$((failed + 1)); echo "=== $name: FAILED"; fi
+}
+
+# suite NAME CMD...: a runner that ends with `N passed, N failed`; its counts are added.
+suite() {
+  local name=$1
+  shift
+  echo "=== $name: $*"
+  "$@" 2>&1 | tee "$log_dir/$name.log"
+  local rc=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/$name.log" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "=== $name: no summary line (exit $rc)"
+    failed=$((failed + 1))
+    return
+  fi
+  local p f
+  p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+  f=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+  passed=$((passed + p))
+  failed=$((failed + f))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); echo "=== $name: exit $rc"; fi
+}
+
+check lint npx eslint .
+check format npx prettier --check .
+check typecheck npx tsc --noEmit -p .
+suite unit npx mocha
+for stage in browser notebooks; do
+  if [ -f "scripts/test-$stage.sh" ]; then suite "$stage" bash "scripts/test-$stage.sh"; fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,240 @@
+/**
+ * What every cell is: parameters keyed by the document's symbols plus one step of its
+ * equations. The per-cell files (`elman.ts`, `lstm.ts`, `gru.ts`) hold only the equations;
+ * this file holds the machinery they share: parameter creation, the fused weights and the
+ * input projection.
+ *
+ * A cell with gates `[a, b, …]` has, for each gate `g`, the parameters
+ *
+ * | symbol  | shape               | acts as      |
+ * |---------|---------------------|--------------|
+ * | `W_gx`  | `[units, inputSize]`| `W_gx x_t`   |
+ * | `W_gh`  | `[units, units]`    | `W_gh h_{t-1}` |
+ * | `b_g`   | `[units]`           | `+ b_g`      |
+ *
+ * For a batch `X_t: [batch, inputSize]` the code computes `X_t W_gx^T`. The fast path
+ * concatenates the per-gate matrices once per sequence (`fuse`), so all gates of a step take one
+ * matMul; the stored parameters stay per symbol.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkKeys, checkPositiveInt, checkTensor, fmt } from '../check.js';
+import { freshSeed, initVariable, prng, type Initializer } from '../init.js';
+
+export type CellKind = 'elman' | 'lstm' | 'gru';
+
+/** The recurrent state: `{ h }`, or `{ h, c }` for the LSTM. Each `[batch, units]`. */
+export type State = {
+  h: tf.Tensor2D;
+  c?: tf.Tensor2D;
+};
+
+/** Everything needed to rebuild a cell (its parameters aside). JSON-serialisable. */
+export interface CellConfig {
+  kind: CellKind;
+  inputSize: number;
+  units: number;
+  /** f of the Elman cell; the tanh of the LSTM's g_t, tanh(c_t) and the GRU's n_t. */
+  activation: string;
+  /** σ of the LSTM and GRU gates (absent for the Elman cell). */
+  recurrentActivation?: string;
+  /** GRU only. */
+  resetAfter?: boolean;
+}
+
+/** The per-gate matrices concatenated along the output axis, for one sequence. */
+export interface FusedWeights {
+  /** `[gates * units, inputSize]` */
+  Wx: tf.Tensor2D;
+  /** `[fusedGates * units, units]` */
+  Wh: tf.Tensor2D;
+  /** `[gates * units]` */
+  b: tf.Tensor1D;
+}
+
+export interface Cell {
+  readonly kind: CellKind;
+  readonly inputSize: number;
+  readonly units: number;
+  readonly config: CellConfig;
+  /** Trainable parameters keyed by the document's symbols. */
+  readonly params: Record<string, tf.Variable>;
+  /** Gate letters in the order of the fused matrices (e.g. `['i', 'f', 'g', 'o']`). */
+  readonly gates: readonly string[];
+  /** `['h']` or `['h', 'c']`. */
+  readonly stateNames: readonly ('h' | 'c')[];
+  /** The cell's equations in LaTeX. */
+  readonly equations: string;
+  /** Zeros of shape `[batch, units]` for every state entry. */
+  initialState(batch: number): State;
+  /** One application of the equations: `(x_t: [batch, inputSize], state) -> state`. */
+  step(x_t: tf.Tensor2D, state: State): State;
+  /** The per-gate parameters concatenated (gradients flow back to the symbols). */
+  fuse(): FusedWeights;
+  /** `X W_x^T + b` for all gates at once: `[n, inputSize] -> [n, gates * units]`. */
+  project(x: tf.Tensor2D, w: FusedWeights): tf.Tensor2D;
+  /** One step from an input already projected by {@link Cell.project}. */
+  recur(xp_t: tf.Tensor2D, state: State, w: FusedWeights): State;
+  /** Disposes the parameters. */
+  dispose(): void;
+}
+
+/** Options shared by all cell factories. */
+export interface CellOptions {
+  inputSize: number;
+  units: number;
+  /** Seed of the initial parameters; the same seed gives the same numbers. */
+  seed?: number;
+  /** Use these variables as the parameters instead of creating new ones (keys: the symbols). */
+  params?: Record<string, tf.Variable>;
+}
+
+/** The equations of one cell, as its file states them. */
+export interface CellSpec {
+  kind: CellKind;
+  gates: readonly string[];
+  /** Gates whose `W_gh` enters the one per-step matMul (default: all). */
+  fusedRecurrent?: readonly string[];
+  /** Parameters beyond `W_gx, W_gh, b_g`, all `[units]` biases (GRU's `b_nh`). */
+  extraBiases?: readonly string[];
+  stateNames: readonly ('h' | 'c')[];
+  equations: string;
+  /** Initialisers that differ from the defaults (e.g. `{ b_f: 'ones' }`). */
+  init?: Record<string, Initializer>;
+  config: CellConfig;
+  /** The step, given `xp = X W_x^T + b` (all gates) and `hp = H W_h^T` (the fused gates). */
+  recur(xp: tf.Tensor2D, hp: tf.Tensor2D, state: State, params: Record<string, tf.Variable>): State;
+}
+
+export const CELL_OPTION_KEYS = ['inputSize', 'units', 'seed', 'params'] as const;
+
+/** Checks the options every cell takes and the ones particular to `kind`. */
+export function checkCellOptions(kind: CellKind, options: CellOptions, extra: readonly string[]): void {
+  const where = `cells.${kind}`;
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`${where}: expected an options object { inputSize, units, ... }, got ${String(options)}`);
+  }
+  checkKeys(where, options, [...CELL_OPTION_KEYS, ...extra]);
+  checkPositiveInt(where, 'inputSize', options.inputSize);
+  checkPositiveInt(where, 'units', options.units);
+  if (options.seed !== undefined && !Number.isFinite(options.seed)) {
+    throw new RangeError(`${where}: expected seed to be a finite number, got ${String(options.seed)}`);
+  }
+}
+
+/** Builds a {@link Cell} from its equations. */
+export function makeCell(spec: CellSpec, options: CellOptions): Cell {
+  const { inputSize, units } = options;
+  const where = `cells.${spec.kind}`;
+  const shapes = symbolShapes(spec, inputSize, units);
+  const params = options.params ? adoptParams(where, options.params, shapes) : createParams(spec, shapes, options.seed);
+  const fusedRecurrent = spec.fusedRecurrent ?? spec.gates;
+
+  const fuse = (): FusedWeights =>
+    tf.tidy(() => ({
+      Wx: tf.concat(
+        spec.gates.map((g) => params[`W_${g}x`]),
+        0,
+      ) as tf.Tensor2D,
+      Wh: tf.concat(
+        fusedRecurrent.map((g) => params[`W_${g}h`]),
+        0,
+      ) as tf.Tensor2D,
+      b: tf.concat(
+        spec.gates.map((g) => params[`b_${g}`]),
+        0,
+      ) as tf.Tensor1D,
+    }));
+  const project = (x: tf.Tensor2D, w: FusedWeights): tf.Tensor2D =>
+    tf.tidy(() => tf.add(tf.matMul(x, w.Wx, false, true), w.b));
+  const recur = (xp: tf.Tensor2D, state: State, w: FusedWeights): State =>
+    tf.tidy(() => spec.recur(xp, tf.matMul(state.h, w.Wh, false, true), state, params));
+
+  const cell: Cell = {
+    kind: spec.kind,
+    inputSize,
+    units,
+    config: spec.config,
+    params,
+    gates: spec.gates,
+    stateNames: spec.stateNames,
+    equations: spec.equations,
+    initialState(batch: number): State {
+      checkPositiveInt(`${where}.initialState`, 'batch', batch);
+      return Object.fromEntries(spec.stateNames.map((n) => [n, tf.zeros([batch, units])])) as unknown as State;
+    },
+    step(x_t: tf.Tensor2D, state: State): State {
+      checkTensor(`${where}.step`, 'x_t', x_t, ['batch', inputSize]);
+      checkState(`${where}.step`, cell, state, x_t.shape[0]);
+      return tf.tidy(() => {
+        const w = fuse();
+        return recur(project(x_t, w), state, w);
+      });
+    },
+    fuse,
+    project,
+    recur,
+    dispose(): void {
+      for (const p of Object.values(params)) p.dispose();
+    },
+  };
+  return cell;
+}
+
+/** Checks that `state` has every entry the cell needs, each `[batch, units]`. */
+export function checkState(where: string, cell: Cell, state: unknown, batch: number): State {
+  if (state === null || typeof state !== 'object') {
+    throw new TypeError(`${where}: expected state { ${cell.stateNames.join(', ')} }, got ${String(state)}`);
+  }
+  for (const name of cell.stateNames) {
+    checkTensor(where, `state.${name}`, (state as Record<string, unknown>)[name], [batch, cell.units]);
+  }
+  return state as State;
+}
+
+function symbolShapes(spec: CellSpec, inputSize: number, units: number): Map<string, number[]> {
+  const shapes = new Map<string, number[]>();
+  for (const g of spec.gates) {
+    shapes.set(`W_${g}x`, [units, inputSize]);
+    shapes.set(`W_${g}h`, [units, units]);
+    shapes.set(`b_${g}`, [units]);
+  }
+  for (const b of spec.extraBiases ?? []) shapes.set(b, [units]);
+  return shapes;
+}
+
+function createParams(spec: CellSpec, shapes: Map<string, number[]>, seed?: number): Record<string, tf.Variable> {
+  const rand = prng(seed ?? freshSeed());
+  const params: Record<string, tf.Variable> = {};
+  for (const [symbol, shape] of shapes) {
+    const kind: Initializer =
+      spec.init?.[symbol] ??
+      (symbol.startsWith('b_') ? 'zeros' : symbol.endsWith('x') ? 'glorotUniform' : 'orthogonal');
+    params[symbol] = initVariable(symbol, kind, shape, rand);
+  }
+  return params;
+}
+
+function adoptParams(
+  where: string,
+  given: Record<string, tf.Variable>,
+  shapes: Map<string, number[]>,
+): Record<string, tf.Variable> {
+  const expected = [...shapes.keys()];
+  const missing = expected.filter((k) => !(k in given));
+  const extra = Object.keys(given).filter((k) => !shapes.has(k));
+  if (missing.length > 0 || extra.length > 0) {
+    throw new Error(
+      `${where}: expected params ${expected.join(', ')}` +
+        (missing.length ? `; missing ${missing.join(', ')}` : '') +
+        (extra.length ? `; unexpected ${extra.join(', ')}` : ''),
+    );
+  }
+  for (const [symbol, shape] of shapes) {
+    const p = given[symbol];
+    if (!(p instanceof tf.Variable)) {
+      throw new TypeError(`${where}: expected params.${symbol} to be a tf.Variable of shape ${fmt(shape)}`);
+    }
+    checkTensor(where, `params.${symbol}`, p, shape);
+  }
+  return Object.fromEntries(expected.map((k) => [k, given[k]]));
+}

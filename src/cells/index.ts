@@ -1,0 +1,6 @@
+/** The cells: parameters plus one step of the equations, no loop. */
+export { elman, type ElmanOptions } from './elman.js';
+export { lstm, type LstmOptions } from './lstm.js';
+export { gru, type GruOptions } from './gru.js';
+export type { Cell, CellConfig, CellKind, CellOptions, FusedWeights, State } from './cell.js';
+export { createCell, CELL_KINDS } from './create.js';

@@ -1,0 +1,9 @@
+/**
+ * tfjs-recurrent: recurrent neural networks for TensorFlow.js, written as the textbook writes
+ * them. See README.md for a tour.
+ */
+export * as cells from './cells/index.js';
+export { unroll, type UnrollOptions, type UnrollResult } from './unroll.js';
+export { network, RecurrentNetwork, type NetworkOptions, type NetworkConfig, type ApplyResult } from './network.js';
+export { registerActivation, getActivation, activationNames, type ActivationFn } from './activations.js';
+export * as interop from './interop/index.js';

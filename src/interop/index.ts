@@ -1,0 +1,2 @@
+/** Weights in and out: PyTorch state dicts, Keras/tfjs layers, tfjs's own layers. */
+export { fromPyTorch, toPyTorch, type PyTorchKind, type StateDict, type StateDictEntry } from './pytorch.js';

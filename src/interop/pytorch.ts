@@ -1,0 +1,161 @@
+/**
+ * PyTorch `nn.RNN` / `nn.LSTM` / `nn.GRU` (one layer, one direction) state dicts in and out.
+ *
+ * PyTorch stacks the gates along the rows: `weight_ih_l0: [gates * H, I]`,
+ * `weight_hh_l0: [gates * H, H]`, and keeps two biases, `bias_ih_l0` and `bias_hh_l0`.
+ *
+ * | kind | PyTorch gate order | ours |
+ * |------|--------------------|------|
+ * | `rnn_tanh`, `rnn_relu` | h | `b_h = b_ih + b_hh` |
+ * | `lstm` | i, f, g, o | `b_g = b_ig + b_hg` for each gate |
+ * | `gru` | r, z, n | `b_r = b_ir + b_hr`, `b_z = b_iz + b_hz`, `b_n = b_in`, `b_nh = b_hn` |
+ *
+ * Going back, a folded bias is written to `bias_ih_l0` and `bias_hh_l0` gets zeros (the sum,
+ * the only thing the equations see, is the same).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Cell } from '../cells/cell.js';
+import { createCell } from '../cells/create.js';
+import { checkOneOf, fmt } from '../check.js';
+
+export type PyTorchKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
+const KINDS: readonly PyTorchKind[] = ['rnn_tanh', 'rnn_relu', 'lstm', 'gru'];
+
+/** A nested number array, or `{ shape, data }` with flat data. */
+export type StateDictEntry = number[] | number[][] | { shape: number[]; data: ArrayLike<number> };
+export type StateDict = Record<string, StateDictEntry>;
+
+const KEYS = ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'] as const;
+
+/** PyTorch's gate order, and which of our symbols each row block feeds. */
+function layout(kind: PyTorchKind): { gates: string[]; torchOrder: string[] } {
+  if (kind === 'lstm') return { gates: ['i', 'f', 'g', 'o'], torchOrder: ['i', 'f', 'g', 'o'] };
+  if (kind === 'gru') return { gates: ['z', 'r', 'n'], torchOrder: ['r', 'z', 'n'] };
+  return { gates: ['h'], torchOrder: ['h'] };
+}
+
+/** Builds one of our cells holding the weights of a PyTorch state dict. */
+export function fromPyTorch(kind: PyTorchKind, stateDict: StateDict): Cell {
+  checkOneOf('fromPyTorch', 'kind', kind, KINDS);
+  if (stateDict === null || typeof stateDict !== 'object') {
+    throw new TypeError(`fromPyTorch: expected a state dict with ${KEYS.join(', ')}, got ${String(stateDict)}`);
+  }
+  const missing = KEYS.filter((k) => !(k in stateDict));
+  if (missing.length) {
+    throw new Error(
+      `fromPyTorch: state dict lacks ${missing.join(', ')} (has ${Object.keys(stateDict).join(', ') || 'nothing'})`,
+    );
+  }
+  const { torchOrder } = layout(kind);
+  const G = torchOrder.length;
+  const Wih = toTensor('weight_ih_l0', stateDict.weight_ih_l0, 2);
+  const [rows, inputSize] = Wih.shape;
+  if (rows % G !== 0 || rows === 0) {
+    throw new RangeError(
+      `fromPyTorch('${kind}'): expected weight_ih_l0 with ${G} * hidden rows, got ${fmt(Wih.shape)}`,
+    );
+  }
+  const units = rows / G;
+  const tensors = {
+    Wih,
+    Whh: toTensor('weight_hh_l0', stateDict.weight_hh_l0, 2, [G * units, units]),
+    bih: toTensor('bias_ih_l0', stateDict.bias_ih_l0, 1, [G * units]),
+    bhh: toTensor('bias_hh_l0', stateDict.bias_hh_l0, 1, [G * units]),
+  };
+  const block = (t: tf.Tensor, gate: string) => {
+    const k = torchOrder.indexOf(gate);
+    return tf.slice(t, k * units, units);
+  };
+  const params: Record<string, tf.Variable> = {};
+  tf.tidy(() => {
+    const put = (symbol: string, value: tf.Tensor) => {
+      params[symbol] = tf.variable(value, true);
+    };
+    for (const g of torchOrder) {
+      put(`W_${g}x`, block(tensors.Wih, g));
+      put(`W_${g}h`, block(tensors.Whh, g));
+      if (kind === 'gru' && g === 'n') {
+        put('b_n', block(tensors.bih, 'n'));
+        put('b_nh', block(tensors.bhh, 'n'));
+      } else {
+        put(`b_${g}`, tf.add(block(tensors.bih, g), block(tensors.bhh, g)));
+      }
+    }
+  });
+  tf.dispose(Object.values(tensors));
+  const config =
+    kind === 'rnn_tanh' || kind === 'rnn_relu'
+      ? { kind: 'elman' as const, inputSize, units, activation: kind === 'rnn_tanh' ? 'tanh' : 'relu' }
+      : {
+          kind,
+          inputSize,
+          units,
+          activation: 'tanh',
+          recurrentActivation: 'sigmoid',
+          resetAfter: kind === 'gru' ? true : undefined,
+        };
+  return createCell(config, { params });
+}
+
+/** The PyTorch state dict (nested number arrays) of one of our cells. */
+export function toPyTorch(cell: Cell): Record<(typeof KEYS)[number], number[] | number[][]> {
+  const kind = pyTorchKind(cell);
+  const { torchOrder } = layout(kind);
+  const p = cell.params;
+  return tf.tidy(() => {
+    const stack = (f: (g: string) => tf.Tensor) => tf.concat(torchOrder.map(f), 0);
+    const zeros = tf.zeros([cell.units]);
+    const weight_ih = stack((g) => p[`W_${g}x`]);
+    const weight_hh = stack((g) => p[`W_${g}h`]);
+    const bias_ih = stack((g) => p[`b_${g}`]);
+    const bias_hh = stack((g) => (g === 'n' ? p.b_nh : zeros));
+    return {
+      weight_ih_l0: weight_ih.arraySync() as number[][],
+      weight_hh_l0: weight_hh.arraySync() as number[][],
+      bias_ih_l0: bias_ih.arraySync() as number[],
+      bias_hh_l0: bias_hh.arraySync() as number[],
+    };
+  });
+}
+
+/** The PyTorch module a cell corresponds to, or a clear error when there is none. */
+function pyTorchKind(cell: Cell): PyTorchKind {
+  const c = cell?.config;
+  if (!c) throw new TypeError(`toPyTorch: expected a Cell, got ${String(cell)}`);
+  if (c.kind === 'elman') {
+    if (c.activation === 'tanh' || c.activation === 'relu') return `rnn_${c.activation}`;
+    throw new Error(`toPyTorch: PyTorch's nn.RNN has tanh or relu, got activation '${c.activation}'`);
+  }
+  if (c.activation !== 'tanh' || c.recurrentActivation !== 'sigmoid') {
+    throw new Error(
+      `toPyTorch: PyTorch's nn.${c.kind.toUpperCase()} uses tanh and sigmoid, got activation '${c.activation}', recurrentActivation '${c.recurrentActivation}'`,
+    );
+  }
+  if (c.kind === 'gru' && !c.resetAfter) {
+    throw new Error(
+      `toPyTorch: PyTorch's nn.GRU applies the reset gate after the matMul; this cell has resetAfter: false`,
+    );
+  }
+  return c.kind;
+}
+
+function toTensor(name: string, entry: StateDictEntry, rank: number, shape?: number[]): tf.Tensor2D {
+  let t: tf.Tensor;
+  try {
+    t =
+      entry !== null && typeof entry === 'object' && !Array.isArray(entry) && 'shape' in entry
+        ? tf.tensor(Array.from(entry.data), entry.shape, 'float32')
+        : tf.tensor(entry as number[], undefined, 'float32');
+  } catch (e) {
+    throw new TypeError(
+      `fromPyTorch: ${name} is not a (nested) number array or { shape, data }: ${(e as Error).message}`,
+    );
+  }
+  const expected = shape ?? new Array(rank).fill('?');
+  if (t.rank !== rank || (shape && !shape.every((d, i) => t.shape[i] === d))) {
+    const got = fmt(t.shape);
+    t.dispose();
+    throw new RangeError(`fromPyTorch: expected ${name} of shape ${fmt(expected)}, got ${got}`);
+  }
+  return t as tf.Tensor2D;
+}
