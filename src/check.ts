@@ -3,19 +3,9 @@
  * expected and what came, before any tensor work starts.
  */
 import * as tf from '@tensorflow/tfjs';
+import { describe, fmt } from './check-options.js';
 
-/** Formats a shape as `[2, 5, 7]`. */
-export function fmt(shape: readonly (number | null | string)[]): string {
-  return `[${shape.map((d) => (d === null ? 'null' : String(d))).join(', ')}]`;
-}
-
-/** A positive integer option such as `units` or `inputSize`. */
-export function checkPositiveInt(where: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${where}: expected ${name} to be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
+export { fmt, checkPositiveInt, checkKeys, checkOneOf } from './check-options.js';
 
 /**
  * A tensor of the given rank whose dimensions match `expected` where it gives a number
@@ -39,34 +29,4 @@ export function checkTensor(
     throw new RangeError(`${where}: expected ${name} of shape ${fmt(expected)}, got ${fmt(value.shape)}`);
   }
   return value;
-}
-
-/** Refuses option keys that are not in `known` (a misspelt option is otherwise silently ignored). */
-export function checkKeys(where: string, options: object | undefined, known: readonly string[]): void {
-  if (options === undefined || options === null) return;
-  if (typeof options !== 'object') {
-    throw new TypeError(`${where}: expected an options object, got ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new Error(`${where}: unknown option '${key}'; expected one of ${known.join(', ')}`);
-    }
-  }
-}
-
-/** One of a fixed set of strings. */
-export function checkOneOf<T extends string>(where: string, name: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    throw new Error(
-      `${where}: expected ${name} to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value as T;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'Object'})`;
-  return `${typeof value} ${JSON.stringify(value)}`;
 }
