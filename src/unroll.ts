@@ -23,6 +23,12 @@ export interface UnrollOptions {
    * the state and the output carry the previous ones forward (as tfjs's layers do).
    */
   mask?: tf.Tensor;
+  /**
+   * A hook on the hidden state: after step t (0-based, input order) `h_t` is replaced by
+   * `probe(t, h_t)` before it feeds the output and the next step. Diagnostics add zero tensors
+   * here to read `dL/dh_t` of every step in one backward pass.
+   */
+  probe?: (t: number, h: tf.Tensor2D) => tf.Tensor2D;
 }
 
 export type UnrollResult = {
@@ -34,7 +40,7 @@ export type UnrollResult = {
 
 /** Unrolls `cell` over `x: [batch, time, inputSize]`. */
 export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): UnrollResult {
-  checkKeys('unroll', options, ['initialState', 'reverse', 'mask']);
+  checkKeys('unroll', options, ['initialState', 'reverse', 'mask', 'probe']);
   checkTensor('unroll', 'x', x, ['batch', 'time', cell.inputSize]);
   const [batch, time] = x.shape;
   if (time === 0) throw new RangeError('unroll: expected x with at least one time step, got time = 0');
@@ -57,6 +63,7 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
       const t = options.reverse ? time - 1 - k : k;
       const next = cell.recur(xp[t], state, w);
       state = keep ? carryMasked(keep[t], next, state) : next;
+      if (options.probe) state = { ...state, h: options.probe(t, state.h) };
       outputs[t] = state.h;
     }
     return { outputs: tf.stack(outputs, 1) as tf.Tensor3D, state };
