@@ -44,7 +44,7 @@ suite() {
 
 check lint npx eslint .
 check format npx prettier --check .
-check typecheck npx tsc --noEmit -p .
+check typecheck node node_modules/typescript/bin/tsc --noEmit -p .
 suite unit npx mocha
 for stage in browser notebooks; do
   if [ -f "scripts/test-$stage.sh" ]; then suite "$stage" bash "scripts/test-$stage.sh"; fi

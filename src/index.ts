@@ -7,3 +7,9 @@ export { unroll, type UnrollOptions, type UnrollResult } from './unroll.js';
 export { network, RecurrentNetwork, type NetworkOptions, type NetworkConfig, type ApplyResult } from './network.js';
 export { registerActivation, getActivation, activationNames, type ActivationFn } from './activations.js';
 export * as interop from './interop/index.js';
+export { loadNetwork } from './io/network-io.js';
+export * as io from './io/index.js';
+
+import { registerFileRouter } from './io/file.js';
+// In Node, `file://` URLs save and load (networks and tf.LayersModels) without tfjs-node.
+registerFileRouter();

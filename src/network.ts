@@ -119,11 +119,7 @@ export class RecurrentNetwork {
 
   /** `y_t = g(W_yh h_t + b_y)` for `h: [batch, time, units]` (or `[batch, units]`). */
   output<T extends tf.Tensor>(h: T): T {
-    return tf.tidy(() => {
-      const flat = h.reshape([-1, this.units]) as tf.Tensor2D;
-      const a = tf.add(tf.matMul(flat, this.outputParams.W_yh, false, true), this.outputParams.b_y);
-      return this.g(a).reshape([...h.shape.slice(0, -1), this.outputSize]) as T;
-    });
+    return applyOutput(h, this.outputParams.W_yh, this.outputParams.b_y, this.g);
   }
 
   /** `y` at every step, `[batch, time, outputSize]`. */
@@ -147,6 +143,25 @@ export class RecurrentNetwork {
     this.outputParams.W_yh.dispose();
     this.outputParams.b_y.dispose();
   }
+}
+
+/**
+ * The output function `y_t = g(W_yh h_t + b_y)` applied along the last axis of `h`
+ * (`[batch, time, units]` or `[batch, units]`), with `W_yh: [outputSize, units]`. Shared by the
+ * network and the `output` layer.
+ */
+export function applyOutput<T extends tf.Tensor>(
+  h: T,
+  W_yh: tf.Tensor,
+  b_y: tf.Tensor,
+  g: (x: tf.Tensor) => tf.Tensor,
+): T {
+  return tf.tidy(() => {
+    const [outputSize, units] = W_yh.shape;
+    const flat = h.reshape([-1, units]) as tf.Tensor2D;
+    const a = tf.add(tf.matMul(flat, W_yh as tf.Tensor2D, false, true), b_y);
+    return g(a).reshape([...h.shape.slice(0, -1), outputSize]) as T;
+  });
 }
 
 /** Set by `interop/layers-model.ts`, which the package index loads; keeps this file free of tf.layers. */

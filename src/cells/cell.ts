@@ -88,14 +88,34 @@ export interface CellOptions {
   params?: Record<string, tf.Variable>;
 }
 
+/** Gate letters of each kind, in the order of the fused matrices. */
+export const GATES: Record<CellKind, readonly string[]> = {
+  elman: ['h'],
+  lstm: ['i', 'f', 'g', 'o'],
+  gru: ['z', 'r', 'n'],
+};
+
+/**
+ * The shape of every parameter a cell configuration has, keyed by symbol: `W_gx`, `W_gh`, `b_g`
+ * per gate, plus the GRU's `b_nh` when `resetAfter`.
+ */
+export function paramShapes(config: CellConfig): Map<string, number[]> {
+  const { inputSize, units } = config;
+  const shapes = new Map<string, number[]>();
+  for (const g of GATES[config.kind]) {
+    shapes.set(`W_${g}x`, [units, inputSize]);
+    shapes.set(`W_${g}h`, [units, units]);
+    shapes.set(`b_${g}`, [units]);
+  }
+  if (config.kind === 'gru' && config.resetAfter !== false) shapes.set('b_nh', [units]);
+  return shapes;
+}
+
 /** The equations of one cell, as its file states them. */
 export interface CellSpec {
   kind: CellKind;
-  gates: readonly string[];
   /** Gates whose `W_gh` enters the one per-step matMul (default: all). */
   fusedRecurrent?: readonly string[];
-  /** Parameters beyond `W_gx, W_gh, b_g`, all `[units]` biases (GRU's `b_nh`). */
-  extraBiases?: readonly string[];
   stateNames: readonly ('h' | 'c')[];
   equations: string;
   /** Initialisers that differ from the defaults (e.g. `{ b_f: 'ones' }`). */
@@ -125,14 +145,15 @@ export function checkCellOptions(kind: CellKind, options: CellOptions, extra: re
 export function makeCell(spec: CellSpec, options: CellOptions): Cell {
   const { inputSize, units } = options;
   const where = `cells.${spec.kind}`;
-  const shapes = symbolShapes(spec, inputSize, units);
+  const gates = GATES[spec.kind];
+  const shapes = paramShapes(spec.config);
   const params = options.params ? adoptParams(where, options.params, shapes) : createParams(spec, shapes, options.seed);
-  const fusedRecurrent = spec.fusedRecurrent ?? spec.gates;
+  const fusedRecurrent = spec.fusedRecurrent ?? gates;
 
   const fuse = (): FusedWeights =>
     tf.tidy(() => ({
       Wx: tf.concat(
-        spec.gates.map((g) => params[`W_${g}x`]),
+        gates.map((g) => params[`W_${g}x`]),
         0,
       ) as tf.Tensor2D,
       Wh: tf.concat(
@@ -140,7 +161,7 @@ export function makeCell(spec: CellSpec, options: CellOptions): Cell {
         0,
       ) as tf.Tensor2D,
       b: tf.concat(
-        spec.gates.map((g) => params[`b_${g}`]),
+        gates.map((g) => params[`b_${g}`]),
         0,
       ) as tf.Tensor1D,
     }));
@@ -155,7 +176,7 @@ export function makeCell(spec: CellSpec, options: CellOptions): Cell {
     units,
     config: spec.config,
     params,
-    gates: spec.gates,
+    gates,
     stateNames: spec.stateNames,
     equations: spec.equations,
     initialState(batch: number): State {
@@ -189,17 +210,6 @@ export function checkState(where: string, cell: Cell, state: unknown, batch: num
     checkTensor(where, `state.${name}`, (state as Record<string, unknown>)[name], [batch, cell.units]);
   }
   return state as State;
-}
-
-function symbolShapes(spec: CellSpec, inputSize: number, units: number): Map<string, number[]> {
-  const shapes = new Map<string, number[]>();
-  for (const g of spec.gates) {
-    shapes.set(`W_${g}x`, [units, inputSize]);
-    shapes.set(`W_${g}h`, [units, units]);
-    shapes.set(`b_${g}`, [units]);
-  }
-  for (const b of spec.extraBiases ?? []) shapes.set(b, [units]);
-  return shapes;
 }
 
 function createParams(spec: CellSpec, shapes: Map<string, number[]>, seed?: number): Record<string, tf.Variable> {

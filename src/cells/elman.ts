@@ -30,7 +30,6 @@ export function elman(options: ElmanOptions): Cell {
   return makeCell(
     {
       kind: 'elman',
-      gates: ['h'],
       stateNames: ['h'],
       equations: ELMAN_EQUATIONS,
       config: { kind: 'elman', inputSize: options.inputSize, units: options.units, activation },

@@ -79,8 +79,6 @@ export function gru(options: GruOptions): Cell {
     return makeCell(
       {
         kind: 'gru',
-        gates: ['z', 'r', 'n'],
-        extraBiases: ['b_nh'],
         stateNames: ['h'],
         equations: GRU_EQUATIONS.resetAfter,
         config,
@@ -99,7 +97,6 @@ export function gru(options: GruOptions): Cell {
   return makeCell(
     {
       kind: 'gru',
-      gates: ['z', 'r', 'n'],
       fusedRecurrent: ['z', 'r'], // W_nh acts on r_t ⊙ h_{t-1}, known only after r_t
       stateNames: ['h'],
       equations: GRU_EQUATIONS.resetBefore,

@@ -53,7 +53,6 @@ export function lstm(options: LstmOptions): Cell {
   return makeCell(
     {
       kind: 'lstm',
-      gates: ['i', 'f', 'g', 'o'],
       stateNames: ['h', 'c'],
       equations: LSTM_EQUATIONS,
       init: { b_f: 'ones' },

@@ -1,0 +1,217 @@
+/**
+ * A `file://` model handler for Node without `@tensorflow/tfjs-node`: a directory holding
+ * `model.json` and `weights.bin`, in tfjs's own format (so `tf.loadLayersModel` and tfjs-node
+ * read it too).
+ *
+ * - Saving is atomic: every file is written to a temporary name, fsynced and renamed into place,
+ *   `model.json` last, so a crash never leaves a half-written file.
+ * - Loading is careful: malformed JSON, weight paths that leave the directory, and weight files
+ *   whose size disagrees with the manifest are refused with a clear error before any tensor is
+ *   made.
+ *
+ * Node modules are imported lazily, so this file bundles for browsers (where it is never used).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type Fs = typeof import('node:fs/promises');
+type Path = typeof import('node:path');
+
+// A non-literal specifier keeps bundlers from trying to resolve Node built-ins for browsers.
+const nodeImport = <T>(name: string): Promise<T> => import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+
+async function node(): Promise<{ fs: Fs; path: Path }> {
+  const [fs, path] = await Promise.all([nodeImport<Fs>('node:fs/promises'), nodeImport<Path>('node:path')]);
+  return { fs, path };
+}
+
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+
+/**
+ * Writes `data` to `file` atomically: a temporary file in the same directory, fsync, rename.
+ * Readers see the old content or the new one, never a mixture.
+ */
+export async function atomicWrite(file: string, data: string | Uint8Array): Promise<void> {
+  const { fs, path } = await node();
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const handle = await fs.open(tmp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+/** Makes a rename durable: fsync the directory that holds it (a no-op where unsupported). */
+export async function fsyncDir(dir: string): Promise<void> {
+  const { fs } = await node();
+  try {
+    const handle = await fs.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Some platforms (Windows) cannot open or fsync a directory.
+  }
+}
+
+/** The directory a `file://` URL (or a plain path) names. */
+export function pathFromUrl(url: string): string {
+  return url.startsWith('file://') ? url.slice('file://'.length) : url;
+}
+
+/** A tf.io handler that saves to and loads from the directory `dir`. */
+export function fileHandler(dir: string): tf.io.IOHandler {
+  if (typeof dir !== 'string' || dir.length === 0) {
+    throw new TypeError(`fileHandler: expected a directory path, got ${JSON.stringify(dir)}`);
+  }
+  return {
+    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+      const { fs, path } = await node();
+      if (artifacts.modelTopology instanceof ArrayBuffer) {
+        throw new Error('fileHandler: binary model topologies (GraphModel protobufs) are not supported');
+      }
+      await fs.mkdir(dir, { recursive: true });
+      const weightData = artifacts.weightData
+        ? tf.io.CompositeArrayBuffer.join(artifacts.weightData)
+        : new ArrayBuffer(0);
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology as object,
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
+        ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+        ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
+        ...(artifacts.signature ? { signature: artifacts.signature } : {}),
+      };
+      // Weights first, model.json last: a model.json always describes complete weights.
+      await atomicWrite(path.join(dir, WEIGHTS_BIN), new Uint8Array(weightData));
+      await atomicWrite(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+      return {
+        modelArtifactsInfo: {
+          dateSaved: new Date(),
+          modelTopologyType: 'JSON',
+          modelTopologyBytes: JSON.stringify(artifacts.modelTopology).length,
+          weightSpecsBytes: JSON.stringify(artifacts.weightSpecs ?? []).length,
+          weightDataBytes: weightData.byteLength,
+        },
+      };
+    },
+
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const { fs, path } = await node();
+      const root = path.resolve(dir);
+      const jsonPath = path.join(root, MODEL_JSON);
+      let text: string;
+      try {
+        text = await fs.readFile(jsonPath, 'utf8');
+      } catch (err) {
+        throw new Error(`Cannot read ${jsonPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      let modelJson: tf.io.ModelJSON;
+      try {
+        modelJson = JSON.parse(text);
+      } catch (err) {
+        throw new Error(`Malformed ${jsonPath}: ${(err as Error).message}`);
+      }
+      if (modelJson === null || typeof modelJson !== 'object' || !Array.isArray(modelJson.weightsManifest)) {
+        throw new Error(`Malformed ${jsonPath}: expected an object with a weightsManifest array`);
+      }
+      return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+        const specs: tf.io.WeightsManifestEntry[] = [];
+        const buffers: ArrayBuffer[] = [];
+        for (const group of manifest) {
+          if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) {
+            throw new Error(`Malformed ${jsonPath}: each weightsManifest entry needs paths and weights arrays`);
+          }
+          specs.push(...group.weights);
+          for (const p of group.paths) {
+            const file = insideDirectory(path, root, p, jsonPath);
+            const bytes = await fs.readFile(file).catch((err: NodeJS.ErrnoException) => {
+              throw new Error(`Cannot read weights file ${file} named in ${jsonPath}: ${err.code ?? err.message}`);
+            });
+            buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+          }
+        }
+        const data = tf.io.concatenateArrayBuffers(buffers);
+        const expected = specs.reduce((sum, s) => sum + specBytes(s, jsonPath), 0);
+        if (expected !== data.byteLength) {
+          throw new Error(
+            `Weights of ${jsonPath} are ${data.byteLength} bytes but the manifest describes ${expected} bytes ` +
+              `(truncated or mismatched weights file)`,
+          );
+        }
+        return [specs, data];
+      });
+    },
+  };
+}
+
+/** Resolves a manifest path and refuses one that leaves the model directory. */
+function insideDirectory(path: Path, root: string, p: unknown, jsonPath: string): string {
+  if (
+    typeof p !== 'string' ||
+    p.length === 0 ||
+    p.includes('\0') ||
+    /^[a-z][a-z0-9+.-]*:/i.test(p) ||
+    path.isAbsolute(p)
+  ) {
+    throw new Error(
+      `Refusing weights path ${JSON.stringify(p)} in ${jsonPath}: expected a relative path inside ${root}`,
+    );
+  }
+  const file = path.resolve(root, p);
+  if (!file.startsWith(root + path.sep)) {
+    throw new Error(`Refusing weights path ${JSON.stringify(p)} in ${jsonPath}: it leaves the model directory ${root}`);
+  }
+  return file;
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+/** Bytes a weight spec takes; refuses bad shapes and dtypes before anything is allocated. */
+export function specBytes(spec: tf.io.WeightsManifestEntry, where: string): number {
+  const ok = Array.isArray(spec?.shape) && spec.shape.every((d) => Number.isInteger(d) && d >= 0);
+  if (!ok)
+    throw new Error(
+      `Malformed ${where}: weight ${JSON.stringify(spec?.name)} has shape ${JSON.stringify(spec?.shape)}`,
+    );
+  const size = spec.shape.reduce((a, b) => a * b, 1);
+  if (spec.quantization)
+    return size * (spec.quantization.dtype === 'uint16' || spec.quantization.dtype === 'float16' ? 2 : 1);
+  const bytes = DTYPE_BYTES[spec.dtype];
+  if (bytes === undefined)
+    throw new Error(`Malformed ${where}: weight ${spec.name} has unsupported dtype ${JSON.stringify(spec.dtype)}`);
+  return size * bytes;
+}
+
+let registered = false;
+
+/**
+ * Routes `file://` URLs to {@link fileHandler} in Node, for our networks and for
+ * `tf.LayersModel.save`/`tf.loadLayersModel`. Steps aside when `@tensorflow/tfjs-node` (which
+ * has its own) is loaded. Idempotent.
+ */
+export function registerFileRouter(): void {
+  if (registered || typeof process === 'undefined' || !process.versions?.node) return;
+  registered = true;
+  const router = ((url: string | string[]) => {
+    if (Array.isArray(url) || typeof url !== 'string' || !url.startsWith('file://')) return null;
+    if (tf.findBackendFactory('tensorflow') != null) return null;
+    return fileHandler(pathFromUrl(url));
+  }) as (url: string | string[]) => tf.io.IOHandler; // tfjs routers answer null for URLs they do not handle
+  tf.io.registerSaveRouter(router);
+  tf.io.registerLoadRouter(router);
+}

@@ -1,0 +1,163 @@
+/**
+ * Saving and loading a {@link RecurrentNetwork} through any tf.io handler or URL.
+ *
+ * `model.json`'s `modelTopology` is `{ format: 'tfjs-recurrent/network', version, config }`
+ * and the weights are the parameters keyed by symbol (`W_hx`, …, `W_yh`, `b_y`). Loading checks
+ * the format, the configuration (known cell kind and activations, sane sizes) and that every
+ * weight is there with its exact shape, before any variable is made.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getActivation } from '../activations.js';
+import { paramShapes } from '../cells/cell.js';
+import { CELL_KINDS, createCell } from '../cells/create.js';
+import { fmt } from '../check.js';
+import { RecurrentNetwork, type NetworkConfig } from '../network.js';
+import { fileHandler, pathFromUrl, registerFileRouter, specBytes } from './file.js';
+
+export const NETWORK_FORMAT = 'tfjs-recurrent/network';
+const VERSION = 1;
+/** Largest size accepted for one dimension of a loaded model (refuses absurd shapes). */
+const MAX_DIM = 1 << 16;
+/** Largest number of parameters accepted in one loaded matrix. */
+const MAX_PARAMS = 1 << 28;
+
+/** The artifacts of a network: topology, weight specs and weight data. */
+export async function networkArtifacts(net: RecurrentNetwork): Promise<tf.io.ModelArtifacts> {
+  const { data, specs } = await tf.io.encodeWeights(net.params as tf.NamedTensorMap);
+  return {
+    modelTopology: { format: NETWORK_FORMAT, version: VERSION, config: net.config },
+    format: NETWORK_FORMAT,
+    generatedBy: 'tfjs-recurrent',
+    weightSpecs: specs,
+    weightData: data,
+  };
+}
+
+/** Saves `net` through a handler or a URL (`file://dir` in Node, `indexeddb://…`, `downloads://…`). */
+export async function saveNetwork(
+  net: RecurrentNetwork,
+  handlerOrUrl: string | tf.io.IOHandler,
+): Promise<tf.io.SaveResult> {
+  if (!(net instanceof RecurrentNetwork)) throw new TypeError('saveNetwork: expected a RecurrentNetwork');
+  const handler = resolveHandler('save', handlerOrUrl);
+  if (typeof handler.save !== 'function') throw new Error('net.save: the handler has no save()');
+  return handler.save(await networkArtifacts(net));
+}
+
+/** Loads a network saved with `net.save` from a handler or URL. */
+export async function loadNetwork(handlerOrUrl: string | tf.io.IOHandler): Promise<RecurrentNetwork> {
+  const handler = resolveHandler('load', handlerOrUrl);
+  if (typeof handler.load !== 'function') throw new Error('loadNetwork: the handler has no load()');
+  return networkFromArtifacts(await handler.load(), describe(handlerOrUrl));
+}
+
+/** Rebuilds a network from artifacts, refusing anything that is not exactly one of ours. */
+export function networkFromArtifacts(artifacts: tf.io.ModelArtifacts, source = 'artifacts'): RecurrentNetwork {
+  const where = `loadNetwork(${source})`;
+  const topology = artifacts?.modelTopology as { format?: unknown; version?: unknown; config?: unknown } | undefined;
+  if (!topology || typeof topology !== 'object' || topology.format !== NETWORK_FORMAT) {
+    throw new Error(
+      `${where}: not a tfjs-recurrent network (modelTopology.format is ${JSON.stringify(topology?.format)}, ` +
+        `expected '${NETWORK_FORMAT}'); a tf.LayersModel loads with tf.loadLayersModel`,
+    );
+  }
+  if (topology.version !== VERSION) {
+    throw new Error(`${where}: unsupported format version ${JSON.stringify(topology.version)}, expected ${VERSION}`);
+  }
+  const config = checkConfig(where, topology.config);
+  const expected = expectedShapes(config);
+  const specs = artifacts.weightSpecs ?? [];
+  const names = specs.map((s) => s.name);
+  const missing = [...expected.keys()].filter((k) => !names.includes(k));
+  const extra = names.filter((n) => !expected.has(n));
+  if (missing.length || extra.length) {
+    throw new Error(
+      `${where}: expected weights ${[...expected.keys()].join(', ')}` +
+        (missing.length ? `; missing ${missing.join(', ')}` : '') +
+        (extra.length ? `; unexpected ${extra.join(', ')}` : ''),
+    );
+  }
+  for (const spec of specs) {
+    const shape = expected.get(spec.name)!;
+    if (spec.dtype !== 'float32' || spec.shape.length !== shape.length || spec.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(
+        `${where}: expected weight ${spec.name} float32 ${fmt(shape)}, got ${spec.dtype} ${fmt(spec.shape)}`,
+      );
+    }
+  }
+  const data = artifacts.weightData ? tf.io.CompositeArrayBuffer.join(artifacts.weightData) : new ArrayBuffer(0);
+  const bytes = specs.reduce((sum, s) => sum + specBytes(s, where), 0);
+  if (bytes !== data.byteLength) {
+    throw new Error(
+      `${where}: weight data is ${data.byteLength} bytes, the specs describe ${bytes} (truncated weights?)`,
+    );
+  }
+  const tensors = tf.io.decodeWeights(data, specs);
+  const variables: Record<string, tf.Variable> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    variables[name] = tf.variable(t, true);
+    t.dispose();
+  }
+  const { W_yh, b_y, ...cellParams } = variables;
+  const cell = createCell(config.cell, { params: cellParams });
+  return new RecurrentNetwork(cell, config.outputSize, config.outputActivation, { W_yh, b_y });
+}
+
+function checkConfig(where: string, raw: unknown): NetworkConfig {
+  const c = raw as NetworkConfig;
+  if (!c || typeof c !== 'object' || !c.cell || typeof c.cell !== 'object') {
+    throw new Error(`${where}: modelTopology.config must be { cell, outputSize, outputActivation }`);
+  }
+  const { cell } = c;
+  if (!CELL_KINDS.includes(cell.kind)) {
+    throw new Error(
+      `${where}: unknown cell kind ${JSON.stringify(cell.kind)}, expected one of ${CELL_KINDS.join(', ')}`,
+    );
+  }
+  for (const [name, value] of [
+    ['cell.inputSize', cell.inputSize],
+    ['cell.units', cell.units],
+    ['outputSize', c.outputSize],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > MAX_DIM) {
+      throw new RangeError(
+        `${where}: expected ${name} to be an integer in [1, ${MAX_DIM}], got ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  if (cell.units * Math.max(cell.inputSize, cell.units, c.outputSize) > MAX_PARAMS) {
+    throw new RangeError(`${where}: refusing a model with ${cell.units} units and input ${cell.inputSize} (too large)`);
+  }
+  for (const name of [cell.activation, cell.recurrentActivation, c.outputActivation]) {
+    if (name !== undefined) getActivation(name);
+  }
+  return c;
+}
+
+/** The shape of every weight a configuration needs, keyed by symbol. */
+function expectedShapes(c: NetworkConfig): Map<string, number[]> {
+  return paramShapes(c.cell).set('W_yh', [c.outputSize, c.cell.units]).set('b_y', [c.outputSize]);
+}
+
+function resolveHandler(op: 'save' | 'load', handlerOrUrl: string | tf.io.IOHandler): tf.io.IOHandler {
+  if (typeof handlerOrUrl !== 'string') {
+    if (handlerOrUrl && typeof handlerOrUrl === 'object') return handlerOrUrl;
+    throw new TypeError(`${op}: expected a URL string or a tf.io handler, got ${String(handlerOrUrl)}`);
+  }
+  registerFileRouter();
+  const handlers = op === 'save' ? tf.io.getSaveHandlers(handlerOrUrl) : tf.io.getLoadHandlers(handlerOrUrl);
+  if (handlers.length === 0) {
+    if (handlerOrUrl.startsWith('file://') || !handlerOrUrl.includes('://')) {
+      if (typeof process !== 'undefined' && process.versions?.node) return fileHandler(pathFromUrl(handlerOrUrl));
+    }
+    throw new Error(
+      `${op}: no tf.io handler for ${JSON.stringify(handlerOrUrl)}; use file://DIR in Node, indexeddb://NAME, ` +
+        `localstorage://NAME or downloads:// in a browser, an http(s) URL to load, or pass a handler`,
+    );
+  }
+  return handlers[0];
+}
+
+function describe(handlerOrUrl: string | tf.io.IOHandler): string {
+  return typeof handlerOrUrl === 'string' ? handlerOrUrl : 'handler';
+}
