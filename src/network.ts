@@ -21,6 +21,7 @@ import type { Cell, CellConfig, CellKind, State } from './cells/cell.js';
 import { createCell, CELL_KINDS } from './cells/create.js';
 import { checkKeys, checkOneOf, checkPositiveInt, checkTensor } from './check.js';
 import { freshSeed, initVariable, prng } from './init.js';
+import { saveNetwork } from './io/network-io.js';
 import { unroll } from './unroll.js';
 
 export interface NetworkOptions {
@@ -129,7 +130,6 @@ export class RecurrentNetwork {
 
   /** Saves to a tf.io handler or URL (`file://dir` in Node, `indexeddb://name`, `downloads://`). */
   async save(handlerOrUrl: string | tf.io.IOHandler): Promise<tf.io.SaveResult> {
-    const { saveNetwork } = await import('./io/network-io.js');
     return saveNetwork(this, handlerOrUrl);
   }
 

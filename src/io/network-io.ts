@@ -38,7 +38,7 @@ export async function saveNetwork(
   net: RecurrentNetwork,
   handlerOrUrl: string | tf.io.IOHandler,
 ): Promise<tf.io.SaveResult> {
-  if (!(net instanceof RecurrentNetwork)) throw new TypeError('saveNetwork: expected a RecurrentNetwork');
+  if (typeof net?.params !== 'object' || !net.config) throw new TypeError('saveNetwork: expected a RecurrentNetwork');
   const handler = resolveHandler('save', handlerOrUrl);
   if (typeof handler.save !== 'function') throw new Error('net.save: the handler has no save()');
   return handler.save(await networkArtifacts(net));
