@@ -13,6 +13,17 @@ export default defineConfig([
     external: [/^@tensorflow\//, /^node:/],
   },
   {
+    // `tfjs-recurrent/plot`: charts as SVG (Observable Plot; jsdom in Node, loaded lazily). A separate
+    // entry so that the library itself loads neither.
+    entry: { plot: 'src/plot/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: { compilerOptions: { module: 'ESNext', moduleResolution: 'Bundler' } },
+    sourcemap: true,
+    target: 'es2020',
+    platform: 'neutral',
+    external: ['@observablehq/plot', 'jsdom'],
+  },
+  {
     // The command line: Node only, loads what the reports need.
     entry: { cli: 'src/cli/main.ts' },
     format: ['esm'],

@@ -1,0 +1,35 @@
+/**
+ * The DOM that Observable Plot draws into: the page's own `document` in a browser, a jsdom
+ * document in Node. jsdom is imported lazily and only where there is no `document`, so browser
+ * bundles never pull it in.
+ */
+
+// A non-literal specifier keeps bundlers from resolving jsdom for browsers.
+const nodeOnlyImport = <T>(name: string): Promise<T> => import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+
+type JsdomModule = typeof import('jsdom');
+
+let nodeDocument: Promise<Document> | undefined;
+
+/** A document to render into: `globalThis.document` when there is one, else one jsdom window (made once). */
+export function plotDocument(): Promise<Document> {
+  if (typeof globalThis.document !== 'undefined') return Promise.resolve(globalThis.document);
+  nodeDocument ??= nodeOnlyImport<JsdomModule>('jsdom').then(
+    ({ JSDOM }) => new JSDOM('<!DOCTYPE html><html><body></body></html>').window.document,
+    (err: unknown) => {
+      nodeDocument = undefined;
+      throw new Error(
+        `plot: there is no document here, and jsdom (needed to draw charts in Node) failed to load: ` +
+          `${err instanceof Error ? err.message : String(err)}; install it with \`npm install jsdom\``,
+      );
+    },
+  );
+  return nodeDocument;
+}
+
+/** Serialises an SVG element as standalone SVG markup (with its `xmlns`). */
+export function svgMarkup(svg: SVGSVGElement): string {
+  const view = svg.ownerDocument.defaultView;
+  if (!view) throw new Error('plot: the chart was drawn in a document without a window');
+  return new view.XMLSerializer().serializeToString(svg);
+}
