@@ -7,6 +7,7 @@ export { unroll, type UnrollOptions, type UnrollResult } from './unroll.js';
 export { network, RecurrentNetwork, type NetworkOptions, type NetworkConfig, type ApplyResult } from './network.js';
 export { registerActivation, getActivation, activationNames, type ActivationFn } from './activations.js';
 export * as interop from './interop/index.js';
+export * as layers from './layers/index.js';
 export { loadNetwork } from './io/network-io.js';
 export * as io from './io/index.js';
 

@@ -1,2 +1,4 @@
 /** Weights in and out: PyTorch state dicts, Keras/tfjs layers, tfjs's own layers. */
 export { fromPyTorch, toPyTorch, type PyTorchKind, type StateDict, type StateDictEntry } from './pytorch.js';
+export { fromKeras, toKeras } from './keras.js';
+export { toLayersModel } from './layers-model.js';

@@ -1,0 +1,164 @@
+/**
+ * Keras / tfjs-layers weights in and out.
+ *
+ * Keras (and tfjs's own `SimpleRNN`, `LSTM`, `GRU`) keep three weights per layer, gates side by
+ * side along the columns and in Keras's orientation (`x_t kernel`, the transpose of ours):
+ *
+ * | weight | shape | ours |
+ * |--------|-------|------|
+ * | `kernel` | `[inputSize, gates * units]` | `[W_ax^T, W_bx^T, …]` |
+ * | `recurrent_kernel` | `[units, gates * units]` | `[W_ah^T, W_bh^T, …]` |
+ * | `bias` | `[gates * units]` | `[b_a, b_b, …]` |
+ *
+ * Keras's gate orders equal ours: SimpleRNN h; LSTM i, f, c, o (our g is Keras's c); GRU z, r, h
+ * (our n is Keras's h).
+ *
+ * A GRU with `resetAfter: true` (our default) is Keras 3's default GRU (`reset_after=True`), whose
+ * bias is `[2, 3 * units]`: row 0 the input biases (`b_z, b_r, b_n`), row 1 the recurrent ones
+ * (`0, 0, b_nh`; ours folds the recurrent z and r biases into the input ones). Python Keras 3 loads
+ * these three arrays with `layer.set_weights`; **tfjs cannot**: its GRU throws on
+ * `resetAfter: true` and only computes the `resetAfter: false` form (bias `[3 * units]`). In tfjs,
+ * use `layers.gru` of this package for that form.
+ *
+ * Activations carry over by name; tfjs's names are ours except that our `gelu` (the tanh
+ * approximation) is tfjs's `gelu_new` (tfjs's `gelu` is the exact erf form, which we do not have).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getActivation } from '../activations.js';
+import { GATES, type Cell, type CellConfig, type CellKind } from '../cells/cell.js';
+import { createCell } from '../cells/create.js';
+import { fmt } from '../check.js';
+
+/** tfjs's recurrent layer class names and the cell each computes. */
+const KERAS_KINDS: Record<string, CellKind> = { SimpleRNN: 'elman', LSTM: 'lstm', GRU: 'gru' };
+
+/** Our activation names whose tfjs activation has another name. */
+const TFJS_NAMES: Record<string, string> = { gelu: 'gelu_new' };
+/** The built-in activations tfjs has too (under {@link TFJS_NAMES} where it differs). */
+const SHARED = new Set([
+  'tanh',
+  'relu',
+  'sigmoid',
+  'hardSigmoid',
+  'linear',
+  'softmax',
+  'elu',
+  'selu',
+  'softplus',
+  'softsign',
+  'swish',
+  'gelu',
+]);
+
+/** The name tfjs's layers know our activation `name` by, or `null` when tfjs has no equal. */
+export function toTfjsActivation(name: string): string | null {
+  return SHARED.has(name) ? (TFJS_NAMES[name] ?? name) : null;
+}
+
+/** Our name for the tfjs activation `name`; an error when there is no equal one. */
+export function fromTfjsActivation(where: string, name: string): string {
+  const ours = Object.keys(TFJS_NAMES).find((k) => TFJS_NAMES[k] === name) ?? name;
+  if (name === 'gelu' || !SHARED.has(ours)) {
+    throw new Error(
+      `${where}: tfjs activation '${name}' has no equal here; tfjs names we read: ` +
+        `${[...SHARED].map((n) => toTfjsActivation(n)).join(', ')}`,
+    );
+  }
+  getActivation(ours);
+  return ours;
+}
+
+/**
+ * The cell that computes what a tfjs `SimpleRNN`, `LSTM` or `GRU` layer (built, e.g. inside a
+ * model) computes, holding copies of its weights: activation and recurrentActivation carry over
+ * (tfjs's layers default to `hardSigmoid` gates), a tfjs GRU gives `resetAfter: false`, a layer
+ * without bias gives zero biases. Layer-level options (`goBackwards`, `returnSequences`,
+ * `stateful`) belong to {@link unroll}'s caller, and dropout is a training-time option that a cell
+ * does not have.
+ */
+export function fromKeras(layer: tf.layers.Layer): Cell {
+  if (!(layer instanceof tf.layers.Layer)) {
+    throw new TypeError(`fromKeras: expected a tfjs SimpleRNN, LSTM or GRU layer, got ${describe(layer)}`);
+  }
+  const className = layer.getClassName();
+  const kind = KERAS_KINDS[className];
+  if (kind === undefined) {
+    throw new TypeError(`fromKeras: expected a tfjs SimpleRNN, LSTM or GRU layer, got a ${className} layer`);
+  }
+  const where = `fromKeras(${className} '${layer.name}')`;
+  if (!layer.built) throw new Error(`${where}: the layer is not built yet; apply it to an input or add it to a model`);
+  const config = layer.getConfig();
+  const units = config.units as number;
+  const gates = GATES[kind];
+  const G = gates.length;
+  const [kernel, recurrentKernel, bias] = layer.getWeights();
+  const inputSize = kernel.shape[0];
+  const expect = (name: string, t: tf.Tensor, shape: number[]) => {
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new RangeError(`${where}: expected ${name} of shape ${fmt(shape)}, got ${fmt(t.shape)}`);
+    }
+  };
+  expect('kernel', kernel, [inputSize, G * units]);
+  expect('recurrent_kernel', recurrentKernel, [units, G * units]);
+  if (bias) expect('bias', bias, [G * units]);
+
+  const cellConfig: CellConfig = {
+    kind,
+    inputSize,
+    units,
+    activation: fromTfjsActivation(where, config.activation as string),
+    recurrentActivation: kind === 'elman' ? undefined : fromTfjsActivation(where, config.recurrentActivation as string),
+    resetAfter: kind === 'gru' ? false : undefined,
+  };
+  const params: Record<string, tf.Variable> = {};
+  tf.tidy(() => {
+    const Wx = tf.split(kernel, G, 1);
+    const Wh = tf.split(recurrentKernel, G, 1);
+    const b = bias ? tf.split(bias, G, 0) : gates.map(() => tf.zeros([units]));
+    gates.forEach((g, k) => {
+      params[`W_${g}x`] = tf.variable(tf.transpose(Wx[k]), true);
+      params[`W_${g}h`] = tf.variable(tf.transpose(Wh[k]), true);
+      params[`b_${g}`] = tf.variable(b[k], true);
+    });
+  });
+  return createCell(cellConfig, { params });
+}
+
+/**
+ * The cell's weights in Keras layout: `[kernel, recurrent_kernel, bias]` (new tensors; dispose
+ * them). `setWeights` on a tfjs `SimpleRNN`, `LSTM` or `GRU` (`resetAfter: false` cells) with the
+ * same units and activations then computes what the cell computes. A `resetAfter: true` GRU gives
+ * Keras 3's `[2, 3 * units]` bias, which Python Keras loads and tfjs's GRU cannot (see the module
+ * documentation).
+ */
+export function toKeras(cell: Cell): tf.Tensor[] {
+  if (cell === null || typeof cell !== 'object' || !cell.config || !cell.params) {
+    throw new TypeError(`toKeras: expected a Cell, got ${describe(cell)}`);
+  }
+  const p = cell.params;
+  const gates = cell.gates;
+  return tf.tidy(() => {
+    const side = (symbol: (g: string) => string) =>
+      tf.concat(
+        gates.map((g) => tf.transpose(p[symbol(g)])),
+        1,
+      );
+    const kernel = side((g) => `W_${g}x`);
+    const recurrentKernel = side((g) => `W_${g}h`);
+    const bias = tf.concat(
+      gates.map((g) => p[`b_${g}`]),
+      0,
+    );
+    if (cell.kind === 'gru' && cell.config.resetAfter) {
+      const recurrentBias = tf.concat([tf.zeros([2 * cell.units]), p.b_nh], 0);
+      return [kernel, recurrentKernel, tf.stack([bias, recurrentBias])];
+    }
+    return [kernel, recurrentKernel, bias];
+  });
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'Object'})`;
+  return `${typeof value} ${JSON.stringify(value)}`;
+}

@@ -1,0 +1,60 @@
+/**
+ * What the recurrent layers and the output layer share: tfjs-layers types, the options every
+ * `tf.layers.Layer` takes, single-input helpers, and idempotent class registration.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { fmt } from '../check.js';
+
+/** The options of every `tf.layers.Layer` (name, inputShape, batchInputShape, ...). */
+export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+/** The keyword arguments of `Layer.call` (mask, training, ...). */
+export type Kwargs = Parameters<tf.layers.Layer['call']>[1];
+/** What `Layer.dispose()` returns. */
+export type DisposeResult = ReturnType<tf.layers.Layer['dispose']>;
+
+/**
+ * The keys of {@link LayerArgs}, accepted by every layer beside its own options, and
+ * `customObjects`, which tfjs's deserializer adds to every config it hands to a constructor.
+ */
+export const LAYER_ARG_KEYS = [
+  'customObjects',
+  'name',
+  'trainable',
+  'inputShape',
+  'batchInputShape',
+  'batchSize',
+  'dtype',
+  'weights',
+  'inputDType',
+] as const;
+
+/** The one input shape of a single-input layer (tfjs hands a list when there are several). */
+export function singleShape(where: string, inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+  if (Array.isArray(inputShape[0])) {
+    const shapes = inputShape as tf.Shape[];
+    if (shapes.length !== 1) {
+      throw new Error(`${where}: expected one input, got ${shapes.length} (shapes ${shapes.map(fmt).join(', ')})`);
+    }
+    return shapes[0];
+  }
+  return inputShape as tf.Shape;
+}
+
+/** The one input tensor of a single-input layer. */
+export function singleInput(where: string, inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  if (Array.isArray(inputs)) {
+    if (inputs.length !== 1) throw new Error(`${where}: expected one input tensor, got ${inputs.length}`);
+    return inputs[0];
+  }
+  return inputs;
+}
+
+/**
+ * Registers a layer class for `tf.loadLayersModel` unless its class name is already taken.
+ * tfjs 4.22 silently replaces an entry of the same name, so registering twice (a second copy of
+ * this package, a hot reload) must not happen, and our names never equal tfjs's own.
+ */
+export function registerOnce(cls: tf.serialization.SerializableConstructor<tf.layers.Layer>): void {
+  const map = tf.serialization.SerializationMap.getMap().classNameMap;
+  if (!Object.prototype.hasOwnProperty.call(map, cls.className)) tf.serialization.registerClass(cls);
+}

@@ -1,0 +1,103 @@
+/**
+ * The network's output function as a layer:
+ *
+ * $$y_t = g(W_{yh} h_t + b_y)$$
+ *
+ * at every step of `h: [batch, time, unitsIn]`, or once for `h: [batch, unitsIn]`.
+ *
+ * | weight | shape | |
+ * |--------|-------|-|
+ * | `W_yh` | `[units, unitsIn]` | the document's orientation: `W_yh h_t`, computed as `H W_yh^T` (Keras's Dense kernel is its transpose) (Glorot uniform) |
+ * | `b_y`  | `[units]` | bias (zeros) |
+ *
+ * Class name `RecurrentOutput`. A mask passes through unchanged.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getActivation } from '../activations.js';
+import { checkKeys, checkPositiveInt, fmt } from '../check.js';
+import { freshSeed, initValues, prng } from '../init.js';
+import { applyOutput } from '../network.js';
+import { LAYER_ARG_KEYS, registerOnce, singleInput, singleShape, type LayerArgs } from './base.js';
+
+export interface OutputLayerArgs extends LayerArgs {
+  /** The size of y. */
+  units: number;
+  /** g, by name (default `'linear'`; `'softmax'` for classes). */
+  activation?: string;
+  /** Seed of the initial `W_yh`. */
+  seed?: number;
+}
+
+const WHERE = 'layers.output';
+
+/** `y_t = g(W_yh h_t + b_y)` as a `tf.layers.Layer`; see the module documentation. */
+export class RecurrentOutput extends tf.layers.Layer {
+  static className = 'RecurrentOutput';
+  readonly units: number;
+  readonly activation: string;
+  readonly seed: number | undefined;
+  private readonly g: (x: tf.Tensor) => tf.Tensor;
+  private W_yh: tf.LayerVariable | null = null;
+  private b_y: tf.LayerVariable | null = null;
+
+  constructor(args: OutputLayerArgs) {
+    if (args === null || typeof args !== 'object') {
+      throw new TypeError(`${WHERE}: expected an options object { units, activation? }, got ${String(args)}`);
+    }
+    checkKeys(WHERE, args, ['units', 'activation', 'seed', ...LAYER_ARG_KEYS]);
+    super(args);
+    this.units = checkPositiveInt(WHERE, 'units', args.units);
+    this.activation = args.activation ?? 'linear';
+    try {
+      this.g = getActivation(this.activation);
+    } catch (e) {
+      throw new Error(`${WHERE}: activation: ${(e as Error).message}`);
+    }
+    if (args.seed !== undefined && !Number.isFinite(args.seed)) {
+      throw new RangeError(`${WHERE}: expected seed to be a finite number, got ${String(args.seed)}`);
+    }
+    this.seed = args.seed;
+    this.supportsMasking = true;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = singleShape(WHERE, inputShape);
+    const unitsIn = shape[shape.length - 1];
+    if ((shape.length !== 2 && shape.length !== 3) || unitsIn === null) {
+      throw new RangeError(
+        `${WHERE}: expected input of shape [batch, time, units] or [batch, units], got ${fmt(shape)}`,
+      );
+    }
+    const wShape = [this.units, unitsIn];
+    this.W_yh = this.addWeight('W_yh', wShape, 'float32', tf.initializers.zeros());
+    this.b_y = this.addWeight('b_y', [this.units], 'float32', tf.initializers.zeros());
+    const initial = tf.tensor(initValues('glorotUniform', wShape, prng(this.seed ?? freshSeed())), wShape);
+    this.W_yh.write(initial);
+    initial.dispose();
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return [...singleShape(WHERE, inputShape).slice(0, -1), this.units];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const h = singleInput(WHERE, inputs);
+    if (this.W_yh === null || this.b_y === null) throw new Error(`${WHERE}: the layer is not built yet`);
+    const unitsIn = this.W_yh.shape[1];
+    if ((h.rank !== 2 && h.rank !== 3) || h.shape[h.rank - 1] !== unitsIn) {
+      throw new RangeError(
+        `${WHERE}: expected h of shape [batch, time, ${unitsIn}] or [batch, ${unitsIn}], got ${fmt(h.shape)}`,
+      );
+    }
+    return applyOutput(h, this.W_yh.read(), this.b_y.read(), this.g);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = { units: this.units, activation: this.activation };
+    if (this.seed !== undefined) config.seed = this.seed;
+    return { ...super.getConfig(), ...config };
+  }
+}
+
+registerOnce(RecurrentOutput);

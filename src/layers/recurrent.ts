@@ -1,0 +1,334 @@
+/**
+ * The cells as `tf.layers.Layer`s: one generic layer, {@link RecurrentLayer}, adapts any cell to
+ * tf.layers, and three thin subclasses give each kind its class name for saving and loading.
+ *
+ * The layer's weights are the cell's parameters, named by their symbols (`W_hx`, `W_hh`, `b_h`;
+ * `W_ix` … `b_o`; `W_zx` … `b_n`, `b_nh`) and in the document's orientation (`W_hx: [units,
+ * inputSize]`, not Keras's `kernel: [inputSize, units]`). `build()` creates them with the cell's
+ * seeded initialisers (Glorot uniform inputs, orthogonal recurrences, zero biases, LSTM `b_f = 1`),
+ * `call()` runs {@link unroll}: the layer itself has no loop.
+ *
+ * Semantics follow tfjs's own recurrent layers:
+ * - input `[batch, time, features]`; output `h_T: [batch, units]`, or `h_t` at every step
+ *   `[batch, time, units]` with `returnSequences`;
+ * - `returnState` appends the final state: `[y, h]`, or `[y, h, c]` for the LSTM;
+ * - `goBackwards` processes the sequence from the last step to the first and, with
+ *   `returnSequences`, returns the outputs in processing order (the first row belongs to x_T);
+ * - a mask (from `tf.layers.masking`) makes padded steps carry the state and the output forward;
+ * - `stateful` keeps the final state of each batch as the initial state of the next; the batch
+ *   size must then be fixed (`batchInputShape`), and `resetStates()` sets the state to zeros.
+ *
+ * Class names: `RecurrentElman`, `RecurrentLSTM`, `RecurrentGRU` (never tfjs's `SimpleRNN`,
+ * `LSTM`, `GRU`, which registering would silently replace).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getActivation } from '../activations.js';
+import type { Cell, CellConfig, CellKind, State } from '../cells/cell.js';
+import { createCell } from '../cells/create.js';
+import { checkKeys, checkPositiveInt, checkTensor, fmt } from '../check.js';
+import { freshSeed } from '../init.js';
+import { unroll } from '../unroll.js';
+import {
+  LAYER_ARG_KEYS,
+  registerOnce,
+  singleInput,
+  singleShape,
+  type DisposeResult,
+  type Kwargs,
+  type LayerArgs,
+} from './base.js';
+
+/** Options of every recurrent layer. */
+export interface RecurrentLayerArgs extends LayerArgs {
+  /** The size of h. */
+  units: number;
+  /** f of the Elman cell; the tanh of the LSTM and GRU (default `'tanh'`). */
+  activation?: string;
+  /** Return `h_t` at every step instead of the last one (default `false`). */
+  returnSequences?: boolean;
+  /** Also return the final state (default `false`). */
+  returnState?: boolean;
+  /** Carry the final state of a batch into the next (default `false`). */
+  stateful?: boolean;
+  /** Process the sequence backwards (default `false`). */
+  goBackwards?: boolean;
+  /**
+   * Seed of the initial weights. With `goBackwards` the seed is offset, so that the two halves of
+   * a `tf.layers.bidirectional` wrapper (same config, `goBackwards` flipped) start different.
+   */
+  seed?: number;
+}
+
+export type ElmanLayerArgs = RecurrentLayerArgs;
+
+export interface LstmLayerArgs extends RecurrentLayerArgs {
+  /** σ of the gates (default `'sigmoid'`; tfjs's own LSTM defaults to `'hardSigmoid'`). */
+  recurrentActivation?: string;
+}
+
+export interface GruLayerArgs extends LstmLayerArgs {
+  /** The reset gate after the recurrent matMul (default `true`, as PyTorch and Keras 3). */
+  resetAfter?: boolean;
+}
+
+const COMMON_KEYS = ['units', 'activation', 'returnSequences', 'returnState', 'stateful', 'goBackwards', 'seed'];
+const KIND_KEYS: Record<CellKind, readonly string[]> = {
+  elman: [],
+  lstm: ['recurrentActivation'],
+  gru: ['recurrentActivation', 'resetAfter'],
+};
+/** Added to `seed` for a backward layer (a prime, so forward and backward seeds never meet). */
+const BACKWARD_SEED_OFFSET = 104729;
+
+/** A recurrent `tf.layers.Layer` over one of the cells; see the module documentation. */
+export class RecurrentLayer extends tf.layers.Layer {
+  readonly kind: CellKind;
+  readonly units: number;
+  readonly activation: string;
+  /** σ of the gates (LSTM and GRU). */
+  readonly recurrentActivation: string | undefined;
+  /** GRU only. */
+  readonly resetAfter: boolean | undefined;
+  readonly returnSequences: boolean;
+  readonly returnState: boolean;
+  readonly goBackwards: boolean;
+  readonly seed: number | undefined;
+  /** The cell whose parameters are this layer's weights; `null` until the layer is built. */
+  cell: Cell | null = null;
+  private batchSize: number | null = null;
+  private states_: tf.Tensor2D[] | null = null;
+  /** Earlier states kept alive for backpropagation during training, disposed by `resetStates`. */
+  private keptStates: tf.Tensor2D[][] = [];
+
+  constructor(kind: CellKind, args: GruLayerArgs) {
+    const where = `layers.${kind}`;
+    if (args === null || typeof args !== 'object') {
+      throw new TypeError(`${where}: expected an options object { units, ... }, got ${String(args)}`);
+    }
+    checkKeys(where, args, [...COMMON_KEYS, ...KIND_KEYS[kind], ...LAYER_ARG_KEYS]);
+    super(args);
+    this.kind = kind;
+    this.units = checkPositiveInt(where, 'units', args.units);
+    this.activation = checkActivation(where, 'activation', args.activation ?? 'tanh');
+    this.recurrentActivation =
+      kind === 'elman'
+        ? undefined
+        : checkActivation(where, 'recurrentActivation', args.recurrentActivation ?? 'sigmoid');
+    this.resetAfter = kind === 'gru' ? checkBoolean(where, 'resetAfter', args.resetAfter ?? true) : undefined;
+    this.returnSequences = checkBoolean(where, 'returnSequences', args.returnSequences ?? false);
+    this.returnState = checkBoolean(where, 'returnState', args.returnState ?? false);
+    this.goBackwards = checkBoolean(where, 'goBackwards', args.goBackwards ?? false);
+    this._stateful = checkBoolean(where, 'stateful', args.stateful ?? false);
+    if (args.seed !== undefined && !Number.isFinite(args.seed)) {
+      throw new RangeError(`${where}: expected seed to be a finite number, got ${String(args.seed)}`);
+    }
+    this.seed = args.seed;
+    this.supportsMasking = true;
+  }
+
+  private get where(): string {
+    return `layers.${this.kind} '${this.name}'`;
+  }
+
+  /** `h`, or `h` and `c` for the LSTM. */
+  private get stateCount(): number {
+    return this.kind === 'lstm' ? 2 : 1;
+  }
+
+  /** The cell, or a clear error before `build()`. */
+  private builtCell(): Cell {
+    if (this.cell === null) throw new Error(`${this.where}: the layer is not built yet; apply it to an input first`);
+    return this.cell;
+  }
+
+  /** Creates the weights (the cell's parameters, seeded) and the cell that reads them. */
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = singleShape(this.where, inputShape);
+    const inputSize = shape[2];
+    if (shape.length !== 3 || inputSize === null) {
+      throw new RangeError(`${this.where}: expected input of shape [batch, time, features], got ${fmt(shape)}`);
+    }
+    if (this.stateful) {
+      if (shape[0] === null) {
+        throw new Error(
+          `${this.where}: a stateful layer needs a fixed batch size; give the first layer batchInputShape ` +
+            `(e.g. [4, null, ${inputSize}]) or tf.input({ batchShape })`,
+        );
+      }
+      this.batchSize = shape[0];
+    }
+    const config: CellConfig = {
+      kind: this.kind,
+      inputSize,
+      units: this.units,
+      activation: this.activation,
+      recurrentActivation: this.recurrentActivation,
+      resetAfter: this.resetAfter,
+    };
+    const seed = this.seed === undefined ? freshSeed() : this.seed + (this.goBackwards ? BACKWARD_SEED_OFFSET : 0);
+    const seeded = createCell(config, { seed });
+    const params: Record<string, tf.Variable> = {};
+    for (const [symbol, value] of Object.entries(seeded.params)) {
+      const weight = this.addWeight(symbol, value.shape, 'float32', tf.initializers.zeros());
+      weight.write(value);
+      params[symbol] = weight.read() as tf.Variable;
+    }
+    seeded.dispose();
+    this.cell = createCell(config, { params });
+    this.built = true;
+    if (this.stateful) this.resetStates();
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const [batch, time] = singleShape(this.where, inputShape);
+    const output = this.returnSequences ? [batch, time, this.units] : [batch, this.units];
+    if (!this.returnState) return output;
+    return [output, ...Array.from({ length: this.stateCount }, () => [batch, this.units])];
+  }
+
+  /** The input mask passes on with `returnSequences`; states and last steps carry none. */
+  override computeMask(_inputs: tf.Tensor | tf.Tensor[], mask?: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+    const inputMask = (Array.isArray(mask) ? mask[0] : mask) ?? null;
+    const outputMask = this.returnSequences ? inputMask : null;
+    const masks = this.returnState ? [outputMask, ...new Array<null>(this.stateCount).fill(null)] : outputMask;
+    // tfjs represents "no mask" by null, which its types do not admit.
+    return masks as tf.Tensor | tf.Tensor[];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    return tf.tidy(() => {
+      const cell = this.builtCell();
+      if (kwargs.initialState != null) {
+        throw new Error(
+          `${this.where}: initialState is not supported by the layer; use rt.unroll(cell, x, { initialState })`,
+        );
+      }
+      const x = singleInput(this.where, inputs);
+      checkTensor(this.where, 'x', x, [this.stateful ? this.batchSize : 'batch', 'time', cell.inputSize]);
+      const mask = (Array.isArray(kwargs.mask) ? kwargs.mask[0] : kwargs.mask) ?? undefined;
+      const initialState = this.stateful ? this.currentState() : undefined;
+      const { outputs, state } = unroll(cell, x, { initialState, reverse: this.goBackwards, mask });
+      const states = cell.stateNames.map((name) => state[name] as tf.Tensor2D);
+      if (this.stateful) this.carryStates(states, kwargs.training === true);
+      // unroll keeps input order; tfjs's goBackwards returns processing order.
+      const sequence = this.goBackwards ? tf.reverse(outputs, 1) : outputs;
+      const y = this.returnSequences ? sequence : state.h;
+      return this.returnState ? [y, ...states] : y;
+    });
+  }
+
+  /** The current state of a stateful layer (`[h]` or `[h, c]`), or nulls when there is none. */
+  get states(): (tf.Tensor2D | null)[] {
+    return this.states_ ? [...this.states_] : new Array<null>(this.stateCount).fill(null);
+  }
+
+  private currentState(): State {
+    const [h, c] = this.states_ as tf.Tensor2D[];
+    return c ? { h, c } : { h };
+  }
+
+  /** Keeps copies of the new state; the old one is kept too while training (the tape needs it). */
+  private carryStates(states: tf.Tensor2D[], training: boolean): void {
+    if (this.states_) {
+      if (training) this.keptStates.push(this.states_);
+      else tf.dispose(this.states_);
+    }
+    this.states_ = states.map((s) => tf.keep(s.clone()));
+  }
+
+  /**
+   * Sets the state of a stateful layer to zeros, or to `states` (`h`, or `[h, c]` for the LSTM,
+   * each `[batchSize, units]`), and frees the states kept for training.
+   */
+  override resetStates(states?: tf.Tensor | tf.Tensor[]): void {
+    if (!this.stateful) throw new Error(`${this.where}: resetStates() needs a layer created with stateful: true`);
+    const cell = this.builtCell();
+    const batch = this.batchSize as number;
+    let next: tf.Tensor2D[];
+    if (states === undefined) {
+      next = cell.stateNames.map(() => tf.keep(tf.zeros([batch, this.units])));
+    } else {
+      const given = Array.isArray(states) ? states : [states];
+      if (given.length !== this.stateCount) {
+        throw new Error(
+          `${this.where}: expected ${this.stateCount} state tensor(s) (${cell.stateNames.join(', ')}), got ${given.length}`,
+        );
+      }
+      given.forEach((s, i) => checkTensor(this.where, `states[${i}]`, s, [batch, this.units]));
+      next = given.map((s) => tf.keep(s.clone() as tf.Tensor2D));
+    }
+    this.disposeStates();
+    this.states_ = next;
+  }
+
+  private disposeStates(): void {
+    tf.dispose([...(this.states_ ?? []), ...this.keptStates.flat()]);
+    this.states_ = null;
+    this.keptStates = [];
+  }
+
+  override dispose(): DisposeResult {
+    const result = super.dispose();
+    if (result.refCountAfterDispose === 0) this.disposeStates();
+    return result;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = {
+      units: this.units,
+      activation: this.activation,
+      returnSequences: this.returnSequences,
+      returnState: this.returnState,
+      stateful: this.stateful,
+      goBackwards: this.goBackwards,
+    };
+    if (this.recurrentActivation !== undefined) config.recurrentActivation = this.recurrentActivation;
+    if (this.resetAfter !== undefined) config.resetAfter = this.resetAfter;
+    if (this.seed !== undefined) config.seed = this.seed;
+    return { ...super.getConfig(), ...config };
+  }
+}
+
+/** `h_t = f(W_hx x_t + W_hh h_{t-1} + b_h)` as a layer. */
+export class RecurrentElman extends RecurrentLayer {
+  static className = 'RecurrentElman';
+  constructor(args: ElmanLayerArgs) {
+    super('elman', args);
+  }
+}
+
+/** The LSTM cell as a layer. */
+export class RecurrentLSTM extends RecurrentLayer {
+  static className = 'RecurrentLSTM';
+  constructor(args: LstmLayerArgs) {
+    super('lstm', args);
+  }
+}
+
+/** The GRU cell as a layer. */
+export class RecurrentGRU extends RecurrentLayer {
+  static className = 'RecurrentGRU';
+  constructor(args: GruLayerArgs) {
+    super('gru', args);
+  }
+}
+
+registerOnce(RecurrentElman);
+registerOnce(RecurrentLSTM);
+registerOnce(RecurrentGRU);
+
+function checkActivation(where: string, name: string, value: unknown): string {
+  try {
+    getActivation(value as string);
+  } catch (e) {
+    throw new Error(`${where}: ${name}: ${(e as Error).message}`);
+  }
+  return value as string;
+}
+
+function checkBoolean(where: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`${where}: expected ${name} to be true or false, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
