@@ -10,6 +10,7 @@ export * as interop from './interop/index.js';
 export * as layers from './layers/index.js';
 export { loadNetwork } from './io/network-io.js';
 export * as io from './io/index.js';
+export * as backends from './backends/index.js';
 
 import { registerFileRouter } from './io/file.js';
 // In Node, `file://` URLs save and load (networks and tf.LayersModels) without tfjs-node.
