@@ -11,6 +11,15 @@ export * as layers from './layers/index.js';
 export { loadNetwork } from './io/network-io.js';
 export * as io from './io/index.js';
 export * as backends from './backends/index.js';
+export {
+  train,
+  loadCheckpoint,
+  type History,
+  type TrainOptions,
+  type TrainCallbacks,
+  type TrainData,
+  type Checkpoint,
+} from './train/index.js';
 
 import { registerFileRouter } from './io/file.js';
 // In Node, `file://` URLs save and load (networks and tf.LayersModels) without tfjs-node.

@@ -1,0 +1,6 @@
+/** Training with explicit BPTT: `train`, its options and history, and checkpoints. */
+export { train, type History } from './train.js';
+export type { TrainOptions, TrainCallbacks, BatchLogs, EpochLogs, OptimizerName } from './options.js';
+export type { TrainData } from './data.js';
+export type { LossName, LossFn, Target } from './loss.js';
+export { loadCheckpoint, type Checkpoint } from './checkpoint.js';

@@ -1,0 +1,100 @@
+/**
+ * What the trainer and the diagnostics need of a model, for both kinds they accept: a
+ * {@link RecurrentNetwork} (its parameters keyed by symbol, a forward pass that takes an initial
+ * state) and any tf.LayersModel (its trainable weights' variables, `model.apply`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { State } from '../cells/cell.js';
+import { checkTensor } from '../check.js';
+import { RecurrentNetwork } from '../network.js';
+import { checkLabels, resolveTarget, targetShape, type LossFn, type LossName, type Target } from './loss.js';
+
+export interface Trainable {
+  /** The model as given. */
+  readonly model: RecurrentNetwork | tf.LayersModel;
+  /** The network, when the model is one (only networks carry state across windows). */
+  readonly net: RecurrentNetwork | null;
+  /** The trainable variables, always in this order. */
+  readonly variables: tf.Variable[];
+  /** A readable name per variable: the symbol for a network, the weight's name for a LayersModel. */
+  readonly names: string[];
+  /** Refuses an input the model cannot take. */
+  checkX(where: string, x: unknown): tf.Tensor;
+  /** The shape of the model's prediction for `x`. */
+  predShape(x: tf.Tensor): number[];
+  /** The prediction for `x` and, for a network, the state after its last step. */
+  forward(x: tf.Tensor, initialState?: State): { y: tf.Tensor; state?: State };
+}
+
+/** Wraps a network or a tf.LayersModel; anything else is refused. */
+export function asTrainable(where: string, model: unknown): Trainable {
+  if (model instanceof RecurrentNetwork) return networkTrainable(model);
+  if (model instanceof tf.LayersModel) return layersTrainable(where, model);
+  throw new TypeError(
+    `${where}: expected model to be a RecurrentNetwork (rt.network) or a tf.LayersModel, got ${describeModel(model)}`,
+  );
+}
+
+/**
+ * Checks that `x` fits the model and `y` the predictions the loss compares it with. Returns the
+ * target (resolved from y's rank when not given) and the shape of those predictions.
+ */
+export function checkExample(
+  where: string,
+  trainable: Trainable,
+  x: unknown,
+  y: unknown,
+  loss: LossName | LossFn,
+  target: Target | undefined,
+): { target: Target; predShape: number[] } {
+  const xs = trainable.checkX(where, x);
+  if (!(y instanceof tf.Tensor) || y.isDisposed) {
+    throw new TypeError(
+      `${where}: expected y to be a tf.Tensor, got ${y instanceof tf.Tensor ? 'a disposed tensor' : typeof y}`,
+    );
+  }
+  const resolved = resolveTarget(target, loss, y);
+  const predShape = targetShape(where, trainable.predShape(xs), resolved);
+  checkLabels(where, y, predShape, loss);
+  return { target: resolved, predShape };
+}
+
+function networkTrainable(net: RecurrentNetwork): Trainable {
+  const params = net.params;
+  return {
+    model: net,
+    net,
+    variables: Object.values(params),
+    names: Object.keys(params),
+    checkX: (where, x) => checkTensor(where, 'x', x, ['batch', 'time', net.inputSize]),
+    predShape: (x) => [x.shape[0], x.shape[1] as number, net.outputSize],
+    forward: (x, initialState) => net.apply(x, initialState ? { initialState } : {}),
+  };
+}
+
+function layersTrainable(where: string, model: tf.LayersModel): Trainable {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new Error(
+      `${where}: expected a tf.LayersModel with one input and one output, got ${model.inputs.length} inputs ` +
+        `and ${model.outputs.length} outputs`,
+    );
+  }
+  const inputShape = model.inputs[0].shape;
+  const outputShape = model.outputs[0].shape;
+  const weights = model.trainableWeights;
+  if (weights.length === 0) throw new Error(`${where}: the tf.LayersModel has no trainable weights`);
+  return {
+    model,
+    net: null,
+    variables: weights.map((w) => w.read() as tf.Variable),
+    names: weights.map((w) => w.originalName ?? w.name),
+    checkX: (w, x) => checkTensor(w, 'x', x, inputShape),
+    predShape: (x) => outputShape.map((d, i) => d ?? x.shape[i]),
+    forward: (x) => ({ y: model.apply(x, { training: true }) as tf.Tensor }),
+  };
+}
+
+function describeModel(model: unknown): string {
+  if (model === null || typeof model !== 'object') return String(model);
+  return `an object (${(model as object).constructor?.name ?? 'Object'})`;
+}

@@ -1,0 +1,312 @@
+/**
+ * `rt.train`: backpropagation through time, written out.
+ *
+ * For every batch the model is unrolled over the sequence, the loss is taken at the last step or
+ * at every step, and `tf.variableGrads` differentiates it through the unrolled graph, so each
+ * parameter's gradient is the sum of its gradients at every time step,
+ * $\partial L / \partial W = \sum_t \partial L / \partial W \big|_t$. The gradients are clipped
+ * (optionally) and the optimizer takes one step. With truncated BPTT each batch is cut into
+ * windows of k steps: one step per window, the state carried forward as a constant, so the
+ * gradient stops at the window's edge.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { State } from '../cells/cell.js';
+import { freshSeed } from '../init.js';
+import type { RecurrentNetwork } from '../network.js';
+import { findCheckpoint, readNetwork, readTrainerState, restoreOptimizer, writeCheckpoint } from './checkpoint.js';
+import { clipGradients } from './clip.js';
+import { batchSource, type Batch, type BatchSource, type TrainData } from './data.js';
+import { inputFlags, lossFunction, selectTarget, type LossFn, type Target } from './loss.js';
+import { asTrainable, checkExample, type Trainable } from './model.js';
+import { resolveOptions, type Resolved, type TrainOptions } from './options.js';
+import { createProgress, defaultProgress, type Progress } from './progress.js';
+
+/** What `rt.train` returns, shaped like tfjs's `History`. */
+export interface History {
+  /** The epoch indices trained so far (restored ones included), 0-based. */
+  epoch: number[];
+  history: { loss: number[]; valLoss?: number[] };
+  /** With `resume`, the number of epochs the checkpoint had already done. */
+  resumedFromEpoch?: number;
+}
+
+/** The state of one run, shared by the functions below. */
+interface Run {
+  trainable: Trainable;
+  opts: Resolved;
+  lossFn: LossFn;
+  /** Fixed by the first batch when not given. */
+  target?: Target;
+}
+
+/**
+ * Trains `model` (a RecurrentNetwork or a tf.LayersModel) on `data` with explicit BPTT and
+ * resolves to the loss history. See {@link TrainOptions} for the options.
+ *
+ * ```ts
+ * const history = await rt.train(net, { x, y }, { loss: 'mse', epochs: 20, clipNorm: 1, seed: 1 });
+ * ```
+ */
+export async function train(
+  model: RecurrentNetwork | tf.LayersModel,
+  data: TrainData,
+  options: TrainOptions,
+): Promise<History> {
+  const where = 'train';
+  const trainable = asTrainable(where, model);
+  const opts = resolveOptions(where, options, trainable.net !== null);
+  let progress: Progress | null = null;
+  try {
+    const run: Run = { trainable, opts, lossFn: lossFunction(opts.loss), target: opts.target };
+    const restored = opts.resume ? await restore(run) : null;
+    const seed = restored?.seed ?? opts.seed ?? freshSeed();
+    const source = trainingSource(where, data, opts, seed);
+    const validation = opts.validation === undefined ? null : validationSource(where, opts, seed);
+    const history: History['history'] = restored?.history ?? { loss: [], ...(validation ? { valLoss: [] } : {}) };
+    const start = restored?.epochsDone ?? 0;
+    progress = (opts.progress ?? defaultProgress()) ? await createProgress() : null;
+
+    for (let epoch = start; epoch < opts.epochs; epoch++) {
+      progress?.epochStart(epoch, opts.epochs, source.count);
+      const loss = await trainEpoch(run, source, epoch, progress);
+      const valLoss = validation ? await evaluate(run, validation, epoch) : undefined;
+      history.loss.push(loss);
+      if (valLoss !== undefined) (history.valLoss ??= []).push(valLoss);
+      const logs = valLoss === undefined ? { loss } : { loss, valLoss };
+      progress?.epochEnd(logs);
+      const { checkpoint } = opts;
+      if (checkpoint && ((epoch + 1) % checkpoint.every === 0 || epoch + 1 === opts.epochs)) {
+        await writeCheckpoint(checkpoint.path, trainable.net!, opts.optimizer, {
+          epochsDone: epoch + 1,
+          seed,
+          history,
+          optimizer: opts.optimizer.getClassName(),
+        });
+      }
+      await opts.callbacks.onEpochEnd?.(epoch, logs);
+    }
+    return {
+      epoch: history.loss.map((_, i) => i),
+      history,
+      ...(restored ? { resumedFromEpoch: restored.epochsDone } : {}),
+    };
+  } finally {
+    progress?.stop();
+    if (opts.ownsOptimizer) opts.optimizer.dispose();
+  }
+}
+
+function trainingSource(where: string, data: TrainData, opts: Resolved, seed: number): BatchSource {
+  const source = batchSource(where, 'data', data, { batchSize: opts.batchSize, shuffle: opts.shuffle, seed });
+  if (source.count === undefined && opts.batchSize !== undefined) {
+    throw new Error(
+      `${where}: batchSize applies to { x, y } tensor data; an iterable or a dataset yields its own batches`,
+    );
+  }
+  return source;
+}
+
+function validationSource(where: string, opts: Resolved, seed: number): BatchSource {
+  return batchSource(where, 'validation', opts.validation, { batchSize: opts.batchSize, shuffle: false, seed });
+}
+
+/** One epoch; resolves to the mean loss per sequence. */
+async function trainEpoch(run: Run, source: BatchSource, epoch: number, progress: Progress | null): Promise<number> {
+  let sum = 0;
+  let rows = 0;
+  let index = 0;
+  for await (const batch of source.batches(epoch)) {
+    const at = `epoch ${epoch}, batch ${index}`;
+    let loss: number;
+    try {
+      loss = await trainBatch(run, batch, at);
+    } finally {
+      if (batch.owned) tf.dispose([batch.x, batch.y]);
+    }
+    const size = batch.x.shape[0];
+    sum += loss * size;
+    rows += size;
+    progress?.batchEnd(loss);
+    await run.opts.callbacks.onBatchEnd?.(index, { loss, size });
+    index += 1;
+  }
+  if (index === 0) {
+    throw new Error(
+      `train: data yielded no batches in epoch ${epoch}; an async generator can be iterated only once, so for ` +
+        `several epochs pass an object whose [Symbol.asyncIterator]() starts afresh`,
+    );
+  }
+  return sum / rows;
+}
+
+/** Checks a batch (shapes, then values); resolves to the target. */
+async function checkBatch(run: Run, { x, y }: Batch, at: string, name: string): Promise<Target> {
+  const { trainable, opts } = run;
+  const { target, predShape } = checkExample(`train (${name} ${at})`, trainable, x, y, opts.loss, run.target);
+  run.target = target;
+  const classes = predShape[predShape.length - 1];
+  const flags = inputFlags(x, y, opts.loss, classes);
+  const [finite, labelsValid] = await flags.data();
+  flags.dispose();
+  if (!finite) throw new Error(`train: non-finite value (NaN or Infinity) in ${name} x or y at ${at} (0-based)`);
+  if (!labelsValid) {
+    throw new Error(
+      `train: sparse labels must be integers in [0, ${classes}), got others in ${name} y at ${at} (0-based)`,
+    );
+  }
+  return target;
+}
+
+/** One batch: one optimizer step per window (one window with full BPTT). Resolves to the mean window loss. */
+async function trainBatch(run: Run, batch: Batch, at: string): Promise<number> {
+  const target = await checkBatch(run, batch, at, 'data');
+  const { x, y } = batch;
+  const time = x.shape[1] as number; // checked: x is [batch, time, features]
+  const window = run.opts.window ?? time;
+  let state: State | undefined;
+  let sum = 0;
+  let count = 0;
+  try {
+    for (let start = 0; start < time; start += window) {
+      const last = start + window >= time;
+      const xw = window < time ? sliceTime(x, start, window) : x;
+      const yw = window < time && target === 'everyStep' ? sliceTime(y, start, window) : y;
+      try {
+        const previous = state;
+        if (target === 'lastStep' && !last) {
+          // No loss in this window: only carry the state forward.
+          state = tf.tidy(() => run.trainable.forward(xw, previous).state);
+        } else {
+          const step = await optimizerStep(
+            run,
+            xw,
+            yw,
+            target,
+            previous,
+            `${at}${window < time ? `, window starting at step ${start}` : ''}`,
+          );
+          state = step.state;
+          sum += step.loss;
+          count += 1;
+        }
+        if (previous) tf.dispose(Object.values(previous));
+      } finally {
+        if (xw !== x) xw.dispose();
+        if (yw !== y) yw.dispose();
+      }
+    }
+  } finally {
+    if (state) tf.dispose(Object.values(state));
+  }
+  return sum / count;
+}
+
+/** Differentiates the loss of one window, checks it, clips the gradients and applies them. */
+async function optimizerStep(
+  run: Run,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  target: Target,
+  initialState: State | undefined,
+  at: string,
+): Promise<{ loss: number; state?: State }> {
+  const { trainable, opts, lossFn } = run;
+  let state: State | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = trainable.forward(x, initialState);
+    // The state outlives the differentiation: the next window starts from it, as a constant.
+    if (out.state) state = keepState(out.state);
+    return lossFn(y, selectTarget(out.y, target));
+  }, trainable.variables);
+  const loss = (await value.data())[0];
+  value.dispose();
+  try {
+    if (!Number.isFinite(loss)) {
+      throw new Error(
+        `train: the loss is ${loss} at ${at} (0-based); training stopped before this update, so the weights ` +
+          `and the last checkpoint are the ones before it (try a lower learningRate or clipNorm)`,
+      );
+    }
+    const names = trainable.variables.map((v) => v.name);
+    const clipped = clipGradients(
+      trainable.variables.map((v) => grads[v.name] ?? tf.zerosLike(v)),
+      opts,
+    );
+    opts.optimizer.applyGradients(names.map((name, i) => ({ name, tensor: clipped[i] })));
+    tf.dispose(clipped);
+  } catch (err) {
+    if (state) tf.dispose(Object.values(state));
+    throw err;
+  } finally {
+    tf.dispose(Object.values(grads));
+  }
+  return { loss, state };
+}
+
+/** The mean loss per sequence on validation data, forward only (no windows needed). */
+async function evaluate(run: Run, source: BatchSource, epoch: number): Promise<number> {
+  let sum = 0;
+  let rows = 0;
+  let index = 0;
+  for await (const batch of source.batches(epoch)) {
+    const at = `epoch ${epoch}, batch ${index}`;
+    try {
+      const target = await checkBatch(run, batch, at, 'validation');
+      const value = tf.tidy(() => run.lossFn(batch.y, selectTarget(run.trainable.forward(batch.x).y, target)));
+      const loss = (await value.data())[0];
+      value.dispose();
+      if (!Number.isFinite(loss)) throw new Error(`train: the validation loss is ${loss} at ${at} (0-based)`);
+      sum += loss * batch.x.shape[0];
+      rows += batch.x.shape[0];
+    } finally {
+      if (batch.owned) tf.dispose([batch.x, batch.y]);
+    }
+    index += 1;
+  }
+  if (index === 0) throw new Error(`train: validation yielded no batches in epoch ${epoch}`);
+  return sum / rows;
+}
+
+/** Restores weights, optimizer state and history from the checkpoint, if there is one. */
+async function restore(run: Run): Promise<{ epochsDone: number; seed: number; history: History['history'] } | null> {
+  const { opts } = run;
+  const net = run.trainable.net!;
+  const path = opts.checkpoint!.path;
+  const dir = await findCheckpoint(path);
+  if (dir === null) return null;
+  const state = await readTrainerState(dir);
+  const where = `train: resume from ${dir}`;
+  if (opts.seed !== undefined && opts.seed !== state.seed) {
+    throw new Error(
+      `${where}: the checkpoint was written with seed ${state.seed}, this run asks for seed ${opts.seed}`,
+    );
+  }
+  const className = opts.optimizer.getClassName();
+  if (state.optimizer !== className) {
+    throw new Error(
+      `${where}: the checkpoint holds the state of a ${state.optimizer} optimizer, this run uses ${className}`,
+    );
+  }
+  const saved = await readNetwork(dir);
+  try {
+    const [a, b] = [JSON.stringify(saved.config), JSON.stringify(net.config)];
+    if (a !== b) throw new Error(`${where}: the checkpoint holds a network ${a}, the model to train is ${b}`);
+    const params = net.params;
+    for (const [symbol, value] of Object.entries(saved.params)) params[symbol].assign(value);
+  } finally {
+    saved.dispose();
+  }
+  await restoreOptimizer(dir, state.optimizerWeights, opts.optimizer);
+  return { epochsDone: state.epochsDone, seed: state.seed, history: state.history };
+}
+
+function keepState(state: State): State {
+  for (const t of Object.values(state)) tf.keep(t);
+  return state;
+}
+
+function sliceTime(t: tf.Tensor, start: number, length: number): tf.Tensor {
+  const size = [...t.shape];
+  size[1] = Math.min(length, size[1] - start);
+  return t.slice([0, start, ...t.shape.slice(2).map(() => 0)], size);
+}
