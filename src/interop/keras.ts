@@ -20,11 +20,10 @@
  * `resetAfter: true` and only computes the `resetAfter: false` form (bias `[3 * units]`). In tfjs,
  * use `layers.gru` of this package for that form.
  *
- * Activations carry over by name; tfjs's names are ours except that our `gelu` (the tanh
- * approximation) is tfjs's `gelu_new` (tfjs's `gelu` is the exact erf form, which we do not have).
+ * Activations carry over by name. tfjs's `gelu` is the exact erf form, which we do not have; its
+ * `gelu_new` is our `gelu` (tanh approximation) and is read, never written (see {@link FROM_TFJS}).
  */
 import * as tf from '@tensorflow/tfjs';
-import { getActivation } from '../activations.js';
 import { GATES, type Cell, type CellConfig, type CellKind } from '../cells/cell.js';
 import { createCell } from '../cells/create.js';
 import { fmt } from '../check.js';
@@ -32,9 +31,7 @@ import { fmt } from '../check.js';
 /** tfjs's recurrent layer class names and the cell each computes. */
 const KERAS_KINDS: Record<string, CellKind> = { SimpleRNN: 'elman', LSTM: 'lstm', GRU: 'gru' };
 
-/** Our activation names whose tfjs activation has another name. */
-const TFJS_NAMES: Record<string, string> = { gelu: 'gelu_new' };
-/** The built-in activations tfjs has too (under {@link TFJS_NAMES} where it differs). */
+/** The activations tfjs's layers have under the same name (and save and load by it). */
 const SHARED = new Set([
   'tanh',
   'relu',
@@ -47,24 +44,28 @@ const SHARED = new Set([
   'softplus',
   'softsign',
   'swish',
-  'gelu',
 ]);
+/**
+ * tfjs activations read under another name. tfjs's `gelu_new` is our `gelu` (the tanh
+ * approximation), but it is never written: tfjs 4.22 saves it as `gelu_new` and cannot load it
+ * back (its config reader renames it `geluNew`).
+ */
+const FROM_TFJS: Record<string, string> = { gelu_new: 'gelu' };
 
 /** The name tfjs's layers know our activation `name` by, or `null` when tfjs has no equal. */
 export function toTfjsActivation(name: string): string | null {
-  return SHARED.has(name) ? (TFJS_NAMES[name] ?? name) : null;
+  return SHARED.has(name) ? name : null;
 }
 
 /** Our name for the tfjs activation `name`; an error when there is no equal one. */
 export function fromTfjsActivation(where: string, name: string): string {
-  const ours = Object.keys(TFJS_NAMES).find((k) => TFJS_NAMES[k] === name) ?? name;
-  if (name === 'gelu' || !SHARED.has(ours)) {
+  const ours = FROM_TFJS[name] ?? (SHARED.has(name) ? name : null);
+  if (ours === null) {
     throw new Error(
-      `${where}: tfjs activation '${name}' has no equal here; tfjs names we read: ` +
-        `${[...SHARED].map((n) => toTfjsActivation(n)).join(', ')}`,
+      `${where}: tfjs activation '${name}' has no equal here; expected one of ` +
+        `${[...SHARED, ...Object.keys(FROM_TFJS)].join(', ')}`,
     );
   }
-  getActivation(ours);
   return ours;
 }
 
