@@ -111,7 +111,7 @@ describe('parity with tfjs layers (SimpleRNN, LSTM, GRU)', () => {
       it(`toKeras: our cell's weights in the tfjs layer give our outputs: ${name}`, () => {
         const cell = ourCell(c, 21);
         const layer = tfjsLayer(c, goBackwards, 1);
-        tf.dispose(layer.apply(x));
+        tf.dispose(layer.apply(x) as tf.Tensor[]);
         const weights = rt.interop.toKeras(cell);
         layer.setWeights(weights);
         const actual = layer.apply(x) as tf.Tensor[];
@@ -125,7 +125,7 @@ describe('parity with tfjs layers (SimpleRNN, LSTM, GRU)', () => {
         const theirs = tfjsLayer(c, goBackwards, 31);
         const expected = theirs.apply(x) as tf.Tensor[];
         const ours = ourLayer(c, goBackwards);
-        tf.dispose(ours.apply(x));
+        tf.dispose(ours.apply(x) as tf.Tensor[]);
         const cell = rt.interop.fromKeras(theirs);
         ours.setWeights(Object.values(cell.params));
         expectSame(ours.apply(x) as tf.Tensor[], expected, name);
