@@ -20,6 +20,7 @@ export {
   type TrainData,
   type Checkpoint,
 } from './train/index.js';
+export * as diagnostics from './diagnostics/index.js';
 
 import { registerFileRouter } from './io/file.js';
 // In Node, `file://` URLs save and load (networks and tf.LayersModels) without tfjs-node.

@@ -1,0 +1,177 @@
+/**
+ * Gradient checking: an analytic gradient (by default `tf.variableGrads`', or one you pass, such
+ * as {@link manualBPTT}'s) against central finite differences,
+ * $\frac{\partial L}{\partial \theta_i} \approx \frac{L(\theta + h e_i) - L(\theta - h e_i)}{2h}$,
+ * on a sample of entries of every parameter.
+ *
+ * Float32-aware: the perturbed weights are float32, so the step actually taken is
+ * `fround(θ+h) - fround(θ-h)`, not 2h; and the loss is known only to about its float32
+ * rounding, so the numeric derivative carries an absolute error of about
+ * $\epsilon_{32} |L| / h$. The relative error of an entry is
+ * $|a - n| / \max(|a|, |n|, \text{floor})$, with a floor at least that rounding error divided
+ * by the tolerance, so that tiny gradients are compared absolutely and noise is not flagged.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkKeys } from '../check.js';
+import { prng } from '../init.js';
+import type { RecurrentNetwork } from '../network.js';
+import { checkLoss, lossFunction, selectTarget, type LossFn, type LossName, type Target } from '../train/loss.js';
+import { asTrainable, checkExample } from '../train/model.js';
+
+export interface GradientCheckOptions {
+  loss: LossName | LossFn;
+  /** Default: `everyStep` when y has a time axis, else `lastStep`. */
+  target?: Target;
+  /** The gradient to check, keyed as `perParam` names (symbols for a network). Default: tf.variableGrads. */
+  gradients?: Record<string, tf.Tensor>;
+  /** Entries checked per parameter (default 6): the largest-gradient entry and random ones. */
+  samples?: number;
+  /** The finite-difference step h (default 3e-3: small truncation error, loss changes well above float32 noise). */
+  step?: number;
+  /** Largest relative error that passes (default 1e-2). */
+  tolerance?: number;
+  /** Smallest denominator of the relative error (default 1e-4; raised to the float32 noise level). */
+  floor?: number;
+  /** Seeds the choice of entries (default 0). */
+  seed?: number;
+}
+
+export interface GradientCheckEntry {
+  param: string;
+  /** Flat index into the parameter. */
+  index: number;
+  analytic: number;
+  numeric: number;
+  relativeError: number;
+}
+
+export interface GradientCheckResult {
+  maxRelativeError: number;
+  /** `maxRelativeError <= tolerance`. */
+  passed: boolean;
+  /** Number of entries checked. */
+  checked: number;
+  details: GradientCheckEntry[];
+}
+
+const EPS32 = 2 ** -23;
+
+/** Checks an analytic gradient of the loss against central finite differences. */
+export function gradientCheck(
+  model: RecurrentNetwork | tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: GradientCheckOptions,
+): GradientCheckResult {
+  const where = 'diagnostics.gradientCheck';
+  if (options === null || typeof options !== 'object') throw new TypeError(`${where}: expected options { loss, ... }`);
+  checkKeys(where, options, ['loss', 'target', 'gradients', 'samples', 'step', 'tolerance', 'floor', 'seed']);
+  const samples = positive(where, 'samples', options.samples, 6, true);
+  const h = positive(where, 'step', options.step, 3e-3);
+  const tolerance = positive(where, 'tolerance', options.tolerance, 1e-2);
+  const floor = positive(where, 'floor', options.floor, 1e-4);
+  const loss = checkLoss(where, options.loss);
+  const trainable = asTrainable(where, model);
+  const { target } = checkExample(where, trainable, x, y, loss, options.target);
+  const lossFn = lossFunction(loss);
+  const evaluate = () => {
+    const value = tf.tidy(() => lossFn(y, selectTarget(trainable.forward(x).y, target)));
+    const v = value.dataSync()[0];
+    value.dispose();
+    return v;
+  };
+  const analytic = analyticGradients(where, trainable.names, trainable.variables, options.gradients, () =>
+    lossFn(y, selectTarget(trainable.forward(x).y, target)),
+  );
+  const rand = prng(options.seed ?? 0);
+  const details: GradientCheckEntry[] = [];
+
+  trainable.variables.forEach((variable, p) => {
+    const original = variable.dataSync().slice() as Float32Array;
+    const grad = analytic[p];
+    try {
+      for (const index of chooseEntries(grad, samples, rand)) {
+        const values = original.slice();
+        const probe = (w: number) => {
+          values[index] = w;
+          setValues(variable, values);
+          return evaluate();
+        };
+        const plus = Math.fround(original[index] + h);
+        const minus = Math.fround(original[index] - h);
+        const lPlus = probe(plus);
+        const lMinus = probe(minus);
+        const numeric = (lPlus - lMinus) / (plus - minus);
+        const noise = (4 * EPS32 * Math.max(Math.abs(lPlus), Math.abs(lMinus))) / (plus - minus);
+        const denominator = Math.max(Math.abs(grad[index]), Math.abs(numeric), floor, noise / tolerance);
+        details.push({
+          param: trainable.names[p],
+          index,
+          analytic: grad[index],
+          numeric,
+          relativeError: Math.abs(grad[index] - numeric) / denominator,
+        });
+      }
+    } finally {
+      setValues(variable, original);
+    }
+  });
+  const maxRelativeError = Math.max(...details.map((d) => d.relativeError));
+  return { maxRelativeError, passed: maxRelativeError <= tolerance, checked: details.length, details };
+}
+
+function setValues(variable: tf.Variable, values: Float32Array): void {
+  const t = tf.tensor(values, variable.shape);
+  variable.assign(t);
+  t.dispose();
+}
+
+/** The gradient values to check, one flat array per variable. */
+function analyticGradients(
+  where: string,
+  names: string[],
+  variables: tf.Variable[],
+  given: Record<string, tf.Tensor> | undefined,
+  f: () => tf.Scalar,
+): Float32Array[] {
+  if (given !== undefined) {
+    if (given === null || typeof given !== 'object') {
+      throw new TypeError(`${where}: expected gradients to be a record of tensors keyed ${names.join(', ')}`);
+    }
+    return names.map((name, i) => {
+      const g = given[name];
+      if (!(g instanceof tf.Tensor) || g.isDisposed || !tf.util.arraysEqual(g.shape, variables[i].shape)) {
+        throw new Error(
+          `${where}: expected gradients.${name} to be a tf.Tensor of shape [${variables[i].shape.join(', ')}]`,
+        );
+      }
+      return g.dataSync() as Float32Array;
+    });
+  }
+  const { value, grads } = tf.variableGrads(f, variables);
+  const out = variables.map((v) =>
+    grads[v.name] ? (grads[v.name].dataSync() as Float32Array) : new Float32Array(v.size),
+  );
+  tf.dispose([value, ...Object.values(grads)]);
+  return out;
+}
+
+/** The entry with the largest |gradient| and random distinct others, `samples` in all. */
+function chooseEntries(grad: Float32Array, samples: number, rand: () => number): number[] {
+  if (grad.length <= samples) return Array.from(grad, (_, i) => i);
+  let largest = 0;
+  for (let i = 1; i < grad.length; i++) if (Math.abs(grad[i]) > Math.abs(grad[largest])) largest = i;
+  const chosen = new Set([largest]);
+  while (chosen.size < samples) chosen.add(Math.floor(rand() * grad.length));
+  return [...chosen];
+}
+
+function positive(where: string, name: string, value: unknown, fallback: number, integer = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new RangeError(
+      `${where}: expected ${name} to be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}

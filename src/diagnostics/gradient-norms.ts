@@ -1,0 +1,69 @@
+/**
+ * How far the error reaches back in time: $\|\partial L / \partial h_t\|$ for every step t, the
+ * picture of vanishing (and exploding) gradients.
+ *
+ * A zero tensor $p_t$ is added to every hidden state, $\tilde h_t = h_t + p_t$, inside the
+ * unrolled loop (`unroll`'s `probe`), so that $\tilde h_t$ feeds both the output and the next
+ * step. The loss does not change, and $\partial L / \partial p_t = \partial L / \partial h_t$
+ * (the total derivative: through the output at t and through every later step). One backward
+ * pass gives all T of them and the parameters' gradients together.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkKeys } from '../check.js';
+import { RecurrentNetwork } from '../network.js';
+import { unroll } from '../unroll.js';
+import { checkLoss, lossFunction, selectTarget, type LossFn, type LossName, type Target } from '../train/loss.js';
+import { asTrainable, checkExample } from '../train/model.js';
+
+export interface GradientNormsOptions {
+  loss: LossName | LossFn;
+  /** Default: `everyStep` when y has a time axis, else `lastStep`. */
+  target?: Target;
+}
+
+export interface GradientNorms {
+  /** `perStep[t] = ||∂L/∂h_t||` (Frobenius norm over the batch), t = 0 .. T-1 (the document's t = 1 .. T). */
+  perStep: number[];
+  /** `||∂L/∂θ||` for every parameter, keyed by symbol. */
+  perParam: Record<string, number>;
+}
+
+/** The norms of `∂L/∂h_t` at every step and of every parameter's gradient, for a RecurrentNetwork. */
+export function gradientNorms(
+  model: RecurrentNetwork,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: GradientNormsOptions,
+): GradientNorms {
+  const where = 'diagnostics.gradientNorms';
+  if (!(model instanceof RecurrentNetwork)) {
+    throw new TypeError(
+      `${where}: expected a RecurrentNetwork (rt.network): the probes go inside its unrolled loop; ` +
+        `for a tf.LayersModel use gradientCheck or tf.variableGrads`,
+    );
+  }
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`${where}: expected options { loss, target? }`);
+  checkKeys(where, options, ['loss', 'target']);
+  const loss = checkLoss(where, options.loss);
+  const trainable = asTrainable(where, model);
+  const { target } = checkExample(where, trainable, x, y, loss, options.target);
+  const lossFn = lossFunction(loss);
+  const [batch, time] = x.shape as [number, number, number];
+
+  const norms = tf.tidy(() => {
+    const probes = Array.from({ length: time }, () => tf.zeros([batch, model.units]));
+    const f = () => {
+      const { outputs } = unroll(model.cell, x, { probe: (t, h) => tf.add(h, probes[t]) });
+      return lossFn(y, selectTarget(model.output(outputs), target));
+    };
+    const grads = tf.grads(f)([...probes, ...trainable.variables]);
+    return tf.stack(grads.map((g) => tf.norm(g)));
+  });
+  const values = Array.from(norms.dataSync());
+  norms.dispose();
+  return {
+    perStep: values.slice(0, time),
+    perParam: Object.fromEntries(trainable.names.map((name, i) => [name, values[time + i]])),
+  };
+}
