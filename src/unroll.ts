@@ -7,11 +7,16 @@
  * Speed: the input projection `X W_x^T + b` of all time steps is one matMul, the recurrent part
  * of all gates of a step is one matMul (`cell.fuse()` concatenates the per-symbol parameters once
  * per call), and the projected input is split into steps once (`unstack`), not sliced per step.
+ * When gradients are being recorded and the cell has a hand-derived backward, the same loop runs
+ * inside one `tf.customGrad` whose gradient is the whole sequence's (`src/fast/`): tfjs then
+ * records one node for the sequence instead of a dozen per step, and the weight gradients are
+ * single matMuls over all steps. `fast: false` keeps the plain graph, the reference.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Cell, State } from './cells/cell.js';
+import type { Cell, FusedWeights, State } from './cells/cell.js';
 import { checkState } from './cells/cell.js';
 import { checkKeys, checkTensor } from './check.js';
+import { sequenceWithGradient, type Scan } from './fast/sequence.js';
 
 export interface UnrollOptions {
   /** The state before the first step (default: zeros). */
@@ -26,9 +31,14 @@ export interface UnrollOptions {
   /**
    * A hook on the hidden state: after step t (0-based, input order) `h_t` is replaced by
    * `probe(t, h_t)` before it feeds the output and the next step. Diagnostics add zero tensors
-   * here to read `dL/dh_t` of every step in one backward pass.
+   * here to read `dL/dh_t` of every step in one backward pass. (It runs the plain path.)
    */
   probe?: (t: number, h: tf.Tensor2D) => tf.Tensor2D;
+  /**
+   * Use the hand-derived whole-sequence gradient where the cell has one (default `true`); `false`
+   * runs the plain per-step graph whose gradient tfjs derives. Both give the same numbers.
+   */
+  fast?: boolean;
 }
 
 export type UnrollResult = {
@@ -40,34 +50,54 @@ export type UnrollResult = {
 
 /** Unrolls `cell` over `x: [batch, time, inputSize]`. */
 export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): UnrollResult {
-  checkKeys('unroll', options, ['initialState', 'reverse', 'mask', 'probe']);
+  checkKeys('unroll', options, ['initialState', 'reverse', 'mask', 'probe', 'fast']);
   checkTensor('unroll', 'x', x, ['batch', 'time', cell.inputSize]);
   const [batch, time] = x.shape;
   if (time === 0) throw new RangeError('unroll: expected x with at least one time step, got time = 0');
   const initial = options.initialState ?? null;
   if (initial) checkState('unroll', cell, initial, batch);
   if (options.mask !== undefined) checkTensor('unroll', 'mask', options.mask, [batch, time]);
+  const { reverse = false, probe } = options;
 
   return tf.tidy(() => {
-    const w = cell.fuse();
-    // [T, B, I] -> one matMul [T*B, I] x [I, G*U] -> T tensors [B, G*U]
-    const xTime = tf.transpose(x, [1, 0, 2]).reshape([time * batch, cell.inputSize]) as tf.Tensor2D;
-    const xp = tf.unstack(cell.project(xTime, w).reshape([time, batch, -1])) as tf.Tensor2D[];
+    // Time-major and in processing order: row block k of X is the k-th step processed.
+    const inOrder = (t: tf.Tensor) => (reverse ? tf.reverse(t, 0) : t);
+    const X = inOrder(tf.transpose(x, [1, 0, 2])).reshape([time * batch, cell.inputSize]) as tf.Tensor2D;
     const keep = options.mask
-      ? (tf.unstack(tf.transpose(tf.cast(options.mask, 'float32')).reshape([time, batch, 1])) as tf.Tensor2D[])
+      ? (inOrder(tf.transpose(tf.cast(options.mask, 'float32'))).reshape([time, batch, 1]) as tf.Tensor3D)
       : null;
+    const state0 = initial ?? cell.initialState(batch);
+    const scan: Scan = (X, w, state0) => {
+      // [T*B, I] x [I, G*U]: the input projection of all steps in one matMul, split once.
+      const xp = cell.project(X, w);
+      const xps = tf.unstack(xp.reshape([time, batch, -1])) as tf.Tensor2D[];
+      const keeps = keep ? (tf.unstack(keep) as tf.Tensor2D[]) : null;
+      const states: State[] = [];
+      const hps: tf.Tensor2D[] = [];
+      let state = state0;
+      for (let k = 0; k < time; k++) {
+        const hp = cell.hidden(state.h, w);
+        const next = cell.recur(xps[k], state, w, hp);
+        state = keeps ? carryMasked(keeps[k], next, state) : next;
+        if (probe) state = { ...state, h: probe(reverse ? time - 1 - k : k, state.h) };
+        states.push(state);
+        hps.push(hp);
+      }
+      return { xp, hps, states };
+    };
 
-    let state: State = initial ?? cell.initialState(batch);
-    const outputs: tf.Tensor2D[] = new Array(time);
-    for (let k = 0; k < time; k++) {
-      const t = options.reverse ? time - 1 - k : k;
-      const next = cell.recur(xp[t], state, w);
-      state = keep ? carryMasked(keep[t], next, state) : next;
-      if (options.probe) state = { ...state, h: options.probe(t, state.h) };
-      outputs[t] = state.h;
-    }
-    return { outputs: tf.stack(outputs, 1) as tf.Tensor3D, state };
+    const w: FusedWeights = cell.fuse();
+    const fast = options.fast !== false && !probe && cell.backward !== undefined && tf.engine().isTapeOn();
+    const { hs, state } = fast
+      ? sequenceWithGradient(cell, cell.backward!, { X, w, state0, keep }, scan)
+      : lastAndAll(scan(X, w, state0).states);
+    return { outputs: tf.transpose(inOrder(hs), [1, 0, 2]) as tf.Tensor3D, state };
   });
+}
+
+/** Every `h` stacked `[time, batch, units]` (processing order) and the last state. */
+function lastAndAll(states: State[]): { hs: tf.Tensor3D; state: State } {
+  return { hs: tf.stack(states.map((s) => s.h)) as tf.Tensor3D, state: states[states.length - 1] };
 }
 
 /** `m ? next : previous` for every entry of the state, with m per batch row. */

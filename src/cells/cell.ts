@@ -14,7 +14,9 @@
  *
  * For a batch `X_t: [batch, inputSize]` the code computes `X_t W_gx^T`. The fast path
  * concatenates the per-gate matrices once per sequence (`fuse`), so all gates of a step take one
- * matMul; the stored parameters stay per symbol.
+ * matMul; the stored parameters stay per symbol. The fused matrices are kept transposed
+ * (`W^T`, the layout Keras calls a kernel), because a matMul with a transposed operand is about
+ * ten times slower on the WASM backend than one without.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkKeys, checkPositiveInt, checkTensor, fmt } from '../check.js';
@@ -41,14 +43,33 @@ export interface CellConfig {
   resetAfter?: boolean;
 }
 
-/** The per-gate matrices concatenated along the output axis, for one sequence. */
+/** The per-gate matrices concatenated along the output axis and transposed, for one sequence. */
 export interface FusedWeights {
-  /** `[gates * units, inputSize]` */
-  Wx: tf.Tensor2D;
-  /** `[fusedGates * units, units]` */
-  Wh: tf.Tensor2D;
-  /** `[gates * units]` */
+  /** `W_x^T`: `[inputSize, gates * units]` */
+  WxT: tf.Tensor2D;
+  /** `W_h^T`: `[units, fusedGates * units]` */
+  WhT: tf.Tensor2D;
+  /** `b`: `[gates * units]` */
   b: tf.Tensor1D;
+  /** `b_h`, the biases inside the recurrent term (GRU's `b_nh`): `[fusedGates * units]`, if any. */
+  bh?: tf.Tensor1D;
+}
+
+/**
+ * The hand-derived gradient of one step, for the whole-sequence fast path (`src/fast/`). Rows are
+ * `n = steps * batch`; `xp = X W_x^T + b` and `hp = H W_h^T + b_h` as in {@link CellSpec.recur}.
+ * The caller adds the matMul part of `dL/dh_{t-1}` (`dL/dhp_t W_h`) and the weight gradients.
+ */
+export interface CellBackward {
+  /** The local derivatives of every step, all steps at once, from the values the forward saw. */
+  factors(xp: tf.Tensor2D, hp: tf.Tensor2D, prev: State): Record<string, tf.Tensor>;
+  /**
+   * One step back: from `g = dL/d state_t` (the part that flows through this step's equations) and
+   * this step's factors, `dL/d hp_t` and the elementwise part of `dL/d state_{t-1}`.
+   */
+  step(g: State, f: Record<string, tf.Tensor>): { hp: tf.Tensor2D; prev: Partial<State> };
+  /** `dL/d xp` of all steps from the stacked `g` and `dL/d hp`, where it is not `dL/d hp` itself. */
+  xp?(g: State, hp: tf.Tensor2D, f: Record<string, tf.Tensor>): tf.Tensor2D;
 }
 
 export interface Cell {
@@ -72,8 +93,12 @@ export interface Cell {
   fuse(): FusedWeights;
   /** `X W_x^T + b` for all gates at once: `[n, inputSize] -> [n, gates * units]`. */
   project(x: tf.Tensor2D, w: FusedWeights): tf.Tensor2D;
-  /** One step from an input already projected by {@link Cell.project}. */
-  recur(xp_t: tf.Tensor2D, state: State, w: FusedWeights): State;
+  /** `H W_h^T + b_h` for the fused gates: `[n, units] -> [n, fusedGates * units]`. */
+  hidden(h: tf.Tensor2D, w: FusedWeights): tf.Tensor2D;
+  /** One step from an input already projected by {@link Cell.project} (and `hp`, if computed). */
+  recur(xp_t: tf.Tensor2D, state: State, w: FusedWeights, hp_t?: tf.Tensor2D): State;
+  /** The hand-derived gradient of a step, where the cell's activations allow one (else undefined). */
+  readonly backward?: CellBackward;
   /** Disposes the parameters. */
   dispose(): void;
 }
@@ -116,13 +141,17 @@ export interface CellSpec {
   kind: CellKind;
   /** Gates whose `W_gh` enters the one per-step matMul (default: all). */
   fusedRecurrent?: readonly string[];
+  /** Biases inside the recurrent term `hp`, by gate (the GRU's `{ n: 'b_nh' }`). */
+  recurrentBias?: Record<string, string>;
   stateNames: readonly ('h' | 'c')[];
   equations: string;
   /** Initialisers that differ from the defaults (e.g. `{ b_f: 'ones' }`). */
   init?: Record<string, Initializer>;
   config: CellConfig;
-  /** The step, given `xp = X W_x^T + b` (all gates) and `hp = H W_h^T` (the fused gates). */
+  /** The step, given `xp = X W_x^T + b` (all gates) and `hp = H W_h^T + b_h` (the fused gates). */
   recur(xp: tf.Tensor2D, hp: tf.Tensor2D, state: State, params: Record<string, tf.Variable>): State;
+  /** The step's hand-derived gradient, where the cell's activations allow one. */
+  backward?: CellBackward;
 }
 
 export const CELL_OPTION_KEYS = ['inputSize', 'units', 'seed', 'params'] as const;
@@ -150,25 +179,22 @@ export function makeCell(spec: CellSpec, options: CellOptions): Cell {
   const params = options.params ? adoptParams(where, options.params, shapes) : createParams(spec, shapes, options.seed);
   const fusedRecurrent = spec.fusedRecurrent ?? gates;
 
+  const recurrentBias = spec.recurrentBias ?? {};
   const fuse = (): FusedWeights =>
     tf.tidy(() => ({
-      Wx: tf.concat(
-        gates.map((g) => params[`W_${g}x`]),
-        0,
-      ) as tf.Tensor2D,
-      Wh: tf.concat(
-        fusedRecurrent.map((g) => params[`W_${g}h`]),
-        0,
-      ) as tf.Tensor2D,
-      b: tf.concat(
-        gates.map((g) => params[`b_${g}`]),
-        0,
-      ) as tf.Tensor1D,
+      WxT: tf.transpose(tf.concat(gates.map((g) => params[`W_${g}x`]))) as tf.Tensor2D,
+      WhT: tf.transpose(tf.concat(fusedRecurrent.map((g) => params[`W_${g}h`]))) as tf.Tensor2D,
+      b: tf.concat(gates.map((g) => params[`b_${g}`])) as tf.Tensor1D,
+      ...(fusedRecurrent.some((g) => recurrentBias[g]) && {
+        bh: tf.concat(fusedRecurrent.map((g) => params[recurrentBias[g]] ?? tf.zeros([units]))) as tf.Tensor1D,
+      }),
     }));
   const project = (x: tf.Tensor2D, w: FusedWeights): tf.Tensor2D =>
-    tf.tidy(() => tf.add(tf.matMul(x, w.Wx, false, true), w.b));
-  const recur = (xp: tf.Tensor2D, state: State, w: FusedWeights): State =>
-    tf.tidy(() => spec.recur(xp, tf.matMul(state.h, w.Wh, false, true), state, params));
+    tf.tidy(() => tf.fused.matMul({ a: x, b: w.WxT, bias: w.b }) as tf.Tensor2D);
+  const hidden = (h: tf.Tensor2D, w: FusedWeights): tf.Tensor2D =>
+    tf.tidy(() => (w.bh ? tf.fused.matMul({ a: h, b: w.WhT, bias: w.bh }) : tf.matMul(h, w.WhT)) as tf.Tensor2D);
+  const recur = (xp: tf.Tensor2D, state: State, w: FusedWeights, hp?: tf.Tensor2D): State =>
+    tf.tidy(() => spec.recur(xp, hp ?? hidden(state.h, w), state, params));
 
   const cell: Cell = {
     kind: spec.kind,
@@ -193,7 +219,9 @@ export function makeCell(spec: CellSpec, options: CellOptions): Cell {
     },
     fuse,
     project,
+    hidden,
     recur,
+    backward: spec.backward,
     dispose(): void {
       for (const p of Object.values(params)) p.dispose();
     },

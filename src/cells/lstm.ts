@@ -22,10 +22,30 @@
  * Gate order of the fused matrices: i, f, g, o (PyTorch's). State `{ h, c }`, each
  * `[batch, units]`. σ is `recurrentActivation` (default `sigmoid`; tfjs's own layers default to
  * `hardSigmoid`), tanh is `activation` (default `tanh`).
+ *
+ * Backward (the fast path's hand-derived gradient; $\bar v = \partial L / \partial v$, $a_{\cdot}$
+ * the gates' arguments, σ' and tanh' written through the gates' values): for every step, from
+ * the $\bar h_t$ and $\bar c_t$ that reach it,
+ *
+ * $$
+ * \begin{aligned}
+ * \bar c_t &\mathrel{{+}{=}} \bar h_t \odot o_t \odot \tanh'(c_t) \\
+ * \bar a_i &= \bar c_t \odot g_t \odot \sigma'(i_t) \qquad
+ * \bar a_f = \bar c_t \odot c_{t-1} \odot \sigma'(f_t) \\
+ * \bar a_g &= \bar c_t \odot i_t \odot \tanh'(g_t) \qquad
+ * \bar a_o = \bar h_t \odot \tanh(c_t) \odot \sigma'(o_t) \\
+ * \bar c_{t-1} &= \bar c_t \odot f_t \qquad
+ * \bar h_{t-1} \mathrel{{+}{=}} [\bar a_i, \bar a_f, \bar a_g, \bar a_o] \, W_h
+ * \end{aligned}
+ * $$
+ *
+ * Every factor of $\bar c_t$ and $\bar h_t$ above depends on the forward only, so it is computed
+ * for all steps at once; a step back is then five elementwise kernels and one matMul.
  */
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
 import { checkCellOptions, makeCell, type Cell, type CellOptions } from './cell.js';
+import { outputDerivative } from './derivatives.js';
 
 export interface LstmOptions extends CellOptions {
   /** The tanh of g_t and h_t (default `'tanh'`). */
@@ -50,6 +70,22 @@ export function lstm(options: LstmOptions): Cell {
   const recurrentActivation = options.recurrentActivation ?? 'sigmoid';
   const tanh = getActivation(activation);
   const σ = getActivation(recurrentActivation);
+  const dtanh = outputDerivative(activation);
+  const dσ = outputDerivative(recurrentActivation);
+
+  /** The equations, given `xp = W_x x_t + b` and `hp = W_h h_{t-1}` for the four gates at once. */
+  const equations = (xp: tf.Tensor2D, hp: tf.Tensor2D, c: tf.Tensor2D) => {
+    const [ai, af, ag, ao] = tf.split(tf.add(xp, hp), 4, 1);
+    const i_t = σ(ai);
+    const f_t = σ(af);
+    const g_t = tanh(ag);
+    const o_t = σ(ao);
+    const c_t = tf.add(tf.mul(f_t, c), tf.mul(i_t, g_t)) as tf.Tensor2D;
+    const tanh_c = tanh(c_t);
+    const h_t = tf.mul(o_t, tanh_c) as tf.Tensor2D;
+    return { i_t, f_t, g_t, o_t, c_t, tanh_c, h_t };
+  };
+
   return makeCell(
     {
       kind: 'lstm',
@@ -58,16 +94,27 @@ export function lstm(options: LstmOptions): Cell {
       init: { b_f: 'ones' },
       config: { kind: 'lstm', inputSize: options.inputSize, units: options.units, activation, recurrentActivation },
       recur: (xp, hp, { c }) => {
-        const [xi, xf, xg, xo] = tf.split(xp, 4, 1);
-        const [hi, hf, hg, ho] = tf.split(hp, 4, 1);
-        const i_t = σ(tf.add(xi, hi));
-        const f_t = σ(tf.add(xf, hf));
-        const g_t = tanh(tf.add(xg, hg));
-        const o_t = σ(tf.add(xo, ho));
-        const c_t = tf.add(tf.mul(f_t, c as tf.Tensor2D), tf.mul(i_t, g_t)) as tf.Tensor2D;
-        const h_t = tf.mul(o_t, tanh(c_t)) as tf.Tensor2D;
+        const { h_t, c_t } = equations(xp, hp, c as tf.Tensor2D);
         return { h: h_t, c: c_t };
       },
+      backward: dtanh &&
+        dσ && {
+          factors: (xp, hp, { c }) => {
+            const { i_t, f_t, g_t, o_t, tanh_c } = equations(xp, hp, c as tf.Tensor2D);
+            const dc_da = [tf.mul(g_t, dσ(i_t)), tf.mul(c!, dσ(f_t)), tf.mul(i_t, dtanh(g_t))];
+            return {
+              dh_dc: tf.mul(o_t, dtanh(tanh_c)),
+              // ∂c_t/∂a_i, ∂c_t/∂a_f, ∂c_t/∂a_g, ∂h_t/∂a_o
+              d_gates: tf.concat([...dc_da, tf.mul(tanh_c, dσ(o_t))], 1),
+              f_t,
+            };
+          },
+          step: ({ h, c }, { dh_dc, d_gates, f_t }) => {
+            const c_bar = tf.add(c!, tf.mul(h, dh_dc));
+            const a_bar = tf.mul(tf.concat([c_bar, c_bar, c_bar, h], 1), d_gates) as tf.Tensor2D;
+            return { hp: a_bar, prev: { c: tf.mul(c_bar, f_t) as tf.Tensor2D } };
+          },
+        },
     },
     options,
   );
