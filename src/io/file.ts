@@ -1,13 +1,17 @@
 /**
  * A `file://` model handler for Node without `@tensorflow/tfjs-node`: a directory holding
- * `model.json` and `weights.bin`, in tfjs's own format (so `tf.loadLayersModel` and tfjs-node
- * read it too).
+ * `model.json` and `weights.bin` (or `weights-2.bin`, see below), in tfjs's own format (so
+ * `tf.loadLayersModel` and tfjs-node read it too).
  *
- * - Saving is atomic: every file is written to a temporary name, fsynced and renamed into place,
- *   `model.json` last, so a crash never leaves a half-written file.
- * - Loading is careful: malformed JSON, weight paths that leave the directory, and weight files
- *   whose size disagrees with the manifest are refused with a clear error before any tensor is
- *   made.
+ * - Saving is atomic: every file is written to a temporary name, fsynced and renamed into place.
+ *   The new weights go to the one of `weights.bin` / `weights-2.bin` that the current `model.json`
+ *   does not name, then `model.json` is replaced (the commit point), then the old weights file is
+ *   removed. A failure or a kill at any moment leaves a `model.json` that describes complete
+ *   weights (the old model or the new one), and a failed save leaves no temporary file.
+ * - Loading is careful: malformed JSON, weight paths that leave the directory (`..`, absolute
+ *   paths, URLs, symbolic links to files outside it), non-regular files and weight files whose
+ *   size disagrees with the manifest are refused with a clear error before anything is read or
+ *   any tensor is made. (Hard links cannot be told from the file itself.)
  *
  * Node modules are imported lazily, so this file bundles for browsers (where it is never used).
  */
@@ -26,6 +30,8 @@ async function node(): Promise<{ fs: Fs; path: Path }> {
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
+/** Where a save puts the new weights while `model.json` still names `weights.bin`. */
+export const WEIGHTS_BIN_ALT = 'weights-2.bin';
 
 /**
  * Writes `data` to `file` atomically: a temporary file in the same directory, fsync, rename.
@@ -35,14 +41,14 @@ export async function atomicWrite(file: string, data: string | Uint8Array): Prom
   const { fs, path } = await node();
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const handle = await fs.open(tmp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await fs.open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
@@ -86,19 +92,30 @@ export function fileHandler(dir: string): tf.io.IOHandler {
       const weightData = artifacts.weightData
         ? tf.io.CompositeArrayBuffer.join(artifacts.weightData)
         : new ArrayBuffer(0);
+      const jsonPath = path.join(dir, MODEL_JSON);
+      const weightsName = (await namedWeights(fs, jsonPath)).includes(WEIGHTS_BIN) ? WEIGHTS_BIN_ALT : WEIGHTS_BIN;
+      const weightsPath = path.join(dir, weightsName);
       const modelJson: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology as object,
         format: artifacts.format,
         generatedBy: artifacts.generatedBy,
         convertedBy: artifacts.convertedBy ?? null,
-        weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
+        weightsManifest: [{ paths: [`./${weightsName}`], weights: artifacts.weightSpecs ?? [] }],
         ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
         ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
         ...(artifacts.signature ? { signature: artifacts.signature } : {}),
       };
-      // Weights first, model.json last: a model.json always describes complete weights.
-      await atomicWrite(path.join(dir, WEIGHTS_BIN), new Uint8Array(weightData));
-      await atomicWrite(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+      // New weights beside the old ones, then model.json (the commit point), then the old weights
+      // go: at every moment model.json describes a complete weights file.
+      await atomicWrite(weightsPath, new Uint8Array(weightData));
+      try {
+        await atomicWrite(jsonPath, JSON.stringify(modelJson));
+      } catch (err) {
+        await fs.rm(weightsPath, { force: true });
+        throw err;
+      }
+      const stale = weightsName === WEIGHTS_BIN ? WEIGHTS_BIN_ALT : WEIGHTS_BIN;
+      await fs.rm(path.join(dir, stale), { force: true });
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),
@@ -131,27 +148,34 @@ export function fileHandler(dir: string): tf.io.IOHandler {
       }
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs: tf.io.WeightsManifestEntry[] = [];
-        const buffers: ArrayBuffer[] = [];
+        const files: string[] = [];
+        const realRoot = await fs.realpath(root);
         for (const group of manifest) {
           if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) {
             throw new Error(`Malformed ${jsonPath}: each weightsManifest entry needs paths and weights arrays`);
           }
           specs.push(...group.weights);
-          for (const p of group.paths) {
-            const file = insideDirectory(path, root, p, jsonPath);
-            const bytes = await fs.readFile(file).catch((err: NodeJS.ErrnoException) => {
-              throw new Error(`Cannot read weights file ${file} named in ${jsonPath}: ${err.code ?? err.message}`);
-            });
-            buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-          }
+          for (const p of group.paths) files.push(await weightsFile(fs, path, root, realRoot, p, jsonPath));
         }
-        const data = tf.io.concatenateArrayBuffers(buffers);
+        // Sizes first: nothing is read (or allocated) unless the files hold exactly what the
+        // manifest describes.
         const expected = specs.reduce((sum, s) => sum + specBytes(s, jsonPath), 0);
-        if (expected !== data.byteLength) {
+        let actual = 0;
+        for (const file of files) actual += (await fs.stat(file)).size;
+        if (expected !== actual) {
           throw new Error(
-            `Weights of ${jsonPath} are ${data.byteLength} bytes but the manifest describes ${expected} bytes ` +
+            `Weights of ${jsonPath} are ${actual} bytes but the manifest describes ${expected} bytes ` +
               `(truncated or mismatched weights file)`,
           );
+        }
+        const buffers: ArrayBuffer[] = [];
+        for (const file of files) {
+          const bytes = await fs.readFile(file);
+          buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+        }
+        const data = tf.io.concatenateArrayBuffers(buffers);
+        if (data.byteLength !== expected) {
+          throw new Error(`Weights of ${jsonPath} changed while they were read; try again`);
         }
         return [specs, data];
       });
@@ -159,8 +183,13 @@ export function fileHandler(dir: string): tf.io.IOHandler {
   };
 }
 
-/** Resolves a manifest path and refuses one that leaves the model directory. */
-function insideDirectory(path: Path, root: string, p: unknown, jsonPath: string): string {
+/**
+ * Resolves a manifest path to a regular file inside the model directory: refuses paths that are
+ * not plain relative paths, that leave the directory, or that are symbolic links to a file
+ * outside it (`realRoot` is the directory with its own links resolved).
+ */
+async function weightsFile(fs: Fs, path: Path, root: string, realRoot: string, p: unknown, jsonPath: string) {
+  const refuse = (why: string) => new Error(`Refusing weights path ${JSON.stringify(p)} in ${jsonPath}: ${why}`);
   if (
     typeof p !== 'string' ||
     p.length === 0 ||
@@ -168,15 +197,21 @@ function insideDirectory(path: Path, root: string, p: unknown, jsonPath: string)
     /^[a-z][a-z0-9+.-]*:/i.test(p) ||
     path.isAbsolute(p)
   ) {
-    throw new Error(
-      `Refusing weights path ${JSON.stringify(p)} in ${jsonPath}: expected a relative path inside ${root}`,
-    );
+    throw refuse(`expected a relative path inside ${root}`);
   }
   const file = path.resolve(root, p);
-  if (!file.startsWith(root + path.sep)) {
-    throw new Error(`Refusing weights path ${JSON.stringify(p)} in ${jsonPath}: it leaves the model directory ${root}`);
+  if (!file.startsWith(root + path.sep)) throw refuse(`it leaves the model directory ${root}`);
+  let real: string;
+  try {
+    real = await fs.realpath(file);
+  } catch (err) {
+    throw new Error(`Cannot read weights file ${file} named in ${jsonPath}: ${(err as NodeJS.ErrnoException).code}`);
   }
-  return file;
+  if (!real.startsWith(realRoot + path.sep)) {
+    throw refuse(`it is a link to ${real}, outside the model directory ${root}`);
+  }
+  if (!(await fs.stat(real)).isFile()) throw refuse('it is not a regular file');
+  return real;
 }
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
@@ -195,6 +230,16 @@ export function specBytes(spec: tf.io.WeightsManifestEntry, where: string): numb
   if (bytes === undefined)
     throw new Error(`Malformed ${where}: weight ${spec.name} has unsupported dtype ${JSON.stringify(spec.dtype)}`);
   return size * bytes;
+}
+
+/** The weights files (`weights.bin`, `weights-2.bin`) that the `model.json` at `jsonPath` names, if any. */
+async function namedWeights(fs: Fs, jsonPath: string): Promise<string[]> {
+  try {
+    const json = JSON.parse(await fs.readFile(jsonPath, 'utf8')) as tf.io.ModelJSON;
+    return json.weightsManifest.flatMap((g) => g.paths.map((p) => p.replace(/^\.\//, '')));
+  } catch {
+    return [];
+  }
 }
 
 let registered = false;
