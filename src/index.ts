@@ -3,6 +3,9 @@
  * them. See README.md for a tour.
  */
 export * as cells from './cells/index.js';
+// Also at the top level: TypeScript 5.0 (Jupyter's tslab) cannot name types reached only through a namespace.
+export type { Cell, CellConfig, CellKind, State } from './cells/cell.js';
+export type { CompareRow, CompareOptions } from './backends/index.js';
 export { unroll, type UnrollOptions, type UnrollResult } from './unroll.js';
 export { network, RecurrentNetwork, type NetworkOptions, type NetworkConfig, type ApplyResult } from './network.js';
 export { registerActivation, getActivation, activationNames, type ActivationFn } from './activations.js';
