@@ -1,0 +1,130 @@
+/**
+ * `tfjs-recurrent sample DIR`: text from a model that `tfjs-recurrent train` saved. The network
+ * reads the prime (after an item boundary, for a corpus of one item per line), then draws one
+ * character at a time from `softmax(logits / temperature)` and feeds it back, carrying the state.
+ * In `lines` mode a sample ends at the boundary, so each sample is one new item.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Command } from 'commander';
+import { BOUNDARY, oneHot, type Vocabulary } from '../data/text.js';
+import { prng } from '../init.js';
+import type { State } from '../cells/cell.js';
+import type { RecurrentNetwork } from '../network.js';
+import { loadCharModel } from './char-model.js';
+import { command, integer, positiveInt, positiveNumber, printJson, startBackend } from './command.js';
+
+export const SAMPLE_DEFAULTS = { n: 10, temperature: 0.8, prime: '', maxLength: 100, backend: 'wasm', seed: 1 };
+
+interface SampleOptions {
+  n: number;
+  temperature: number;
+  prime: string;
+  maxLength: number;
+  backend: string;
+  seed: number;
+  json?: boolean;
+}
+
+export function registerSample(program: Command): void {
+  const d = SAMPLE_DEFAULTS;
+  program.addCommand(
+    command('sample', 'Generate text from a model saved by `train`')
+      .argument('<dir>', 'the directory `train --out` wrote')
+      .option('--n <count>', 'number of samples', positiveInt, d.n)
+      .option('--temperature <t>', 'lower: likelier characters, higher: more variety', positiveNumber, d.temperature)
+      .option('--prime <text>', 'text every sample starts with', d.prime)
+      .option('--max-length <n>', 'the most characters generated per sample', positiveInt, d.maxLength)
+      .option('--backend <name>', 'TensorFlow.js backend', d.backend)
+      .option('--seed <n>', 'seed of the random draws', integer, d.seed)
+      .option('--json', 'print {"samples":[...]} as the last line of stdout')
+      .action((dir: string, options: SampleOptions) => sampleCommand(dir, options)),
+  );
+}
+
+async function sampleCommand(dir: string, o: SampleOptions): Promise<void> {
+  await startBackend('sample', o.backend);
+  const { net, vocabulary, mode } = await loadCharModel('sample', dir);
+  try {
+    const unknown = [...new Set(Array.from(o.prime))].filter((c) => !vocabulary.has(c));
+    if (unknown.length > 0) {
+      throw new Error(
+        `sample: --prime has ${unknown.map((c) => JSON.stringify(c)).join(', ')}, which the corpus never had; ` +
+          `use characters of the corpus`,
+      );
+    }
+    // A line corpus starts every item after a boundary; free text continues from the prime.
+    const context = (vocabulary.has(BOUNDARY) ? BOUNDARY : '') + o.prime;
+    if (context === '') throw new Error('sample: give --prime (the corpus has no line break to start from)');
+    const generated = await generate(net, vocabulary, context, {
+      n: o.n,
+      temperature: o.temperature,
+      maxLength: o.maxLength,
+      stopAtBoundary: mode === 'lines',
+      rand: prng(o.seed),
+    });
+    const samples = generated.map((s) => o.prime + s);
+    if (o.json) printJson({ samples });
+    else console.log(samples.join(mode === 'lines' ? '\n' : '\n\n'));
+  } finally {
+    net.dispose();
+  }
+}
+
+/**
+ * `n` continuations of `context`, drawn character by character. Each stops at the boundary
+ * (which it does not include) when `stopAtBoundary`, or after `maxLength` characters.
+ */
+async function generate(
+  net: RecurrentNetwork,
+  vocabulary: Vocabulary,
+  context: string,
+  o: { n: number; temperature: number; maxLength: number; stopAtBoundary: boolean; rand: () => number },
+): Promise<string[]> {
+  const out: number[][] = Array.from({ length: o.n }, () => []);
+  const done = new Array<boolean>(o.n).fill(false);
+  const boundary = vocabulary.has(BOUNDARY) ? vocabulary.encode(BOUNDARY)[0] : -1;
+  let input = oneHot(
+    Array.from({ length: o.n }, () => vocabulary.encode(context)),
+    vocabulary.size,
+  );
+  let state: State | undefined;
+  try {
+    for (let i = 0; i < o.maxLength && !done.every(Boolean); i++) {
+      const step = tf.tidy(() => {
+        const { y, state: next } = net.apply(input, state ? { initialState: state } : {});
+        const time = y.shape[1];
+        const logits = y.slice([0, time - 1, 0], [o.n, 1, vocabulary.size]).reshape([o.n, vocabulary.size]);
+        return { probs: tf.softmax(tf.div(logits, o.temperature)), state: next };
+      });
+      const probs = await step.probs.array();
+      step.probs.dispose();
+      if (state) tf.dispose(Object.values(state));
+      state = step.state;
+      const ids = (probs as number[][]).map((p) => draw(p, o.rand()));
+      ids.forEach((id, row) => {
+        if (done[row]) return;
+        if (o.stopAtBoundary && id === boundary) done[row] = true;
+        else out[row].push(id);
+      });
+      input.dispose();
+      input = oneHot(
+        ids.map((id) => [id]),
+        vocabulary.size,
+      );
+    }
+  } finally {
+    input.dispose();
+    if (state) tf.dispose(Object.values(state));
+  }
+  return out.map((ids) => vocabulary.decode(ids));
+}
+
+/** The index that the uniform draw `u` falls on in the cumulative distribution `p`. */
+function draw(p: readonly number[], u: number): number {
+  let sum = 0;
+  for (let k = 0; k < p.length; k++) {
+    sum += p[k];
+    if (u < sum) return k;
+  }
+  return p.length - 1;
+}
