@@ -11,6 +11,18 @@ export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer
 export type Kwargs = Parameters<tf.layers.Layer['call']>[1];
 /** What `Layer.dispose()` returns. */
 export type DisposeResult = ReturnType<tf.layers.Layer['dispose']>;
+/** What `Layer.addWeight` takes to fill a new weight. */
+export type Initializer = Parameters<tf.layers.Layer['addWeight']>[3];
+
+/**
+ * An initializer for `addWeight` that hands out the fresh tensor `value()` returns. It is called
+ * only when tfjs initialises the weight: when a model is loaded tfjs fills weights with zeros
+ * instead, and `value()` (which may draw an orthogonal matrix, slow for large layers) never runs.
+ * tfjs's Initializer class is not exported; `addWeight` calls nothing but `apply`.
+ */
+export function initializerFrom(value: () => tf.Tensor): Initializer {
+  return { apply: value } as unknown as Initializer;
+}
 
 /**
  * The keys of {@link LayerArgs}, accepted by every layer beside its own options, and

@@ -17,7 +17,7 @@ import { getActivation } from '../activations.js';
 import { checkKeys, checkPositiveInt, fmt } from '../check.js';
 import { freshSeed, initValues, prng } from '../init.js';
 import { applyOutput } from '../network.js';
-import { LAYER_ARG_KEYS, registerOnce, singleInput, singleShape, type LayerArgs } from './base.js';
+import { initializerFrom, LAYER_ARG_KEYS, registerOnce, singleInput, singleShape, type LayerArgs } from './base.js';
 
 export interface OutputLayerArgs extends LayerArgs {
   /** The size of y. */
@@ -69,11 +69,9 @@ export class RecurrentOutput extends tf.layers.Layer {
       );
     }
     const wShape = [this.units, unitsIn];
-    this.W_yh = this.addWeight('W_yh', wShape, 'float32', tf.initializers.zeros());
+    const glorot = () => tf.tensor(initValues('glorotUniform', wShape, prng(this.seed ?? freshSeed())), wShape);
+    this.W_yh = this.addWeight('W_yh', wShape, 'float32', initializerFrom(glorot));
     this.b_y = this.addWeight('b_y', [this.units], 'float32', tf.initializers.zeros());
-    const initial = tf.tensor(initValues('glorotUniform', wShape, prng(this.seed ?? freshSeed())), wShape);
-    this.W_yh.write(initial);
-    initial.dispose();
     this.built = true;
   }
 

@@ -23,12 +23,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
-import type { Cell, CellConfig, CellKind, State } from '../cells/cell.js';
+import { paramShapes, type Cell, type CellConfig, type CellKind, type State } from '../cells/cell.js';
 import { createCell } from '../cells/create.js';
 import { checkKeys, checkPositiveInt, checkTensor, fmt } from '../check.js';
 import { freshSeed } from '../init.js';
 import { unroll } from '../unroll.js';
 import {
+  initializerFrom,
   LAYER_ARG_KEYS,
   registerOnce,
   singleInput,
@@ -166,14 +167,14 @@ export class RecurrentLayer extends tf.layers.Layer {
       resetAfter: this.resetAfter,
     };
     const seed = this.seed === undefined ? freshSeed() : this.seed + (this.goBackwards ? BACKWARD_SEED_OFFSET : 0);
-    const seeded = createCell(config, { seed });
+    // The cell's seeded initialisers, drawn only if tfjs asks for initial values.
+    const seeded: { cell?: Cell } = {};
     const params: Record<string, tf.Variable> = {};
-    for (const [symbol, value] of Object.entries(seeded.params)) {
-      const weight = this.addWeight(symbol, value.shape, 'float32', tf.initializers.zeros());
-      weight.write(value);
-      params[symbol] = weight.read() as tf.Variable;
+    for (const [symbol, shape] of paramShapes(config)) {
+      const initial = initializerFrom(() => (seeded.cell ??= createCell(config, { seed })).params[symbol].clone());
+      params[symbol] = this.addWeight(symbol, shape, 'float32', initial).read() as tf.Variable;
     }
-    seeded.dispose();
+    seeded.cell?.dispose();
     this.cell = createCell(config, { params });
     this.built = true;
     if (this.stateful) this.resetStates();
