@@ -1,0 +1,149 @@
+/**
+ * The document's claim, measured: on the adding problem (Hochreiter & Schmidhuber 1997) with
+ * T = 50, 32 units, batch 32, Adam and global-norm clipping 1, the LSTM and the GRU reach a test
+ * MSE below 0.01 within 1,500 steps while the tanh Elman RNN stays near the 0.167 baseline; and
+ * why: `||dL/dh_t||` against t for the three cells, charted to out/adding-gradients.svg.
+ *
+ *     npx tsx scripts/adding-problem.ts [--steps 1500] [--time 50] [--lr 0.01] [--seed 1] [--backend wasm]
+ *
+ * Writes out/adding-gradients.svg and out/adding-problem.json, prints a table.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import * as rt from '../src/index.js';
+import { addingBatches, addingProblem, ADDING_BASELINE_MSE } from '../src/data/adding.js';
+import { lineChart } from '../src/plot/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '1500' },
+    time: { type: 'string', default: '50' },
+    units: { type: 'string', default: '32' },
+    batch: { type: 'string', default: '32' },
+    lr: { type: 'string', default: '0.01' },
+    seed: { type: 'string', default: '1' },
+    every: { type: 'string', default: '100' },
+    backend: { type: 'string', default: 'wasm' },
+    out: { type: 'string', default: 'out' },
+  },
+});
+const steps = Number(args.steps);
+const time = Number(args.time);
+const units = Number(args.units);
+const batch = Number(args.batch);
+const learningRate = Number(args.lr);
+const seed = Number(args.seed);
+const every = Number(args.every);
+
+await tf.setBackend(args.backend);
+await tf.ready();
+if (tf.getBackend() !== args.backend) throw new Error(`backend ${args.backend} did not start (got ${tf.getBackend()})`);
+
+const CELLS = ['elman', 'lstm', 'gru'] as const;
+// Held-out data: seeds the training stream never uses.
+const test = addingProblem({ batch: 1000, time, seed: seed + 1_000_003 });
+const probe = addingProblem({ batch: 256, time, seed: seed + 2_000_003 });
+
+function testMse(net: rt.RecurrentNetwork): number {
+  return tf.tidy(() => {
+    const y = net.predict(test.x);
+    const last = y.slice([0, time - 1, 0], [y.shape[0], 1, 1]).reshape([-1, 1]);
+    return tf.losses.meanSquaredError(test.y, last).dataSync()[0];
+  });
+}
+
+interface Result {
+  cell: (typeof CELLS)[number];
+  curve: { step: number; mse: number }[];
+  finalMse: number;
+  bestMse: number;
+  firstBelow001: number | null;
+  seconds: number;
+  normsInit: number[];
+  normsTrained: number[];
+}
+
+const results: Result[] = [];
+for (const cell of CELLS) {
+  const net = rt.network({ cell, inputSize: 2, units, outputSize: 1, seed });
+  const norms = () => rt.diagnostics.gradientNorms(net, probe.x, probe.y, { loss: 'mse', target: 'lastStep' }).perStep;
+  const normsInit = norms();
+  const curve = [{ step: 0, mse: testMse(net) }];
+  const started = performance.now();
+  let training = 0;
+  let last = started;
+  await rt.train(net, addingBatches({ batch, time, seed, batches: steps }), {
+    loss: 'mse',
+    target: 'lastStep',
+    optimizer: 'adam',
+    learningRate,
+    clipNorm: 1,
+    seed,
+    progress: false,
+    callbacks: {
+      onBatchEnd: (b) => {
+        const step = b + 1;
+        if (step % every !== 0 && step !== steps) return;
+        const now = performance.now();
+        training += now - last;
+        curve.push({ step, mse: testMse(net) });
+        console.log(`${cell.padEnd(5)} step ${String(step).padStart(5)}  test MSE ${curve.at(-1)!.mse.toFixed(4)}`);
+        last = performance.now();
+      },
+    },
+  });
+  const mses = curve.map((c) => c.mse);
+  results.push({
+    cell,
+    curve,
+    finalMse: mses.at(-1)!,
+    bestMse: Math.min(...mses),
+    firstBelow001: curve.find((c) => c.mse < 0.01)?.step ?? null,
+    seconds: training / 1000,
+    normsInit,
+    normsTrained: norms(),
+  });
+  net.dispose();
+}
+
+await mkdir(args.out, { recursive: true });
+const t = Array.from({ length: time }, (_, i) => i + 1);
+const svg = await lineChart({
+  title: `Adding problem (T = ${time}): ||dL/dh_t|| at initialisation and after ${steps} steps`,
+  xLabel: 'time step t (the loss is at t = T)',
+  yLabel: '||dL/dh_t||',
+  logY: true,
+  width: 760,
+  height: 420,
+  series: results.flatMap((r) => [
+    { name: `${r.cell}, initial`, x: t, y: r.normsInit.map((v) => Math.max(v, 1e-30)) },
+    { name: `${r.cell}, trained`, x: t, y: r.normsTrained.map((v) => Math.max(v, 1e-30)) },
+  ]),
+});
+await writeFile(`${args.out}/adding-gradients.svg`, svg);
+const summary = {
+  task: { time, units, batch, steps, optimizer: 'adam', learningRate, clipNorm: 1, seed, backend: tf.getBackend() },
+  baselineMse: ADDING_BASELINE_MSE,
+  results: results.map(({ normsInit, normsTrained, ...r }) => ({
+    ...r,
+    gradientRatioInit: normsInit[0] / normsInit[time - 1],
+    gradientRatioTrained: normsTrained[0] / normsTrained[time - 1],
+  })),
+};
+await writeFile(`${args.out}/adding-problem.json`, JSON.stringify(summary, null, 2));
+
+console.log(
+  `\nAdding problem, T = ${time}, ${steps} steps of batch ${batch}, baseline MSE ${ADDING_BASELINE_MSE.toFixed(3)}`,
+);
+console.log('cell   final MSE  best MSE  first step < 0.01  train s  ||dL/dh_1|| / ||dL/dh_T|| (init, trained)');
+for (const r of summary.results) {
+  console.log(
+    `${r.cell.padEnd(6)} ${r.finalMse.toFixed(4).padStart(9)} ${r.bestMse.toFixed(4).padStart(9)} ` +
+      `${String(r.firstBelow001 ?? '-').padStart(18)} ${r.seconds.toFixed(1).padStart(8)}  ` +
+      `${r.gradientRatioInit.toExponential(1)}, ${r.gradientRatioTrained.toExponential(1)}`,
+  );
+}
+console.log(`\nwrote ${args.out}/adding-gradients.svg and ${args.out}/adding-problem.json`);
+tf.dispose([test.x, test.y, probe.x, probe.y]);
