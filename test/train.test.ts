@@ -109,7 +109,7 @@ describe('train: RecurrentNetwork', () => {
       // The same by hand: windows [0,3), [3,6), [6,8); each starts from the previous window's
       // final state as a constant; one SGD step per window that has a loss.
       const sgd = tf.train.sgd(0.1);
-      let state: Record<string, tf.Tensor2D> | undefined;
+      let state: rt.cells.State | undefined;
       for (const [start, len] of [
         [0, 3],
         [3, 3],
@@ -120,11 +120,11 @@ describe('train: RecurrentNetwork', () => {
         if (target === 'lastStep' && !last) {
           const next = tf.tidy(() => ref.apply(xw, state ? { initialState: state } : {}).state);
           tf.dispose(Object.values(state ?? {}));
-          state = next as Record<string, tf.Tensor2D>;
+          state = next;
           xw.dispose();
           continue;
         }
-        let next: Record<string, tf.Tensor2D> = {};
+        let next: rt.cells.State | undefined;
         const { value, grads } = tf.variableGrads(() => {
           const out = ref.apply(xw, state ? { initialState: state } : {});
           next = { h: tf.keep(out.state.h) };
@@ -138,7 +138,8 @@ describe('train: RecurrentNetwork', () => {
       }
       tf.dispose(Object.values(state ?? {}));
       expect(maxDiff(snapshot(net), snapshot(ref))).to.be.below(1e-6);
-      tf.dispose([x, y, sgd]);
+      tf.dispose([x, y]);
+      sgd.dispose();
       net.dispose();
       ref.dispose();
     });
@@ -152,7 +153,9 @@ describe('train: RecurrentNetwork', () => {
       const p = probe.predict(x);
       return tf.losses.meanSquaredError(y, p.slice([0, 7, 0], [8, 1, 1]).reshape([8, 1])) as tf.Scalar;
     }, Object.values(probe.params));
-    const g = Object.fromEntries(Object.entries(probe.params).map(([k, v]) => [k, grads[v.name].dataSync()]));
+    const g = Object.fromEntries(
+      Object.entries(probe.params).map(([k, v]) => [k, grads[v.name].dataSync() as Float32Array]),
+    );
     const rawNorm = Math.sqrt(Object.values(g).reduce((s, a) => s + a.reduce((t, v) => t + v * v, 0), 0));
     tf.dispose([value, ...Object.values(grads)]);
     probe.dispose();
@@ -249,7 +252,7 @@ describe('train: RecurrentNetwork', () => {
   });
 
   it('stops with an error naming epoch and batch on a non-finite input, before updating', async () => {
-    const values = tf.buffer(data.x.shape, 'float32', data.x.dataSync().slice());
+    const values = tf.buffer(data.x.shape, 'float32', data.x.dataSync().slice() as Float32Array);
     values.set(NaN, 37, 3, 0); // row 37: batch 2 with batchSize 16 and no shuffling
     const net = rt.network({ cell: 'elman', inputSize: 2, units: 4, outputSize: 1, seed: 1 });
     let seen = 0;
