@@ -3,6 +3,7 @@
  * `tf.layers.Layer` takes, single-input helpers, and idempotent class registration.
  */
 import * as tf from '@tensorflow/tfjs';
+import { getActivation } from '../activations.js';
 import { fmt } from '../check.js';
 
 /** The options of every `tf.layers.Layer` (name, inputShape, batchInputShape, ...). */
@@ -69,4 +70,14 @@ export function singleInput(where: string, inputs: tf.Tensor | tf.Tensor[]): tf.
 export function registerOnce(cls: tf.serialization.SerializableConstructor<tf.layers.Layer>): void {
   const map = tf.serialization.SerializationMap.getMap().classNameMap;
   if (!Object.prototype.hasOwnProperty.call(map, cls.className)) tf.serialization.registerClass(cls);
+}
+
+/** An activation name that {@link getActivation} knows; otherwise its error, prefixed by `where`. */
+export function checkActivation(where: string, name: string, value: unknown): string {
+  try {
+    getActivation(value as string);
+  } catch (e) {
+    throw new Error(`${where}: ${name}: ${(e as Error).message}`);
+  }
+  return value as string;
 }

@@ -11,6 +11,8 @@
  *     rt.layers.output({ units: 2, activation: 'softmax' }),
  *   ],
  * });
+ * // tfjs types the wrapped layer as tf.RNN; ours is a tf.layers.Layer that Bidirectional accepts.
+ * const bi = tf.layers.bidirectional({ layer: rt.layers.gru({ units: 8, returnSequences: true }) as unknown as tf.RNN });
  * ```
  */
 import { RecurrentOutput, type OutputLayerArgs } from './output.js';

@@ -17,7 +17,15 @@ import { getActivation } from '../activations.js';
 import { checkKeys, checkPositiveInt, fmt } from '../check.js';
 import { freshSeed, initValues, prng } from '../init.js';
 import { applyOutput } from '../network.js';
-import { initializerFrom, LAYER_ARG_KEYS, registerOnce, singleInput, singleShape, type LayerArgs } from './base.js';
+import {
+  checkActivation,
+  initializerFrom,
+  LAYER_ARG_KEYS,
+  registerOnce,
+  singleInput,
+  singleShape,
+  type LayerArgs,
+} from './base.js';
 
 export interface OutputLayerArgs extends LayerArgs {
   /** The size of y. */
@@ -47,12 +55,8 @@ export class RecurrentOutput extends tf.layers.Layer {
     checkKeys(WHERE, args, ['units', 'activation', 'seed', ...LAYER_ARG_KEYS]);
     super(args);
     this.units = checkPositiveInt(WHERE, 'units', args.units);
-    this.activation = args.activation ?? 'linear';
-    try {
-      this.g = getActivation(this.activation);
-    } catch (e) {
-      throw new Error(`${WHERE}: activation: ${(e as Error).message}`);
-    }
+    this.activation = checkActivation(WHERE, 'activation', args.activation ?? 'linear');
+    this.g = getActivation(this.activation);
     if (args.seed !== undefined && !Number.isFinite(args.seed)) {
       throw new RangeError(`${WHERE}: expected seed to be a finite number, got ${String(args.seed)}`);
     }
@@ -60,6 +64,7 @@ export class RecurrentOutput extends tf.layers.Layer {
     this.supportsMasking = true;
   }
 
+  /** Creates `W_yh: [units, unitsIn]` (seeded Glorot uniform) and `b_y: [units]` (zeros). */
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = singleShape(WHERE, inputShape);
     const unitsIn = shape[shape.length - 1];
@@ -75,10 +80,12 @@ export class RecurrentOutput extends tf.layers.Layer {
     this.built = true;
   }
 
+  /** The input shape with the last axis `units`. */
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     return [...singleShape(WHERE, inputShape).slice(0, -1), this.units];
   }
 
+  /** `g(W_yh h + b_y)` along the last axis of `h`. */
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const h = singleInput(WHERE, inputs);
     if (this.W_yh === null || this.b_y === null) throw new Error(`${WHERE}: the layer is not built yet`);
@@ -91,6 +98,7 @@ export class RecurrentOutput extends tf.layers.Layer {
     return applyOutput(h, this.W_yh.read(), this.b_y.read(), this.g);
   }
 
+  /** `units`, `activation` (and `seed`), for saving. */
   override getConfig(): tf.serialization.ConfigDict {
     const config: tf.serialization.ConfigDict = { units: this.units, activation: this.activation };
     if (this.seed !== undefined) config.seed = this.seed;

@@ -22,13 +22,13 @@
  * `LSTM`, `GRU`, which registering would silently replace).
  */
 import * as tf from '@tensorflow/tfjs';
-import { getActivation } from '../activations.js';
 import { paramShapes, type Cell, type CellConfig, type CellKind, type State } from '../cells/cell.js';
 import { createCell } from '../cells/create.js';
 import { checkKeys, checkPositiveInt, checkTensor, fmt } from '../check.js';
 import { freshSeed } from '../init.js';
 import { unroll } from '../unroll.js';
 import {
+  checkActivation,
   initializerFrom,
   LAYER_ARG_KEYS,
   registerOnce,
@@ -180,6 +180,7 @@ export class RecurrentLayer extends tf.layers.Layer {
     if (this.stateful) this.resetStates();
   }
 
+  /** `[batch, time, units]` or `[batch, units]`, followed by `[batch, units]` per state with `returnState`. */
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
     const [batch, time] = singleShape(this.where, inputShape);
     const output = this.returnSequences ? [batch, time, this.units] : [batch, this.units];
@@ -196,6 +197,7 @@ export class RecurrentLayer extends tf.layers.Layer {
     return masks as tf.Tensor | tf.Tensor[];
   }
 
+  /** Runs {@link unroll} over `x: [batch, time, features]`; see the module documentation for what it returns. */
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     return tf.tidy(() => {
       const cell = this.builtCell();
@@ -268,12 +270,14 @@ export class RecurrentLayer extends tf.layers.Layer {
     this.keptStates = [];
   }
 
+  /** Disposes the weights (once no model holds the layer) and the stored states. */
   override dispose(): DisposeResult {
     const result = super.dispose();
     if (result.refCountAfterDispose === 0) this.disposeStates();
     return result;
   }
 
+  /** The options, for saving and for `tf.layers.bidirectional` (which rebuilds the layer from them). */
   override getConfig(): tf.serialization.ConfigDict {
     const config: tf.serialization.ConfigDict = {
       units: this.units,
@@ -317,15 +321,6 @@ export class RecurrentGRU extends RecurrentLayer {
 registerOnce(RecurrentElman);
 registerOnce(RecurrentLSTM);
 registerOnce(RecurrentGRU);
-
-function checkActivation(where: string, name: string, value: unknown): string {
-  try {
-    getActivation(value as string);
-  } catch (e) {
-    throw new Error(`${where}: ${name}: ${(e as Error).message}`);
-  }
-  return value as string;
-}
 
 function checkBoolean(where: string, name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') {
