@@ -6,6 +6,8 @@ export * as cells from './cells/index.js';
 // Also at the top level: TypeScript 5.0 (Jupyter's tslab) cannot name types reached only through a namespace.
 export type { Cell, CellConfig, CellKind, State } from './cells/cell.js';
 export type { CompareRow, CompareOptions } from './backends/index.js';
+export type { CharCorpus } from './data/index.js';
+export type { GradientNorms } from './diagnostics/index.js';
 export { unroll, type UnrollOptions, type UnrollResult } from './unroll.js';
 export { network, RecurrentNetwork, type NetworkOptions, type NetworkConfig, type ApplyResult } from './network.js';
 export { registerActivation, getActivation, activationNames, type ActivationFn } from './activations.js';
@@ -24,6 +26,7 @@ export {
   type Checkpoint,
 } from './train/index.js';
 export * as diagnostics from './diagnostics/index.js';
+export * as data from './data/index.js';
 
 import { registerFileRouter } from './io/file.js';
 // In Node, `file://` URLs save and load (networks and tf.LayersModels) without tfjs-node.
