@@ -10,9 +10,6 @@ import * as tf from '@tensorflow/tfjs';
 /** An activation: an elementwise (or last-axis) map. */
 export type ActivationFn = (x: tf.Tensor) => tf.Tensor;
 
-const SELU_ALPHA = 1.6732632423543772;
-const SELU_SCALE = 1.0507009873554805;
-
 const registry = new Map<string, ActivationFn>([
   ['tanh', (x) => tf.tanh(x)],
   ['relu', (x) => tf.relu(x)],
@@ -22,7 +19,8 @@ const registry = new Map<string, ActivationFn>([
   ['linear', (x) => x],
   ['softmax', (x) => tf.softmax(x)],
   ['elu', (x) => tf.elu(x)],
-  ['selu', (x) => tf.mul(SELU_SCALE, tf.where(tf.greater(x, 0), x, tf.mul(SELU_ALPHA, tf.expm1(x))))],
+  // tfjs's own selu (scale 1.0507…, alpha 1.6733…): it has a gradient, a where(greater(x, 0), …) has none.
+  ['selu', (x) => tf.selu(x)],
   ['softplus', (x) => tf.softplus(x)],
   ['softsign', (x) => tf.div(x, tf.add(1, tf.abs(x)))],
   ['swish', (x) => tf.mul(x, tf.sigmoid(x))],

@@ -70,8 +70,8 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
     const scan: Scan = (X, w, state0) => {
       // [T*B, I] x [I, G*U]: the input projection of all steps in one matMul, split once.
       const xp = cell.project(X, w);
-      const xps = tf.unstack(xp.reshape([time, batch, -1])) as tf.Tensor2D[];
-      const keeps = keep ? (tf.unstack(keep) as tf.Tensor2D[]) : null;
+      const xps = steps(xp.reshape([time, batch, -1]));
+      const keeps = keep ? steps(keep) : null;
       const states: State[] = [];
       const hps: tf.Tensor2D[] = [];
       let state = state0;
@@ -93,6 +93,15 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
       : lastAndAll(scan(X, w, state0).states);
     return { outputs: tf.transpose(inOrder(hs), [1, 0, 2]) as tf.Tensor3D, state };
   });
+}
+
+/**
+ * `t: [time, …]` split into its `time` steps. One step is a squeeze: tfjs 4.22's gradient of
+ * `unstack` fails ("Argument tensors passed to stack must be a `Tensor[]`") when the axis has
+ * size 1.
+ */
+function steps(t: tf.Tensor): tf.Tensor2D[] {
+  return (t.shape[0] === 1 ? [tf.squeeze(t, [0])] : tf.unstack(t)) as tf.Tensor2D[];
 }
 
 /** Every `h` stacked `[time, batch, units]` (processing order) and the last state. */

@@ -6,9 +6,9 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import * as rt from '../src/index.js';
 import type { Cell, State } from '../src/cells/cell.js';
-import { expectAbsClose } from './helpers/close.js';
+import { expectAbsClose, expectRelClose } from './helpers/close.js';
 import { fcParams, seedArb, seededTensor } from './helpers/property.js';
-import { referenceUnroll } from './helpers/reference-loop.js';
+import { referenceUnroll, referenceUnrollTensors } from './helpers/reference-loop.js';
 
 const ELMAN_ACTIVATIONS = ['tanh', 'relu', 'sigmoid', 'linear', 'softsign', 'elu', 'selu', 'swish', 'gelu'];
 const GATE_ACTIVATIONS = ['sigmoid', 'hardSigmoid'];
@@ -74,6 +74,19 @@ type CaseShape = {
   seed: number;
 };
 
+/** The mask of a case as a tensor of its dtype, or undefined. */
+function maskTensor(c: { batch: number; time: number; maskDtype: string }, mask: number[][]): tf.Tensor | undefined {
+  if (c.maskDtype === 'none') return undefined;
+  if (c.maskDtype === 'bool') {
+    return tf.tensor2d(
+      mask.map((r) => r.map((v) => v === 1)),
+      [c.batch, c.time],
+      'bool',
+    );
+  }
+  return tf.tensor2d(mask, [c.batch, c.time], c.maskDtype as 'float32' | 'int32');
+}
+
 describe('properties: unroll agrees with a plain loop of cell.step', () => {
   it('for random cells, shapes, masks, reverse and initial states (1e-5)', () => {
     const before = tf.memory().numTensors;
@@ -90,21 +103,12 @@ describe('properties: unroll agrees with a plain loop of cell.step', () => {
                 initialState.c = seededTensor([c.batch, c.units], c.seed + 3, 2) as tf.Tensor2D;
               }
             }
-            const maskTensor =
-              c.maskDtype === 'none'
-                ? undefined
-                : c.maskDtype === 'bool'
-                  ? tf.tensor2d(
-                      mask.map((r) => r.map((v) => v === 1)),
-                      [c.batch, c.time],
-                      'bool',
-                    )
-                  : tf.tensor2d(mask, [c.batch, c.time], c.maskDtype as 'float32' | 'int32');
-            const got = rt.unroll(cell, x, { initialState, reverse: c.reverse, mask: maskTensor });
+            const m = maskTensor(c, mask);
+            const got = rt.unroll(cell, x, { initialState, reverse: c.reverse, mask: m });
             const want = referenceUnroll(cell, x, {
               initialState,
               reverse: c.reverse,
-              mask: maskTensor ? mask : undefined,
+              mask: m ? mask : undefined,
             });
             expect(got.outputs.shape).to.deep.equal([c.batch, c.time, c.units]);
             expectAbsClose(got.outputs, want.outputs, 1e-5, 'outputs');
@@ -116,6 +120,59 @@ describe('properties: unroll agrees with a plain loop of cell.step', () => {
         }
       }),
       fcParams(50),
+    );
+    expect(tf.memory().numTensors, 'tensors left behind').to.equal(before);
+  });
+
+  it('with gradients: the fast whole-sequence gradient equals the per-step autodiff (1e-4 relative)', () => {
+    const before = tf.memory().numTensors;
+    fc.assert(
+      fc.property(caseArb, ({ c, mask }) => {
+        const cell = buildCell(c);
+        try {
+          tf.tidy(() => {
+            const hasC = cell.stateNames.includes('c');
+            // x, h0 and c0 are variables too, so that one variableGrads call differentiates all.
+            const x = tf.variable(seededTensor([c.batch, c.time, c.inputSize], c.seed + 1)) as tf.Variable<tf.Rank.R3>;
+            const h0 = tf.variable(seededTensor([c.batch, c.units], c.seed + 2)) as tf.Variable<tf.Rank.R2>;
+            const c0 = tf.variable(seededTensor([c.batch, c.units], c.seed + 3)) as tf.Variable<tf.Rank.R2>;
+            const R = seededTensor([c.batch, c.time, c.units], c.seed + 4);
+            const S = seededTensor([c.batch, c.units], c.seed + 5);
+            const U = seededTensor([c.batch, c.units], c.seed + 6);
+            const m = maskTensor(c, mask);
+            const states = c.withInitialState ? [h0, ...(hasC ? [c0] : [])] : [];
+            const vars = [...Object.values(cell.params), x, ...states];
+            const initialState = (): State | undefined =>
+              c.withInitialState ? { h: h0, ...(hasC ? { c: c0 } : {}) } : undefined;
+            const loss = (run: () => { outputs: tf.Tensor; state: State }) => () => {
+              const { outputs, state } = run();
+              let L = tf.add(tf.sum(tf.mul(outputs, R)), tf.sum(tf.mul(state.h, S)));
+              if (state.c) L = tf.add(L, tf.sum(tf.mul(state.c, U)));
+              return L as tf.Scalar;
+            };
+            const got = tf.variableGrads(
+              loss(() => rt.unroll(cell, x, { initialState: initialState(), reverse: c.reverse, mask: m })),
+              vars,
+            );
+            const want = tf.variableGrads(
+              loss(() =>
+                referenceUnrollTensors(cell, x, {
+                  initialState: initialState(),
+                  reverse: c.reverse,
+                  mask: m ? mask : undefined,
+                }),
+              ),
+              vars,
+            );
+            expectRelClose(got.value, want.value, 1e-5, 'loss');
+            for (const v of vars) expectRelClose(got.grads[v.name], want.grads[v.name], 1e-4, `dL/d${v.name}`);
+            tf.dispose([x, h0, c0]);
+          });
+        } finally {
+          cell.dispose();
+        }
+      }),
+      fcParams(40),
     );
     expect(tf.memory().numTensors, 'tensors left behind').to.equal(before);
   });

@@ -19,36 +19,45 @@ export interface ReferenceResult {
   state: { h: number[][]; c?: number[][] };
 }
 
-/** Runs `cell.step` once per step in JavaScript and returns plain arrays. */
-export function referenceUnroll(cell: Cell, x: tf.Tensor3D, options: ReferenceOptions = {}): ReferenceResult {
+/**
+ * Runs `cell.step` once per step in JavaScript: outputs `[batch, time, units]` and the final
+ * state, as tensors (differentiable: tfjs derives the gradient of every step).
+ */
+export function referenceUnrollTensors(
+  cell: Cell,
+  x: tf.Tensor3D,
+  options: ReferenceOptions = {},
+): { outputs: tf.Tensor3D; state: State } {
   const [batch, time] = x.shape;
+  let state: State = options.initialState ?? cell.initialState(batch);
+  const outputs: tf.Tensor2D[] = new Array(time);
+  const order = [...Array(time).keys()];
+  if (options.reverse) order.reverse();
+  for (const t of order) {
+    const x_t = tf.slice(x, [0, t, 0], [batch, 1, cell.inputSize]).reshape([batch, cell.inputSize]) as tf.Tensor2D;
+    const next = cell.step(x_t, state);
+    if (options.mask) {
+      const keep = tf.tensor2d(
+        options.mask.map((row) => [row[t] !== 0]),
+        [batch, 1],
+        'bool',
+      );
+      const pick = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.where(tf.broadcastTo(keep, a.shape), a, b) as tf.Tensor2D;
+      state = { h: pick(next.h, state.h), ...(next.c && state.c ? { c: pick(next.c, state.c) } : {}) };
+    } else {
+      state = next;
+    }
+    outputs[t] = state.h;
+  }
+  return { outputs: tf.stack(outputs, 1) as tf.Tensor3D, state };
+}
+
+/** {@link referenceUnrollTensors} as plain arrays (no tensor is left behind). */
+export function referenceUnroll(cell: Cell, x: tf.Tensor3D, options: ReferenceOptions = {}): ReferenceResult {
   let result: ReferenceResult | undefined;
   tf.tidy(() => {
-    let state: State = options.initialState ?? cell.initialState(batch);
-    const outputs: tf.Tensor2D[] = new Array(time);
-    const order = [...Array(time).keys()];
-    if (options.reverse) order.reverse();
-    for (const t of order) {
-      const x_t = tf.slice(x, [0, t, 0], [batch, 1, cell.inputSize]).reshape([batch, cell.inputSize]) as tf.Tensor2D;
-      const next = cell.step(x_t, state);
-      if (options.mask) {
-        const keep = tf.tensor2d(
-          options.mask.map((row) => [row[t] !== 0]),
-          [batch, 1],
-          'bool',
-        );
-        const pick = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.where(tf.broadcastTo(keep, a.shape), a, b) as tf.Tensor2D;
-        state = { h: pick(next.h, state.h), ...(next.c && state.c ? { c: pick(next.c, state.c) } : {}) };
-      } else {
-        state = next;
-      }
-      outputs[t] = state.h;
-    }
-    const perStep = outputs.map((o) => o.arraySync());
-    result = {
-      outputs: Array.from({ length: batch }, (_, b) => perStep.map((step) => step[b])),
-      state: { h: state.h.arraySync() },
-    };
+    const { outputs, state } = referenceUnrollTensors(cell, x, options);
+    result = { outputs: outputs.arraySync(), state: { h: state.h.arraySync() } };
     if (state.c) result.state.c = state.c.arraySync();
   });
   return result!;
