@@ -26,7 +26,7 @@ export interface History {
   /** The epoch indices trained so far (restored ones included), 0-based. */
   epoch: number[];
   history: { loss: number[]; valLoss?: number[] };
-  /** With `resume`, the number of epochs the checkpoint had already done. */
+  /** With `resume`, the number of epochs the checkpoint had already done (0 when there was none). */
   resumedFromEpoch?: number;
 }
 
@@ -88,7 +88,7 @@ export async function train(
     return {
       epoch: history.loss.map((_, i) => i),
       history,
-      ...(restored ? { resumedFromEpoch: restored.epochsDone } : {}),
+      ...(opts.resume ? { resumedFromEpoch: restored?.epochsDone ?? 0 } : {}),
     };
   } finally {
     progress?.stop();
