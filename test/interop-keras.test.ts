@@ -24,12 +24,14 @@ describe('interop: toKeras', () => {
     expect(kernel.shape).to.deep.equal([I, 4 * U]);
     expect(recurrentKernel.shape).to.deep.equal([U, 4 * U]);
     expect(bias.shape).to.deep.equal([4 * U]);
-    ['i', 'f', 'g', 'o'].forEach((g, k) => {
-      const block = (t: tf.Tensor) => tf.slice(t, [0, k * U], [-1, U]);
-      expect(maxAbsDiff(block(kernel), tf.transpose(cell.params[`W_${g}x`]))).to.equal(0);
-      expect(maxAbsDiff(block(recurrentKernel), tf.transpose(cell.params[`W_${g}h`]))).to.equal(0);
-      expect(maxAbsDiff(tf.slice(bias, k * U, U), cell.params[`b_${g}`])).to.equal(0);
-    });
+    tf.tidy(() =>
+      ['i', 'f', 'g', 'o'].forEach((g, k) => {
+        const block = (t: tf.Tensor) => tf.slice(t, [0, k * U], [-1, U]);
+        expect(maxAbsDiff(block(kernel), tf.transpose(cell.params[`W_${g}x`]))).to.equal(0);
+        expect(maxAbsDiff(block(recurrentKernel), tf.transpose(cell.params[`W_${g}h`]))).to.equal(0);
+        expect(maxAbsDiff(tf.slice(bias, k * U, U), cell.params[`b_${g}`])).to.equal(0);
+      }),
+    );
     tf.dispose([kernel, recurrentKernel, bias]);
     cell.dispose();
   });
