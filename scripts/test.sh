@@ -45,7 +45,7 @@ suite() {
 check lint npx eslint .
 check format npx prettier --check .
 check typecheck node node_modules/typescript/bin/tsc --noEmit -p .
-suite unit npx mocha
+suite unit npx mocha 'test/**/*.test.ts'
 for stage in browser notebooks; do
   if [ -f "scripts/test-$stage.sh" ]; then suite "$stage" bash "scripts/test-$stage.sh"; fi
 done
