@@ -105,6 +105,10 @@ export async function serve(mounts: Record<string, string>): Promise<{ url: stri
   const roots = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     const mount = roots.find(([prefix]) => path.startsWith(prefix));
     const base = mount ? resolve(mount[1]) : '';
     const file = mount ? resolve(base, `.${sep}${path.slice(mount[0].length) || 'index.html'}`) : '';
@@ -133,18 +137,30 @@ export async function launchChromium(): Promise<Browser> {
 
 /**
  * Opens `url` in a new page of `browser`, passing each console message and uncaught error of the
- * page to `log`, formatted from the message's arguments.
+ * page to `log` (messages formatted from their arguments). `firstError` settles with the page's
+ * first uncaught error, if any.
  */
-export async function openPage(browser: Browser, url: string, log: (line: string) => void): Promise<Page> {
+export async function openPage(
+  browser: Browser,
+  url: string,
+  log: (line: string) => void,
+): Promise<{ page: Page; firstError: Promise<Error> }> {
   const page = await browser.newPage();
   page.on('console', (msg) => {
-    void Promise.all(msg.args().map((a) => a.jsonValue().catch(() => a.toString()))).then((args) =>
-      log(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')),
+    const args = msg.args();
+    if (args.length === 0) return log(msg.text());
+    void Promise.all(args.map((a) => a.jsonValue().catch(() => a.toString()))).then((values) =>
+      log(values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ')),
     );
   });
-  page.on('pageerror', (err) => log(`page error: ${err.stack ?? err.message}`));
+  const firstError = new Promise<Error>((settle) => {
+    page.on('pageerror', (err) => {
+      log(`page error: ${err.stack ?? err.message}`);
+      settle(err);
+    });
+  });
   await page.goto(url);
-  return page;
+  return { page, firstError };
 }
 
 /** Imports a development tool that the package does not depend on, or says how to install it. */

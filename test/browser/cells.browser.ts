@@ -1,0 +1,63 @@
+/**
+ * The cells against PyTorch (float64 references) on the page's backend: outputs and final states
+ * within 1e-5, the loss's gradients (every parameter, x, h0, c0) within 1e-4 of the reference's
+ * scale, all through the package's public entry.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import * as rt from 'tfjs-recurrent';
+import { fixtures, maxAbsDiff, relativeError, torchGrad, torchKind, values, type Fixture } from './fixtures.js';
+
+const NAMES = ['rnn-tanh', 'rnn-relu', 'lstm', 'gru'];
+
+/** Defines this file's tests (called by page.ts: the bundler drops side-effect-only imports). */
+export function cellParitySuite(): void {
+  describe('cells match PyTorch', () => {
+    for (const name of NAMES) {
+      describe(name, () => {
+        let f: Fixture;
+        let cell: rt.cells.Cell;
+        before(async () => {
+          f = (await fixtures())[name];
+          cell = rt.interop.fromPyTorch(torchKind(f), f.params);
+        });
+        after(() => cell.dispose());
+
+        it('outputs and final state within 1e-5', async () => {
+          const x = tf.tensor3d(f.x);
+          const initialState = { h: tf.tensor2d(f.h0), ...(f.c0 ? { c: tf.tensor2d(f.c0) } : {}) };
+          const { outputs, state } = rt.unroll(cell, x, { initialState });
+          expect(maxAbsDiff(await values(outputs), f.outputs.flat(2))).to.be.below(1e-5);
+          expect(maxAbsDiff(await values(state.h), f.h_T.flat())).to.be.below(1e-5);
+          if (f.c_T) expect(maxAbsDiff(await values(state.c!), f.c_T.flat())).to.be.below(1e-5);
+          tf.dispose([x, initialState.h, initialState.c, outputs, state.h, state.c]);
+        });
+
+        it('gradients of the loss (tf.variableGrads) within 1e-4 relative', async () => {
+          const x = tf.variable(tf.tensor3d(f.x));
+          const h0 = tf.variable(tf.tensor2d(f.h0));
+          const c0 = f.c0 ? tf.variable(tf.tensor2d(f.c0)) : undefined;
+          const [R, S, U] = [tf.tensor3d(f.R), tf.tensor2d(f.S), f.U ? tf.tensor2d(f.U) : undefined];
+          // L = sum(outputs * R) + sum(h_T * S) + sum(c_T * U), as the fixture states
+          const loss = () =>
+            tf.tidy(() => {
+              const { outputs, state } = rt.unroll(cell, x, { initialState: { h: h0, ...(c0 ? { c: c0 } : {}) } });
+              let L = tf.add(tf.sum(tf.mul(outputs, R)), tf.sum(tf.mul(state.h, S)));
+              if (U && state.c) L = tf.add(L, tf.sum(tf.mul(state.c, U)));
+              return L as tf.Scalar;
+            });
+          const { value, grads } = tf.variableGrads(loss, [...Object.values(cell.params), x, h0, ...(c0 ? [c0] : [])]);
+          expect(Math.abs((await value.data())[0] - f.loss_value) / Math.abs(f.loss_value)).to.be.below(1e-4);
+          for (const [symbol, p] of Object.entries(cell.params)) {
+            const err = relativeError(await values(grads[p.name]), torchGrad(f, symbol));
+            expect(err, `dL/d${symbol}`).to.be.below(1e-4);
+          }
+          expect(relativeError(await values(grads[x.name]), f.grad_x.flat(2)), 'dL/dx').to.be.below(1e-4);
+          expect(relativeError(await values(grads[h0.name]), f.grad_h0.flat()), 'dL/dh0').to.be.below(1e-4);
+          if (c0) expect(relativeError(await values(grads[c0.name]), f.grad_c0!.flat()), 'dL/dc0').to.be.below(1e-4);
+          tf.dispose([x, h0, c0, R, S, U, value, ...Object.values(grads)]);
+        });
+      });
+    }
+  });
+}

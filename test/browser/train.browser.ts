@@ -1,0 +1,41 @@
+/**
+ * A training step on the page's backend: BPTT with `tf.variableGrads` over the unrolled graph
+ * and an optimizer update lower the loss, and the loop leaks no tensors.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import * as rt from 'tfjs-recurrent';
+import { SIZES } from './fixtures.js';
+
+const { batch, time, inputSize, units, outputSize } = SIZES;
+
+/** Defines this file's tests (called by page.ts: the bundler drops side-effect-only imports). */
+export function trainingSuite(): void {
+  describe('training step', () => {
+    for (const cell of ['elman', 'lstm', 'gru'] as const) {
+      it(`${cell}: gradient steps lower the MSE and leak no tensors`, async () => {
+        const net = rt.network({ cell, inputSize, units, outputSize, seed: 3 });
+        const x = tf.randomNormal([batch, time, inputSize], 0, 1, 'float32', 1);
+        const y = tf.randomNormal([batch, time, outputSize], 0, 0.5, 'float32', 2);
+        const optimizer = tf.train.adam(0.05);
+        const loss = () => tf.losses.meanSquaredError(y, net.predict(x)) as tf.Scalar;
+        const step = async () => {
+          const { value, grads } = tf.variableGrads(loss, Object.values(net.params));
+          optimizer.applyGradients(grads as Record<string, tf.Variable>);
+          const v = (await value.data())[0];
+          tf.dispose([value, ...Object.values(grads)]);
+          return v;
+        };
+        const first = await step(); // also creates Adam's slots
+        const tensors = tf.memory().numTensors;
+        let last = first;
+        for (let i = 0; i < 5; i++) last = await step();
+        expect(tf.memory().numTensors).to.equal(tensors);
+        expect(last).to.be.below(first);
+        optimizer.dispose();
+        tf.dispose([x, y]);
+        net.dispose();
+      });
+    }
+  });
+}
