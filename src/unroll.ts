@@ -17,6 +17,7 @@ import type { Cell, FusedWeights, State } from './cells/cell.js';
 import { checkState } from './cells/cell.js';
 import { checkKeys, checkTensor } from './check.js';
 import { sequenceWithGradient, type Scan } from './fast/sequence.js';
+import { unstack } from './fast/split.js';
 
 export interface UnrollOptions {
   /** The state before the first step (default: zeros). */
@@ -96,12 +97,12 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
 }
 
 /**
- * `t: [time, …]` split into its `time` steps. One step is a squeeze: tfjs 4.22's gradient of
- * `unstack` fails ("Argument tensors passed to stack must be a `Tensor[]`") when the axis has
- * size 1.
+ * `t: [time, …]` split into its `time` steps, each copied once (`fast/split.ts`). Its gradient
+ * also holds for one step, where tfjs 4.22's `unstack` gradient fails ("Argument tensors passed
+ * to stack must be a `Tensor[]`").
  */
 function steps(t: tf.Tensor): tf.Tensor2D[] {
-  return (t.shape[0] === 1 ? [tf.squeeze(t, [0])] : tf.unstack(t)) as tf.Tensor2D[];
+  return unstack(t) as tf.Tensor2D[];
 }
 
 /** Every `h` stacked `[time, batch, units]` (processing order) and the last state. */

@@ -43,6 +43,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
 import { checkCellOptions, makeCell, type Cell, type CellOptions } from './cell.js';
 import { outputDerivative } from './derivatives.js';
+import { split } from '../fast/split.js';
 
 export interface GruOptions extends CellOptions {
   /** Apply the reset gate after the recurrent matMul (default `true`). */
@@ -98,8 +99,8 @@ export function gru(options: GruOptions): Cell {
   if (resetAfter) {
     /** The equations, given `xp = W_x x_t + b` and `hp = W_h h_{t-1} + b_h` (`b_h = [0, 0, b_nh]`). */
     const equations = (xp: tf.Tensor2D, hp: tf.Tensor2D, h: tf.Tensor2D) => {
-      const [xz, xr, xn] = tf.split(xp, 3, 1);
-      const [hz, hr, hn] = tf.split(hp, 3, 1); // hn = W_nh h_{t-1} + b_nh
+      const [xz, xr, xn] = split(xp, 3, 1);
+      const [hz, hr, hn] = split(hp, 3, 1); // hn = W_nh h_{t-1} + b_nh
       const z_t = σ(tf.add(xz, hz));
       const r_t = σ(tf.add(xr, hr));
       const n_t = tanh(tf.add(xn, tf.mul(r_t, hn)));
@@ -144,8 +145,8 @@ export function gru(options: GruOptions): Cell {
       equations: GRU_EQUATIONS.resetBefore,
       config,
       recur: (xp, hp, { h }, p) => {
-        const [xz, xr, xn] = tf.split(xp, 3, 1);
-        const [hz, hr] = tf.split(hp, 2, 1);
+        const [xz, xr, xn] = split(xp, 3, 1);
+        const [hz, hr] = split(hp, 2, 1);
         const z_t = σ(tf.add(xz, hz));
         const r_t = σ(tf.add(xr, hr));
         const n_t = tanh(tf.add(xn, tf.matMul(tf.mul(r_t, h), p.W_nh as tf.Tensor2D, false, true)));

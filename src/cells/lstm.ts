@@ -46,6 +46,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
 import { checkCellOptions, makeCell, type Cell, type CellOptions } from './cell.js';
 import { outputDerivative } from './derivatives.js';
+import { split } from '../fast/split.js';
 
 export interface LstmOptions extends CellOptions {
   /** The tanh of g_t and h_t (default `'tanh'`). */
@@ -75,7 +76,7 @@ export function lstm(options: LstmOptions): Cell {
 
   /** The equations, given `xp = W_x x_t + b` and `hp = W_h h_{t-1}` for the four gates at once. */
   const equations = (xp: tf.Tensor2D, hp: tf.Tensor2D, c: tf.Tensor2D) => {
-    const [ai, af, ag, ao] = tf.split(tf.add(xp, hp), 4, 1);
+    const [ai, af, ag, ao] = split(tf.add(xp, hp), 4, 1);
     const i_t = σ(ai);
     const f_t = σ(af);
     const g_t = tanh(ag);

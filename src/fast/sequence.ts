@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Cell, CellBackward, FusedWeights, State } from '../cells/cell.js';
+import { split, unstack } from './split.js';
 
 /** `unroll`'s loop: the projected input, each step's `hp` and each step's state (processing order). */
 export type Scan = (
@@ -76,18 +77,20 @@ export function sequenceWithGradient(
       ...(keep ? [keep] : []),
     ]);
     return {
-      value: tf.stack([...states.map((s) => s.h), ...(withC ? [last.c!] : [])]),
+      value: tf.stack([...(withC ? [last.c!] : []), ...states.map((s) => s.h)]),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backwardPass(backward, dy, saved, { time, batch, withC, hasBh }),
     };
   });
 
   const value = op(...inputs) as tf.Tensor3D;
-  const hs = (withC ? value.slice(0, time) : value) as tf.Tensor3D;
-  const at = (k: number) => value.slice(k, 1).reshape([batch, -1]) as tf.Tensor2D;
-  return { hs, state: withC ? { h: at(time - 1), c: at(time) } : { h: at(time - 1) } };
+  const [c, hs] = withC ? split(value, [1, time], 0) : [undefined, value];
+  const h = time > 1 ? split(hs, [time - 1, 1], 0)[1] : hs;
+  const state: State = { h: h.reshape([batch, -1]) as tf.Tensor2D };
+  if (c) state.c = c.reshape([batch, -1]) as tf.Tensor2D;
+  return { hs: hs as tf.Tensor3D, state };
 }
 
-/** The gradients of the sequence op's inputs, in their order, from `dy = dL/d[h_1..h_T (, c_T)]`. */
+/** The gradients of the sequence op's inputs, in their order, from `dy = dL/d[(c_T,) h_1..h_T]`. */
 function backwardPass(
   backward: CellBackward,
   dy: tf.Tensor,
@@ -102,14 +105,14 @@ function backwardPass(
 
     const factors = backward.factors(xp, hp, withC ? { h: prevH, c: prevC } : { h: prevH });
     const perStep = Object.entries(factors).map(
-      ([name, f]) => [name, tf.unstack(f.reshape([time, batch, ...f.shape.slice(1)]))] as const,
+      ([name, f]) => [name, unstack(f.reshape([time, batch, ...f.shape.slice(1)]))] as const,
     );
     const factorsAt = (k: number) => Object.fromEntries(perStep.map(([name, fs]) => [name, fs[k]]));
-    const dys = tf.unstack(dy) as tf.Tensor2D[];
-    const keeps = keep ? (tf.unstack(keep) as tf.Tensor2D[]) : null;
+    const [dc, ...dys] = (withC ? unstack(dy) : [undefined, ...unstack(dy)]) as tf.Tensor2D[];
+    const keeps = keep ? (unstack(keep) as tf.Tensor2D[]) : null;
 
     // Back through the steps; `carry` is dL/d state_{k} from the steps after k.
-    let carry: Partial<State> = withC ? { c: dys[time] } : {};
+    let carry: Partial<State> = withC ? { c: dc } : {};
     const gs: tf.Tensor2D[] = new Array(time);
     const dhps: tf.Tensor2D[] = new Array(time);
     for (let k = time - 1; k >= 0; k--) {
