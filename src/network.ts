@@ -180,6 +180,10 @@ export function network(options: NetworkOptions): RecurrentNetwork {
     );
   }
   checkKeys('network', options, NETWORK_KEYS);
+  // The output options first: a refusal then leaves no cell behind.
+  const outputSize = checkPositiveInt('network', 'outputSize', options.outputSize);
+  const outputActivation = options.outputActivation ?? 'linear';
+  getActivation(outputActivation);
   const seed = options.seed ?? freshSeed();
   const cell =
     typeof options.cell === 'string'
@@ -195,9 +199,6 @@ export function network(options: NetworkOptions): RecurrentNetwork {
           { seed },
         )
       : checkCellObject(options.cell);
-  const outputSize = checkPositiveInt('network', 'outputSize', options.outputSize);
-  const outputActivation = options.outputActivation ?? 'linear';
-  getActivation(outputActivation);
   const rand = prng(seed + 7919);
   return new RecurrentNetwork(cell, outputSize, outputActivation, {
     W_yh: initVariable('W_yh', 'glorotUniform', [outputSize, cell.units], rand),

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Cell, FusedWeights, State } from './cells/cell.js';
-import { checkState } from './cells/cell.js';
+import { checkCell, checkState } from './cells/cell.js';
 import { checkKeys, checkTensor } from './check.js';
 import { sequenceWithGradient, type Scan } from './fast/sequence.js';
 import { unstack } from './fast/split.js';
@@ -51,7 +51,13 @@ export type UnrollResult = {
 
 /** Unrolls `cell` over `x: [batch, time, inputSize]`. */
 export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): UnrollResult {
+  checkCell('unroll', cell);
   checkKeys('unroll', options, ['initialState', 'reverse', 'mask', 'probe', 'fast']);
+  for (const flag of ['reverse', 'fast'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
+      throw new TypeError(`unroll: expected ${flag} to be true or false, got ${JSON.stringify(options[flag])}`);
+    }
+  }
   checkTensor('unroll', 'x', x, ['batch', 'time', cell.inputSize]);
   const [batch, time] = x.shape;
   if (time === 0) throw new RangeError('unroll: expected x with at least one time step, got time = 0');

@@ -316,16 +316,14 @@ describe('io safety: tf.loadLayersModel refuses bad layer configurations', () =>
     await expectRefused('layersModel', /Unknown activation: bogus/);
   });
 
-  // Pending: cells accept any positive units and allocate before failing (units 1e9 fills an 8 GB
-  // array for minutes). Enable once cells bound their parameter count (reported in issue 7).
-  it.skip('absurd units in this package’s layers, before allocating', async () => {
+  it('absurd units in this package’s layers, before allocating', async () => {
     json = await saveModel('layersModel', 'gru'); // a resetAfter GRU: this package's layers.gru
     expect((json.modelTopology as { config: { layers: Layer[] } }).config.layers[0].class_name).to.equal(
       'RecurrentGRU',
     );
     const rss = process.memoryUsage().rss;
     withLayer(0, (l) => (l.config.units = 1e9));
-    await expectRefused('layersModel', /units/);
+    await expectRefused('layersModel', /cells\.gru: 1000000000 units with inputSize 2 make \d+ parameters, more than/);
     withLayer(0, (l) => (l.config.activation = 'bogus'));
     await expectRefused('layersModel', /Unknown activation "bogus"/);
     expect(process.memoryUsage().rss - rss).to.be.below(64 * 2 ** 20);

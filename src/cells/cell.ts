@@ -20,6 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkKeys, checkPositiveInt, checkTensor, fmt } from '../check.js';
+import { describe } from '../check-options.js';
 import { freshSeed, initVariable, prng, type Initializer } from '../init.js';
 
 export type CellKind = 'elman' | 'lstm' | 'gru';
@@ -154,6 +155,9 @@ export interface CellSpec {
   backward?: CellBackward;
 }
 
+/** Most parameters a cell accepts: absurd sizes (units: 1e9) are refused before anything is allocated. */
+export const MAX_CELL_PARAMS = 2 ** 28;
+
 export const CELL_OPTION_KEYS = ['inputSize', 'units', 'seed', 'params'] as const;
 
 /** Checks the options every cell takes and the ones particular to `kind`. */
@@ -165,8 +169,20 @@ export function checkCellOptions(kind: CellKind, options: CellOptions, extra: re
   checkKeys(where, options, [...CELL_OPTION_KEYS, ...extra]);
   checkPositiveInt(where, 'inputSize', options.inputSize);
   checkPositiveInt(where, 'units', options.units);
+  checkCellSize(where, kind, options.inputSize, options.units);
   if (options.seed !== undefined && !Number.isFinite(options.seed)) {
     throw new RangeError(`${where}: expected seed to be a finite number, got ${String(options.seed)}`);
+  }
+}
+
+/** Refuses sizes whose parameters would exceed {@link MAX_CELL_PARAMS}, before anything is allocated. */
+export function checkCellSize(where: string, kind: CellKind, inputSize: number, units: number): void {
+  const count = GATES[kind].length * units * (inputSize + units + 1);
+  if (count > MAX_CELL_PARAMS) {
+    throw new RangeError(
+      `${where}: ${units} units with inputSize ${inputSize} make ${count} parameters, ` +
+        `more than the ${MAX_CELL_PARAMS} (1 GiB of float32) a cell accepts`,
+    );
   }
 }
 
@@ -227,6 +243,20 @@ export function makeCell(spec: CellSpec, options: CellOptions): Cell {
     },
   };
   return cell;
+}
+
+/** Refuses a value that is not a {@link Cell} (before any of its methods is called). */
+export function checkCell(where: string, cell: unknown): Cell {
+  const c = cell as Cell;
+  const ok =
+    c !== null &&
+    typeof c === 'object' &&
+    typeof c.fuse === 'function' &&
+    typeof c.recur === 'function' &&
+    Number.isInteger(c.inputSize) &&
+    Number.isInteger(c.units);
+  if (!ok) throw new TypeError(`${where}: expected cell to be a Cell (rt.cells.elman/lstm/gru), got ${describe(cell)}`);
+  return c;
 }
 
 /** Checks that `state` has every entry the cell needs, each `[batch, units]`. */

@@ -48,20 +48,36 @@ export function fromPyTorch(kind: PyTorchKind, stateDict: StateDict): Cell {
   }
   const { torchOrder } = layout(kind);
   const G = torchOrder.length;
-  const Wih = toTensor('weight_ih_l0', stateDict.weight_ih_l0, 2);
-  const [rows, inputSize] = Wih.shape;
-  if (rows % G !== 0 || rows === 0) {
-    throw new RangeError(
-      `fromPyTorch('${kind}'): expected weight_ih_l0 with ${G} * hidden rows, got ${fmt(Wih.shape)}`,
-    );
-  }
-  const units = rows / G;
-  const tensors = {
-    Wih,
-    Whh: toTensor('weight_hh_l0', stateDict.weight_hh_l0, 2, [G * units, units]),
-    bih: toTensor('bias_ih_l0', stateDict.bias_ih_l0, 1, [G * units]),
-    bhh: toTensor('bias_hh_l0', stateDict.bias_hh_l0, 1, [G * units]),
+  // Every tensor made so far is disposed when a later entry is refused.
+  const made: tf.Tensor[] = [];
+  const read = (name: (typeof KEYS)[number], rank: number, shape?: number[]) => {
+    const t = toTensor(name, stateDict[name], rank, shape);
+    made.push(t);
+    return t;
   };
+  let tensors: Record<'Wih' | 'Whh' | 'bih' | 'bhh', tf.Tensor>;
+  let units: number;
+  let inputSize: number;
+  try {
+    const Wih = read('weight_ih_l0', 2);
+    const rows = Wih.shape[0];
+    inputSize = Wih.shape[1];
+    if (rows % G !== 0 || rows === 0) {
+      throw new RangeError(
+        `fromPyTorch('${kind}'): expected weight_ih_l0 with ${G} * hidden rows, got ${fmt(Wih.shape)}`,
+      );
+    }
+    units = rows / G;
+    tensors = {
+      Wih,
+      Whh: read('weight_hh_l0', 2, [G * units, units]),
+      bih: read('bias_ih_l0', 1, [G * units]),
+      bhh: read('bias_hh_l0', 1, [G * units]),
+    };
+  } catch (err) {
+    tf.dispose(made);
+    throw err;
+  }
   const block = (t: tf.Tensor, gate: string) => {
     const k = torchOrder.indexOf(gate);
     return tf.slice(t, k * units, units);
@@ -156,6 +172,10 @@ function toTensor(name: string, entry: StateDictEntry, rank: number, shape?: num
     const got = fmt(t.shape);
     t.dispose();
     throw new RangeError(`fromPyTorch: expected ${name} of shape ${fmt(expected)}, got ${got}`);
+  }
+  if (!tf.tidy(() => tf.all(tf.isFinite(t)).dataSync()[0])) {
+    t.dispose();
+    throw new RangeError(`fromPyTorch: expected finite numbers in ${name}, got NaN or Infinity`);
   }
   return t as tf.Tensor2D;
 }
