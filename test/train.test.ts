@@ -367,6 +367,8 @@ describe('train: RecurrentNetwork', () => {
     await fails({ x: data.x, y: wrongY }, { loss: 'mse' }, /expected y of shape \[32, 1\], got \[32, 2\]/);
     await fails({ x: data.x, y: data.y }, { loss: 'mse', target: 'everyStep' }, /expected y of shape \[32, 8, 1\]/);
     await fails([1, 2], { loss: 'mse' }, /expected data to be \{ x, y \} tensors, an async iterable/);
+    const iterable = { async *[Symbol.asyncIterator]() {} };
+    await fails(iterable, { loss: 'mse', shuffle: true }, /batchSize and shuffle apply to \{ x, y \} tensor data/);
     await fails(
       data,
       { loss: 'mse', optimizer: tf.train.adam(), learningRate: 0.1 },

@@ -83,7 +83,8 @@ export interface Resolved {
   ownsOptimizer: boolean;
   epochs: number;
   batchSize?: number;
-  shuffle: boolean;
+  /** As given (the default, true, applies to tensor data). */
+  shuffle?: boolean;
   /** The seed given, if any. */
   seed?: number;
   /** Steps per window, or null for full BPTT. */
@@ -127,7 +128,7 @@ export function resolveOptions(where: string, options: TrainOptions, isNetwork: 
   const epochs = options.epochs === undefined ? 1 : checkPositiveInt(where, 'epochs', options.epochs);
   const batchSize =
     options.batchSize === undefined ? undefined : checkPositiveInt(where, 'batchSize', options.batchSize);
-  const shuffle = checkBoolean(where, 'shuffle', options.shuffle) ?? true;
+  const shuffle = checkBoolean(where, 'shuffle', options.shuffle);
   if (options.seed !== undefined && (typeof options.seed !== 'number' || !Number.isFinite(options.seed))) {
     throw new RangeError(`${where}: expected seed to be a finite number, got ${String(options.seed)}`);
   }

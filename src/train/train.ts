@@ -13,7 +13,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { State } from '../cells/cell.js';
 import { freshSeed } from '../init.js';
 import type { RecurrentNetwork } from '../network.js';
-import { findCheckpoint, readNetwork, readTrainerState, restoreOptimizer, writeCheckpoint } from './checkpoint.js';
+import {
+  findCheckpoint,
+  readNetwork,
+  readTrainerState,
+  restoreOptimizer,
+  writeCheckpoint,
+  type TrainerState,
+} from './checkpoint.js';
 import { clipGradients } from './clip.js';
 import { batchSource, type Batch, type BatchSource, type TrainData } from './data.js';
 import { inputFlags, lossFunction, selectTarget, type LossFn, type Target } from './loss.js';
@@ -58,12 +65,13 @@ export async function train(
   let progress: Progress | null = null;
   try {
     const run: Run = { trainable, opts, lossFn: lossFunction(opts.loss), target: opts.target };
-    const restored = opts.resume ? await restore(run) : null;
-    const seed = restored?.seed ?? opts.seed ?? freshSeed();
+    const resumed = opts.resume ? await findResumePoint(run) : null;
+    const seed = resumed?.state.seed ?? opts.seed ?? freshSeed();
     const source = trainingSource(where, data, opts, seed);
     const validation = opts.validation === undefined ? null : validationSource(where, opts, seed);
-    const history: History['history'] = restored?.history ?? { loss: [], ...(validation ? { valLoss: [] } : {}) };
-    const start = restored?.epochsDone ?? 0;
+    if (resumed) await restore(run, resumed.dir, resumed.state.optimizerWeights);
+    const history: History['history'] = resumed?.state.history ?? { loss: [], ...(validation ? { valLoss: [] } : {}) };
+    const start = resumed?.state.epochsDone ?? 0;
     progress = (opts.progress ?? defaultProgress()) ? await createProgress() : null;
 
     for (let epoch = start; epoch < opts.epochs; epoch++) {
@@ -88,7 +96,7 @@ export async function train(
     return {
       epoch: history.loss.map((_, i) => i),
       history,
-      ...(opts.resume ? { resumedFromEpoch: restored?.epochsDone ?? 0 } : {}),
+      ...(opts.resume ? { resumedFromEpoch: start } : {}),
     };
   } finally {
     progress?.stop();
@@ -97,10 +105,10 @@ export async function train(
 }
 
 function trainingSource(where: string, data: TrainData, opts: Resolved, seed: number): BatchSource {
-  const source = batchSource(where, 'data', data, { batchSize: opts.batchSize, shuffle: opts.shuffle, seed });
-  if (source.count === undefined && opts.batchSize !== undefined) {
+  const source = batchSource(where, 'data', data, { batchSize: opts.batchSize, shuffle: opts.shuffle ?? true, seed });
+  if (source.count === undefined && (opts.batchSize !== undefined || opts.shuffle !== undefined)) {
     throw new Error(
-      `${where}: batchSize applies to { x, y } tensor data; an iterable or a dataset yields its own batches`,
+      `${where}: batchSize and shuffle apply to { x, y } tensor data; an iterable or a dataset yields its own batches`,
     );
   }
   return source;
@@ -267,12 +275,12 @@ async function evaluate(run: Run, source: BatchSource, epoch: number): Promise<n
   return sum / rows;
 }
 
-/** Restores weights, optimizer state and history from the checkpoint, if there is one. */
-async function restore(run: Run): Promise<{ epochsDone: number; seed: number; history: History['history'] } | null> {
+/** Where a resumed run starts: the checkpoint's directory and trainer state, checked against this run. */
+async function findResumePoint(
+  run: Run,
+): Promise<{ dir: string; state: TrainerState & { optimizerWeights: tf.io.WeightsManifestEntry[] } } | null> {
   const { opts } = run;
-  const net = run.trainable.net!;
-  const path = opts.checkpoint!.path;
-  const dir = await findCheckpoint(path);
+  const dir = await findCheckpoint(opts.checkpoint!.path);
   if (dir === null) return null;
   const state = await readTrainerState(dir);
   const where = `train: resume from ${dir}`;
@@ -287,17 +295,23 @@ async function restore(run: Run): Promise<{ epochsDone: number; seed: number; hi
       `${where}: the checkpoint holds the state of a ${state.optimizer} optimizer, this run uses ${className}`,
     );
   }
+  return { dir, state };
+}
+
+/** Gives the network the checkpoint's weights and the optimizer its state. */
+async function restore(run: Run, dir: string, optimizerWeights: tf.io.WeightsManifestEntry[]): Promise<void> {
+  const net = run.trainable.net!;
   const saved = await readNetwork(dir);
   try {
     const [a, b] = [JSON.stringify(saved.config), JSON.stringify(net.config)];
-    if (a !== b) throw new Error(`${where}: the checkpoint holds a network ${a}, the model to train is ${b}`);
+    if (a !== b)
+      throw new Error(`train: resume from ${dir}: the checkpoint holds a network ${a}, the model to train is ${b}`);
+    await restoreOptimizer(dir, optimizerWeights, run.opts.optimizer);
     const params = net.params;
     for (const [symbol, value] of Object.entries(saved.params)) params[symbol].assign(value);
   } finally {
     saved.dispose();
   }
-  await restoreOptimizer(dir, state.optimizerWeights, opts.optimizer);
-  return { epochsDone: state.epochsDone, seed: state.seed, history: state.history };
 }
 
 function keepState(state: State): State {
