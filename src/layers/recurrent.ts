@@ -22,7 +22,7 @@
  * `LSTM`, `GRU`, which registering would silently replace).
  */
 import * as tf from '@tensorflow/tfjs';
-import { paramShapes, type Cell, type CellConfig, type CellKind, type State } from '../cells/cell.js';
+import { checkCellSize, paramShapes, type Cell, type CellConfig, type CellKind, type State } from '../cells/cell.js';
 import { createCell } from '../cells/create.js';
 import { checkKeys, checkPositiveInt, checkTensor, fmt } from '../check.js';
 import { freshSeed } from '../init.js';
@@ -158,6 +158,7 @@ export class RecurrentLayer extends tf.layers.Layer {
       }
       this.batchSize = shape[0];
     }
+    checkCellSize(this.where, this.kind, inputSize, this.units);
     const config: CellConfig = {
       kind: this.kind,
       inputSize,
