@@ -92,7 +92,15 @@ export async function lineChart(options: LineChartOptions): Promise<string> {
       { x: 'x', y: 'y', stroke: PALETTE[i % PALETTE.length], strokeWidth: 1.5 },
     ),
   );
-  return draw(options, names.length > 1 ? names : [], marks, { x: { type: options.logX ? 'log' : 'linear' } });
+  return draw(
+    options,
+    names.length > 1 ? names : [],
+    marks,
+    series.flatMap((s) => s.y),
+    {
+      x: { type: options.logX ? 'log' : 'linear' },
+    },
+  );
 }
 
 /**
@@ -128,7 +136,7 @@ export async function barChart(options: BarChartOptions): Promise<string> {
       lineAnchor: 'bottom',
     }),
   ];
-  return draw(options, grouped ? labels : [], marks, {
+  return draw(options, grouped ? labels : [], marks, [base, ...bars.map((b) => b.value)], {
     x: { type: 'band', label: grouped ? null : (options.xLabel ?? null), axis: grouped ? null : 'bottom' },
     ...(grouped ? { fx: { label: options.xLabel ?? null, axis: 'bottom' as const } } : {}),
   });
@@ -144,10 +152,11 @@ async function draw(
   options: ChartOptions,
   legend: readonly string[],
   marks: Plot.Markish[],
+  yValues: readonly number[],
   scales: Pick<Plot.PlotOptions, 'x' | 'fx'>,
 ): Promise<string> {
   const marginTop = options.title ? 48 : 28;
-  const marginLeft = 60;
+  const marginLeft = 28 + 6.5 * tickLabelChars(yValues, options.logY ?? false);
   const marginRight = legend.length ? 24 + 7 * Math.max(...legend.map((n) => n.length + 2)) : 24;
   const extra: Plot.Markish[] = [];
   if (options.title) {
@@ -201,6 +210,22 @@ async function draw(
     marks: [...marks, ...extra],
   });
   return svgMarkup(figure as unknown as SVGSVGElement);
+}
+
+/**
+ * About how many characters the widest y tick label has: on a log axis the decades it spans,
+ * written as JavaScript writes numbers, as `~g` does (`0.000001`, `1e-7`); on a linear one the
+ * rounded ends with thousands separators.
+ */
+function tickLabelChars(values: readonly number[], log: boolean): number {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const labels = log
+    ? Array.from({ length: Math.ceil(Math.log10(hi)) - Math.floor(Math.log10(lo)) + 1 }, (_, i) =>
+        String(Number((10 ** (Math.floor(Math.log10(lo)) + i)).toPrecision(1))),
+      )
+    : [lo, hi].map((v) => Number(v.toPrecision(2)).toLocaleString('en-US'));
+  return Math.max(4, ...labels.map((e) => e.length));
 }
 
 function checkObject<T>(where: string, value: T, expected: string): T {
