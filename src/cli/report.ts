@@ -109,7 +109,7 @@ export function latexToHtml(latex: string): string {
     .filter((row) => row.length > 0)
     .map((row) =>
       escapeHtml(row)
-        .replace(/\\([a-zA-Z]+)\s*/g, (all, name: string) => (name in SYMBOLS ? SYMBOLS[name] : all))
+        .replace(/\\([a-zA-Z]+)/g, (all, name: string) => (name in SYMBOLS ? SYMBOLS[name] : all))
         .replace(
           /([_^])\{([^{}]*)\}|([_^])([A-Za-z0-9])/g,
           (_, op: string, group: string, op1: string, one: string) => {
