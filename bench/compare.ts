@@ -1,0 +1,98 @@
+/**
+ * Ours against tfjs's own layers, one backend and one cell at a time: milliseconds per training
+ * step and per forward pass (medians of alternated runs), kernels per time step, peak tensor
+ * memory of a training step, and achieved GFLOP/s against a large matMul on the same backend.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { forwardFlops, trainFlops } from './flops.js';
+import { alternate, median, profile, type Task } from './measure.js';
+import { makeData, ours, tfLayers, type Contender, type Kind, type Sizes } from './models.js';
+
+/** Numbers for each contender, by name (`ours`, `tfLayers`, and `oursPlain` when asked for). */
+export type ByContender = Record<string, number>;
+
+export interface CompareRow {
+  backend: string;
+  cell: Kind;
+  sizes: Sizes;
+  rounds: number;
+  /** Median ms of a training step. */
+  trainMs: ByContender;
+  /** Median ms of a forward pass. */
+  forwardMs: ByContender;
+  /** tfLayers' median over ours: how many times faster we are. */
+  trainSpeedup: number;
+  forwardSpeedup: number;
+  /** Every run, for the record. */
+  trainRuns: Record<string, number[]>;
+  forwardRuns: Record<string, number[]>;
+  /** Kernels tfjs dispatched per time step. */
+  trainKernelsPerStep: ByContender;
+  forwardKernelsPerStep: ByContender;
+  /** Peak tensor memory of a training step above what existed before it, MB. */
+  trainPeakMB: ByContender;
+  /** MatMul FLOPs of the step over its median time. */
+  trainGflops: ByContender;
+  forwardGflops: ByContender;
+  /** GFLOP/s of a 512x512 matMul on this backend. */
+  matMulGflops: number;
+  /** Training step time at matMulGflops: the FLOP bound. */
+  trainFlopBoundMs: number;
+  /** Our training step over the FLOP bound. */
+  oursOverFlopBound: number;
+}
+
+export interface CompareOptions {
+  rounds: number;
+  /** Also time our plain per-step graph (`unroll(..., { fast: false })`). */
+  plain: boolean;
+}
+
+/** Benchmarks one cell kind on the current backend. */
+export async function compareCell(kind: Kind, s: Sizes, matMulGflops: number, o: CompareOptions): Promise<CompareRow> {
+  const data = makeData(s);
+  const contenders: Record<string, Contender> = { ours: ours(kind, s, data), tfLayers: tfLayers(kind, s, data) };
+  if (o.plain) contenders.oursPlain = ours(kind, s, data, false);
+  const pick = (what: 'train' | 'forward') =>
+    Object.fromEntries(Object.entries(contenders).map(([name, c]) => [name, c[what]])) as Record<string, Task>;
+  try {
+    const trainRuns = await alternate(pick('train'), o.rounds);
+    const forwardRuns = await alternate(pick('forward'), o.rounds);
+    const each = async <T>(f: (c: Contender, name: string) => Promise<T>) => {
+      const out: Record<string, T> = {};
+      for (const [name, c] of Object.entries(contenders)) out[name] = await f(c, name);
+      return out;
+    };
+    const trainProfiles = await each((c) => profile(c.train));
+    const forwardProfiles = await each((c) => profile(c.forward));
+    const map = <T>(r: Record<string, T>, f: (v: T) => number): ByContender =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, f(v)]));
+    const trainMs = map(trainRuns, median);
+    const forwardMs = map(forwardRuns, median);
+    const trainFlopBoundMs = trainFlops(kind, s) / matMulGflops / 1e6;
+    return {
+      backend: tf.getBackend(),
+      cell: kind,
+      sizes: s,
+      rounds: o.rounds,
+      trainMs,
+      forwardMs,
+      trainSpeedup: trainMs.tfLayers / trainMs.ours,
+      forwardSpeedup: forwardMs.tfLayers / forwardMs.ours,
+      trainRuns,
+      forwardRuns,
+      trainKernelsPerStep: map(trainProfiles, (p) => p.kernels / s.time),
+      forwardKernelsPerStep: map(forwardProfiles, (p) => p.kernels / s.time),
+      trainPeakMB: map(trainProfiles, (p) => p.peakBytes / 2 ** 20),
+      trainGflops: map(trainMs, (ms) => trainFlops(kind, s) / ms / 1e6),
+      forwardGflops: map(forwardMs, (ms) => forwardFlops(kind, s) / ms / 1e6),
+      matMulGflops,
+      trainFlopBoundMs,
+      oursOverFlopBound: trainMs.ours / trainFlopBoundMs,
+    };
+  } finally {
+    for (const c of Object.values(contenders)) c.dispose();
+    data.x.dispose();
+    data.y.dispose();
+  }
+}

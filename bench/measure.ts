@@ -1,0 +1,53 @@
+/**
+ * Measuring: medians of alternated runs, kernel counts and peak tensor memory from `tf.profile`.
+ *
+ * The machine this runs on is shared, so one contender is never timed in a block: every round
+ * runs each contender once, in turn, and the reported number is the median over rounds.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Something to time: one call is one training step or one forward pass. */
+export type Task = () => unknown | Promise<unknown>;
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Runs every task once to warm it up, then `rounds` rounds of every task in turn; resolves to the
+ * milliseconds of each run, by task name.
+ */
+export async function alternate(tasks: Record<string, Task>, rounds: number): Promise<Record<string, number[]>> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(tasks).map((k) => [k, []]));
+  for (const task of Object.values(tasks)) await task();
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, task] of Object.entries(tasks)) {
+      const start = performance.now();
+      await task();
+      times[name].push(performance.now() - start);
+    }
+  }
+  return times;
+}
+
+/** What one run of a task costs in kernels and memory. */
+export interface Profile {
+  /** Kernels tfjs dispatched (nested ones included). */
+  kernels: number;
+  /** The highest tensor memory during the run above what was allocated before it, in bytes. */
+  peakBytes: number;
+  /** Tensors left behind by the run (should be 0). */
+  newTensors: number;
+}
+
+/** Profiles one run of `task`. */
+export async function profile(task: Task): Promise<Profile> {
+  const before = tf.memory().numBytes;
+  const info = await tf.profile(async () => {
+    await task();
+  });
+  return { kernels: info.kernels.length, peakBytes: info.peakBytes - before, newTensors: info.newTensors };
+}
