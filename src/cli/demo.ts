@@ -13,7 +13,7 @@ import { ADDING_BASELINE_MSE, addingBatches, addingProblem } from '../data/addin
 import * as rt from '../index.js';
 import { lineChart, type Series } from '../plot/index.js';
 import { BIN, command, displayPath, integer, positiveInt, positiveNumber, printJson, startBackend } from './command.js';
-import { Bars } from './progress.js';
+import { Bars, type Tracker } from './progress.js';
 import { reportHtml } from './report.js';
 import { textTable } from './table.js';
 
@@ -87,8 +87,15 @@ export function registerDemo(program: Command): void {
 async function demo(o: DemoOptions): Promise<void> {
   if (o.time < 2) throw new Error(`demo: --time must be at least 2 (two marked steps), got ${o.time}`);
   await startBackend('demo', o.backend);
-  const test = addingProblem({ batch: o.testSize, time: o.time, seed: o.seed + 1 });
-  const probe = addingProblem({ batch: Math.min(256, o.testSize), time: o.time, seed: o.seed + 2 });
+  // Held-out sequences, from seeds the training stream does not draw.
+  const test = addingProblem({ batch: o.testSize, time: o.time, seed: o.seed + 1_000_003 });
+  const probe = addingProblem({ batch: Math.min(256, o.testSize), time: o.time, seed: o.seed + 2_000_003 });
+  if (!o.json) {
+    console.log(
+      `The adding problem, T = ${o.time}: the tanh Elman RNN, an LSTM and a GRU (${o.units} units each), ` +
+        `${o.steps} steps of ${o.batch} sequences, on the ${tf.getBackend()} backend`,
+    );
+  }
   const bars = new Bars();
   const trackers = CELLS.map((cell) => bars.add(cell, o.steps));
   const runs: Run[] = [];
@@ -122,7 +129,7 @@ async function trainOne(
   o: DemoOptions,
   test: { x: tf.Tensor3D; y: tf.Tensor2D },
   probe: { x: tf.Tensor3D; y: tf.Tensor2D },
-  tracker: ReturnType<Bars['add']>,
+  tracker: Tracker,
 ): Promise<Run> {
   const net = rt.network({ cell, inputSize: 2, units: o.units, outputSize: 1, seed: o.seed });
   try {
@@ -141,7 +148,7 @@ async function trainOne(
       callbacks: {
         onBatchEnd: (_, { loss }) => {
           losses.push(loss);
-          tracker.update(losses.length, loss);
+          tracker.update(losses.length, loss, (performance.now() - start) / 1000);
         },
       },
     });

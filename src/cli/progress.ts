@@ -6,8 +6,8 @@ import cliProgress from 'cli-progress';
 
 /** The bar of one model. */
 export interface Tracker {
-  /** `value` steps done; `loss` the latest training loss. */
-  update(value: number, loss: number): void;
+  /** `value` steps done in `seconds`; `loss` the latest training loss. */
+  update(value: number, loss: number, seconds: number): void;
   /** Marks the model finished, with a one-line summary. */
   done(summary: string): void;
 }
@@ -20,11 +20,11 @@ export class Bars {
     this.multi = interactive
       ? new cliProgress.MultiBar(
           {
-            format: '{name} |{bar}| {value}/{total} {unit} | loss {loss} | {duration}s {summary}',
+            format: '{name} |{bar}| {value}/{total} {unit} | loss {loss} | {seconds}s{summary}',
             stream: process.stderr,
             hideCursor: true,
             clearOnComplete: false,
-            barsize: 30,
+            barsize: 20,
           },
           cliProgress.Presets.shades_classic,
         )
@@ -33,13 +33,13 @@ export class Bars {
 
   /** A bar for `name` over `total` steps (shown at 0 until it starts). */
   add(name: string, total: number, unit = 'steps'): Tracker {
-    const bar = this.multi?.create(total, 0, { name: name.padEnd(6), unit, loss: '-', summary: '' });
+    const bar = this.multi?.create(total, 0, { name: name.padEnd(6), unit, loss: '-', seconds: 0, summary: '' });
     return {
-      update(value, loss) {
-        bar?.update(value, { loss: loss.toPrecision(4) });
+      update(value, loss, seconds) {
+        bar?.update(value, { loss: loss.toPrecision(4), seconds: Math.round(seconds) });
       },
       done(summary) {
-        if (bar) bar.update(bar.getTotal(), { summary: `| ${summary}` });
+        if (bar) bar.update(bar.getTotal(), { summary: ` | ${summary}` });
         else process.stderr.write(`${name}: ${summary}\n`);
       },
     };
