@@ -48,6 +48,7 @@ export async function benchmark(options: BenchmarkOptions): Promise<CompareRow[]
   if (!Number.isFinite(o.seed))
     throw new RangeError(`${where}: expected seed to be a finite number, got ${String(o.seed)}`);
 
+  await tf.ready(); // a backend that starts asynchronously (wasm) must be up before tensors exist
   const model = network({
     cell: o.cell,
     inputSize: o.inputSize,
