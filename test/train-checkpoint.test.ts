@@ -22,6 +22,12 @@ function maxDiff(a: Record<string, Float32Array>, b: Record<string, Float32Array
   return d;
 }
 
+async function epochsDone(dir: string): Promise<number> {
+  const ckpt = await rt.loadCheckpoint(dir);
+  ckpt.network.dispose();
+  return ckpt.epochsDone;
+}
+
 async function uninterrupted(epochs: number): Promise<{ w: Record<string, Float32Array>; loss: number[] }> {
   const { net, history } = await checkpointRun(null, epochs);
   const w = weights(net);
@@ -168,36 +174,41 @@ describe('train: checkpoints and resume', () => {
     same.dispose();
   });
 
-  it('survives SIGKILL at random moments: the checkpoint loads and the resumed run ends like an uninterrupted one', async function () {
+  it('survives SIGKILL mid-write: the checkpoint loads and the resumed run ends like an uninterrupted one', async function () {
     this.timeout(240_000);
     const dir = join(root, 'killed');
-    const epochs = 400; // tiny epochs, a checkpoint after each: kills often land inside a write
-    const delays = [0, 37, 111];
-    for (const delay of delays) {
-      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(epochs)], { stdio: 'ignore' });
+    const moments = [
+      {
+        name: 'while a new checkpoint is being written',
+        when: (entries: string[]) => entries.some((e) => e.startsWith('killed.partial-')),
+      },
+      { name: 'around the swap of directories', when: (entries: string[]) => entries.includes('killed.previous') },
+      { name: 'during an epoch', when: () => true },
+    ];
+    for (const moment of moments) {
+      // Each child resumes from the checkpoint the previous one left, with a checkpoint after every epoch.
+      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, '100000'], { stdio: 'ignore' });
       const exited = once(child, 'exit');
-      const started = existsSync(dir) ? (await rt.loadCheckpoint(dir)).epochsDone : 0;
-      // Wait for this child to write at least one checkpoint of its own, then kill it.
-      for (let i = 0; ; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        const current = existsSync(`${dir}/trainer.json`) ? await rt.loadCheckpoint(dir).catch(() => null) : null;
-        if (current) current.network.dispose();
-        if (current && current.epochsDone > started) break;
-        if (child.exitCode !== null || i > 6000) throw new Error('the child ended or wrote no checkpoint');
+      const started = existsSync(dir) ? await epochsDone(dir) : 0;
+      while (!existsSync(dir) || (await epochsDone(dir)) <= started) {
+        if (child.exitCode !== null) throw new Error('the child ended before writing a checkpoint');
+        await new Promise((r) => setTimeout(r, 10));
       }
-      await new Promise((r) => setTimeout(r, delay));
+      const deadline = Date.now() + 60_000;
+      while (!moment.when(await readdir(root)) && Date.now() < deadline) await new Promise((r) => setImmediate(r));
       child.kill('SIGKILL');
       await exited;
       const ckpt = await rt.loadCheckpoint(dir);
-      expect(ckpt.epochsDone).to.be.above(started);
+      expect(ckpt.epochsDone, moment.name).to.be.above(started);
+      const net = await rt.loadNetwork(`file://${ckpt.directory}`);
+      expect(maxDiff(weights(net), weights(ckpt.network))).to.equal(0);
+      net.dispose();
       ckpt.network.dispose();
     }
-    const last = await rt.loadCheckpoint(dir);
-    last.network.dispose();
-    const target = last.epochsDone + 2;
-    const { net, history } = await checkpointRun(dir, target);
-    expect(history.resumedFromEpoch).to.equal(last.epochsDone);
-    const reference = await uninterrupted(target);
+    const done = await epochsDone(dir);
+    const { net, history } = await checkpointRun(dir, done + 2);
+    expect(history.resumedFromEpoch).to.equal(done);
+    const reference = await uninterrupted(done + 2);
     expect(maxDiff(weights(net), reference.w)).to.be.below(1e-5);
     net.dispose();
   });

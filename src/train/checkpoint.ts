@@ -143,16 +143,31 @@ export interface Checkpoint extends TrainerState {
 
 /**
  * Opens the latest complete checkpoint that `rt.train` wrote to `path` (a directory, or a
- * `file://` URL), whatever moment an interrupted write stopped at. Node only.
+ * `file://` URL), whatever moment an interrupted write stopped at. Safe while a run is writing
+ * checkpoints: a directory swapped during the read is read again. Node only.
  */
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   if (typeof path !== 'string' || path.length === 0) {
     throw new TypeError(`loadCheckpoint: expected a directory path, got ${JSON.stringify(path)}`);
   }
-  const dir = await findCheckpoint(path.startsWith('file://') ? path.slice('file://'.length) : path);
-  if (dir === null) throw new Error(`loadCheckpoint: no checkpoint at ${path}`);
-  const { epochsDone, seed, history, optimizer } = await readTrainerState(dir);
-  return { directory: dir, network: await readNetwork(dir), epochsDone, seed, history, optimizer };
+  const { fs } = await node();
+  const target = path.startsWith('file://') ? path.slice('file://'.length) : path;
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const dir = await findCheckpoint(target);
+    if (dir === null) throw new Error(`loadCheckpoint: no checkpoint at ${path}`);
+    const identity = async () => (await fs.stat(dir).catch(() => null))?.ino;
+    const before = await identity();
+    try {
+      const { epochsDone, seed, history, optimizer } = await readTrainerState(dir);
+      const network = await readNetwork(dir);
+      if ((await identity()) === before) return { directory: dir, network, epochsDone, seed, history, optimizer };
+      network.dispose();
+    } catch (err) {
+      if ((await identity()) === before) throw err;
+    }
+    // A concurrent write swapped the directory while it was read: look again.
+  }
+  throw new Error(`loadCheckpoint: the checkpoint at ${path} kept changing while it was read`);
 }
 
 /** Loads the network stored in the checkpoint directory `dir`. */
