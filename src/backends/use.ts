@@ -36,7 +36,7 @@ const ONLY_IN: Readonly<Record<string, 'browser' | 'node'>> = {
 };
 
 /** Whether this is a browser (or a worker) rather than Node. */
-export function inBrowser(): boolean {
+function inBrowser(): boolean {
   return tf.env().getBool('IS_BROWSER');
 }
 

@@ -117,7 +117,8 @@ async function benchCommand(o: BenchCommandOptions): Promise<void> {
     inNode.forEach((n, i) => byName.set(n, placed(rows[i], 'node')));
   }
   if (inBrowser.length) {
-    say(`headless Chromium: ${inBrowser.join(', ')} (the first WebGL steps compile shaders)`);
+    const note = inBrowser.includes('webgl') ? ' (the first WebGL steps compile shaders)' : '';
+    say(`headless Chromium: ${inBrowser.join(', ')}${note}`);
     const rows = await benchmarkInChromium({ ...setup, backends: inBrowser.map((n) => TARGETS[n].backend) });
     inBrowser.forEach((n, i) => byName.set(n, placed(rows[i], 'chromium')));
   }
