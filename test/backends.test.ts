@@ -198,6 +198,19 @@ describe('backends (Node)', () => {
       expect(rows[1].trainStepMs).to.be.above(0);
     });
 
+    it('says how to install Chromium when a browser backend is asked for and there is none', async () => {
+      const saved = process.env.CHROMIUM_PATH;
+      process.env.CHROMIUM_PATH = '/nonexistent/chromium';
+      try {
+        const e = await rejection(bench(['--backends', 'cpu,webgl', ...tiny]));
+        expect(e.message).to.contain('webgl runs in headless Chromium, which is not installed');
+        expect(e.message).to.contain('apt-get install -y chromium');
+      } finally {
+        if (saved === undefined) delete process.env.CHROMIUM_PATH;
+        else process.env.CHROMIUM_PATH = saved;
+      }
+    });
+
     it('refuses an unknown backend or cell, naming the choices', async () => {
       const e1 = await rejection(bench(['--backends', 'cpu,gpu', ...tiny]));
       expect(e1.message).to.match(/unknown backend 'gpu'; --backends takes cpu, wasm, tensorflow, webgl/);

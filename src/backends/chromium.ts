@@ -42,9 +42,13 @@ const CONTENT_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-/** The Chromium binary: `$CHROMIUM_PATH`, or Debian's or Ubuntu's; undefined when there is none. */
+/**
+ * The Chromium binary: `$CHROMIUM_PATH` when set, else Debian's or Ubuntu's; undefined when it
+ * does not exist.
+ */
 export function findChromium(): string | undefined {
-  return [process.env.CHROMIUM_PATH, ...CHROMIUM_PATHS].find((p): p is string => !!p && existsSync(p));
+  const candidates = process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : CHROMIUM_PATHS;
+  return candidates.find((p) => existsSync(p));
 }
 
 /** The root of the tfjs-recurrent package this file belongs to (holds package.json and dist/). */
