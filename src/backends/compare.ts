@@ -73,9 +73,9 @@ export async function compare(options: CompareOptions): Promise<CompareRow[]> {
 
   try {
     const reference = await onBackend('cpu', model, weights, async (replica) => {
-      const x = restore(inputs.x) as tf.Tensor3D;
-      const values = await outputValues(replica, x);
-      x.dispose();
+      const xCpu = restore(inputs.x) as tf.Tensor3D;
+      const values = await outputValues(replica, xCpu);
+      xCpu.dispose();
       return values;
     });
     const rows: CompareRow[] = [];

@@ -61,12 +61,12 @@ export async function use(name: string): Promise<void> {
   await tf.ready();
   if (started && tf.getBackend() === name) return;
 
+  // tfjs has fallen back to another backend by now; go back to the one that ran before.
   const reason = await whyNot(name);
-  const fellBackTo = tf.getBackend();
-  if (previous && previous !== fellBackTo && previous !== name) await tf.setBackend(previous);
+  if (previous && tf.getBackend() !== previous) await tf.setBackend(previous);
   throw new Error(
     `backends.use: the '${name}' backend did not start${reason ? ` (${reason})` : ''}; ` +
-      `TensorFlow.js fell back to '${fellBackTo}'. Available here: ${available().join(', ')}`,
+      `TensorFlow.js is on '${tf.getBackend()}'. Available here: ${available().join(', ')}`,
   );
 }
 

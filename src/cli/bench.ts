@@ -51,6 +51,7 @@ const TARGETS: Record<string, { where: Where; backend: string }> = {
   'cpu-browser': { where: 'chromium', backend: 'cpu' },
 };
 
+/** Adds `bench` to the command line. */
 export function registerBench(program: Command): void {
   const d = rt.backends.BENCHMARK_DEFAULTS;
   program.addCommand(
