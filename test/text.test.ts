@@ -114,6 +114,19 @@ describe('data/text', () => {
       expect(tf.memory().numTensors).to.equal(before);
     });
 
+    it('refuses what is not a corpus, bad options and ids', () => {
+      expect(() => charWindows('abc' as unknown as typeof corpus, { seq: 2, batch: 2, seed: 0 })).to.throw(
+        /expected a corpus from charCorpus\(text\), got string "abc"/,
+      );
+      expect(() => charWindows(corpus, { seq: 2, batch: 2 } as { seq: number; batch: number; seed: number })).to.throw(
+        /expected seed to be a finite number, got undefined$/,
+      );
+      expect(() => charWindows(corpus, { seq: 2, batch: 2, seed: 0, shuffle: true } as never)).to.throw(
+        /unknown option 'shuffle'/,
+      );
+      expect(() => oneHot([1, 2] as unknown as number[][], 3)).to.throw(/expected ids as an array of rows/);
+    });
+
     it('refuses a corpus shorter than one window', () => {
       expect(() => charWindows(corpus, { seq: 26, batch: 2, seed: 0 })).to.throw(/fewer than one window/);
       expect(() => charWindows(corpus, { seq: 0, batch: 2, seed: 0 })).to.throw(/seq to be a positive integer/);

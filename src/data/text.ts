@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkKeys, checkOneOf, checkPositiveInt } from '../check.js';
+import { describe } from '../check-options.js';
 import { prng } from '../init.js';
 
 /** The character that separates items in a line corpus. */
@@ -99,6 +100,9 @@ function looksLikeLines(lines: string[]): boolean {
 /** `[batch, time, size]` one-hot rows for `ids[b][t]`. */
 export function oneHot(ids: readonly (readonly number[])[], size: number): tf.Tensor3D {
   checkPositiveInt('oneHot', 'size', size);
+  if (!Array.isArray(ids) || !ids.every((row) => Array.isArray(row))) {
+    throw new TypeError(`oneHot: expected ids as an array of rows (number[][]), got ${describe(ids)}`);
+  }
   const batch = ids.length;
   const time = batch > 0 ? ids[0].length : 0;
   if (!ids.every((row) => row.length === time)) throw new RangeError('oneHot: expected rows of equal length');
@@ -125,7 +129,14 @@ export interface WindowOptions {
 
 /** How many windows of `seq` steps (plus one target step) the corpus holds. */
 export function windowCount(corpus: CharCorpus, seq: number): number {
+  checkCorpus('windowCount', corpus);
   return Math.max(0, Math.floor((corpus.ids.length - 1) / checkPositiveInt('windowCount', 'seq', seq)));
+}
+
+function checkCorpus(where: string, corpus: CharCorpus): void {
+  if (corpus === null || typeof corpus !== 'object' || !(corpus.ids instanceof Int32Array)) {
+    throw new TypeError(`${where}: expected a corpus from charCorpus(text), got ${describe(corpus)}`);
+  }
 }
 
 /**
@@ -138,9 +149,16 @@ export function charWindows(
   corpus: CharCorpus,
   options: WindowOptions,
 ): AsyncIterable<{ x: tf.Tensor3D; y: tf.Tensor2D }> & { batches: number } {
+  checkCorpus('charWindows', corpus);
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`charWindows: expected options { seq, batch, seed }, got ${describe(options)}`);
+  }
   checkKeys('charWindows', options, ['seq', 'batch', 'seed']);
   const seq = checkPositiveInt('charWindows', 'seq', options.seq);
   const batch = checkPositiveInt('charWindows', 'batch', options.batch);
+  if (typeof options.seed !== 'number' || !Number.isFinite(options.seed)) {
+    throw new RangeError(`charWindows: expected seed to be a finite number, got ${String(options.seed)}`);
+  }
   const count = windowCount(corpus, seq);
   if (count === 0) {
     throw new RangeError(
