@@ -10,6 +10,7 @@
  * $\epsilon_{32} |L| / h$. The relative error of an entry is
  * $|a - n| / \max(|a|, |n|, \text{floor})$, with a floor at least that rounding error divided
  * by the tolerance, so that tiny gradients are compared absolutely and noise is not flagged.
+ * A tf.LayersModel is run with `training: false` (no dropout), for both gradients.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkKeys } from '../check.js';
@@ -75,13 +76,13 @@ export function gradientCheck(
   const { target } = checkExample(where, trainable, x, y, loss, options.target);
   const lossFn = lossFunction(loss);
   const evaluate = () => {
-    const value = tf.tidy(() => lossFn(y, selectTarget(trainable.forward(x).y, target)));
+    const value = tf.tidy(() => lossFn(y, selectTarget(trainable.forward(x, { training: false }).y, target)));
     const v = value.dataSync()[0];
     value.dispose();
     return v;
   };
   const analytic = analyticGradients(where, trainable.names, trainable.variables, options.gradients, () =>
-    lossFn(y, selectTarget(trainable.forward(x).y, target)),
+    lossFn(y, selectTarget(trainable.forward(x, { training: false }).y, target)),
   );
   const rand = prng(options.seed ?? 0);
   const details: GradientCheckEntry[] = [];

@@ -22,8 +22,11 @@ export interface Trainable {
   checkX(where: string, x: unknown): tf.Tensor;
   /** The shape of the model's prediction for `x`. */
   predShape(x: tf.Tensor): number[];
-  /** The prediction for `x` and, for a network, the state after its last step. */
-  forward(x: tf.Tensor, initialState?: State): { y: tf.Tensor; state?: State };
+  /**
+   * The prediction for `x` and, for a network, the state after its last step. `training` is
+   * passed to a LayersModel's layers (dropout and the like act only while training).
+   */
+  forward(x: tf.Tensor, options: { training: boolean; initialState?: State }): { y: tf.Tensor; state?: State };
 }
 
 /** Wraps a network or a tf.LayersModel; anything else is refused. */
@@ -68,7 +71,7 @@ function networkTrainable(net: RecurrentNetwork): Trainable {
     names: Object.keys(params),
     checkX: (where, x) => checkTensor(where, 'x', x, ['batch', 'time', net.inputSize]),
     predShape: (x) => [x.shape[0], x.shape[1] as number, net.outputSize],
-    forward: (x, initialState) => net.apply(x, initialState ? { initialState } : {}),
+    forward: (x, { initialState }) => net.apply(x, initialState ? { initialState } : {}),
   };
 }
 
@@ -90,7 +93,7 @@ function layersTrainable(where: string, model: tf.LayersModel): Trainable {
     names: weights.map((w) => w.originalName ?? w.name),
     checkX: (w, x) => checkTensor(w, 'x', x, inputShape),
     predShape: (x) => outputShape.map((d, i) => d ?? x.shape[i]),
-    forward: (x) => ({ y: model.apply(x, { training: true }) as tf.Tensor }),
+    forward: (x, { training }) => ({ y: model.apply(x, { training }) as tf.Tensor }),
   };
 }
 

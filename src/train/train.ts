@@ -183,7 +183,7 @@ async function trainBatch(run: Run, batch: Batch, at: string): Promise<number> {
         const previous = state;
         if (target === 'lastStep' && !last) {
           // No loss in this window: only carry the state forward.
-          state = tf.tidy(() => run.trainable.forward(xw, previous).state);
+          state = tf.tidy(() => run.trainable.forward(xw, { training: true, initialState: previous }).state);
         } else {
           const step = await optimizerStep(
             run,
@@ -221,7 +221,7 @@ async function optimizerStep(
   const { trainable, opts, lossFn } = run;
   let state: State | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const out = trainable.forward(x, initialState);
+    const out = trainable.forward(x, { training: true, initialState });
     // The state outlives the differentiation: the next window starts from it, as a constant.
     if (out.state) state = keepState(out.state);
     return lossFn(y, selectTarget(out.y, target));
@@ -236,9 +236,12 @@ async function optimizerStep(
       );
     }
     const names = trainable.variables.map((v) => v.name);
-    const clipped = clipGradients(
-      trainable.variables.map((v) => grads[v.name] ?? tf.zerosLike(v)),
-      opts,
+    // A variable the loss does not reach gets a zero gradient, so every optimizer slot keeps its place.
+    const clipped = tf.tidy(() =>
+      clipGradients(
+        trainable.variables.map((v) => grads[v.name] ?? tf.zerosLike(v)),
+        opts,
+      ),
     );
     opts.optimizer.applyGradients(names.map((name, i) => ({ name, tensor: clipped[i] })));
     tf.dispose(clipped);
@@ -260,7 +263,9 @@ async function evaluate(run: Run, source: BatchSource, epoch: number): Promise<n
     const at = `epoch ${epoch}, batch ${index}`;
     try {
       const target = await checkBatch(run, batch, at, 'validation');
-      const value = tf.tidy(() => run.lossFn(batch.y, selectTarget(run.trainable.forward(batch.x).y, target)));
+      const value = tf.tidy(() =>
+        run.lossFn(batch.y, selectTarget(run.trainable.forward(batch.x, { training: false }).y, target)),
+      );
       const loss = (await value.data())[0];
       value.dispose();
       if (!Number.isFinite(loss)) throw new Error(`train: the validation loss is ${loss} at ${at} (0-based)`);
