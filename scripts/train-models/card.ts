@@ -5,6 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { format, resolveConfig } from 'prettier';
 
 export interface Card {
   title: string;
@@ -60,7 +61,9 @@ export async function writeCard(dir: string, card: Card): Promise<void> {
     '```',
     '',
   ].join('\n');
-  await writeFile(join(dir, 'README.md'), text);
+  const readme = join(dir, 'README.md');
+  // Formatted as the repository's prettier formats it, so that the lint check passes as written.
+  await writeFile(readme, await format(text, { ...(await resolveConfig(readme)), filepath: readme }));
   const metrics = Object.fromEntries(Object.entries(card.metrics).map(([k, m]) => [k, m.value]));
   await writeFile(join(dir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
 }
