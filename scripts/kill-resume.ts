@@ -6,10 +6,11 @@
  * must report where it resumed (`history.resumedFromEpoch`) and end with exactly the weights and
  * losses of an uninterrupted run with the same seed. Prints a summary; exits 1 on any failure.
  *
- *     npx tsx scripts/kill-resume.ts [--kills 6] [--seed 1] [--epochs 30] [--json] [--keep]
+ *     npx tsx scripts/kill-resume.ts [--kills 6] [--seed 1] [--epochs 40] [--optimizer adam] [--rows 256]
+ *                                    [--no-reference] [--json] [--keep]
  *
  * `--kills N`: kills after the first one (default 6). `--keep`: leave the temporary directory.
- * The same file is the child (`child <path> <epochs> <seed>`), so the trainer runs as a user's
+ * The same file is the child (`child <path> <setup JSON>`), so the trainer runs as a user's
  * program would: its own process, its own file system writes, killed without warning.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -86,6 +87,8 @@ interface Run {
   /** ms since spawn at which `ready` came, or null. */
   readyAt: number | null;
   startedAt: number;
+  /** ms since spawn at which each `epoch` event came. */
+  epochAt: number[];
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr: () => string;
   /** Resolves when an event satisfying the predicate arrives (or the child exits). */
@@ -106,6 +109,7 @@ function startChild(path: string, setup: Setup): Run {
     events,
     readyAt: null,
     startedAt: Date.now(),
+    epochAt: [],
     exit: new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal }))),
     stderr: () => err,
     until(pred) {
@@ -127,6 +131,7 @@ function startChild(path: string, setup: Setup): Run {
       if (!line.startsWith('{')) continue;
       const e = JSON.parse(line) as Event;
       if (e.event === 'ready') run.readyAt = Date.now() - run.startedAt;
+      if (e.event === 'epoch') run.epochAt.push(Date.now() - run.startedAt);
       events.push(e);
       for (const w of waiters.splice(0)) {
         if (w.pred(e)) w.resolve(e);
@@ -252,11 +257,12 @@ async function parent(options: Setup & { kills: number; keep: boolean; reference
       if (k === 0) {
         await run.until((e) => e.event === 'epoch' && e.epoch >= 2);
         atMs = Date.now() - run.startedAt - (run.readyAt ?? 0);
-        epochMs = Math.max(20, atMs / 3); // times an epoch, to place the other kills
+        // Times an epoch (after the first, which warms up), to place the other kills.
+        epochMs = Math.max(20, (run.epochAt[2] - run.epochAt[0]) / 2);
       } else {
-        // Anywhere in the next 4 epochs after the child is ready: restoring, mid-batch, mid-checkpoint, …
+        // Anywhere in the next 3 epochs after the child is ready: restoring, mid-batch, mid-checkpoint, …
         await run.until((e) => e.event === 'ready');
-        const delay = rand() * 4 * epochMs;
+        const delay = rand() * 3 * epochMs;
         await sleep(delay);
         atMs = Math.round(delay);
       }
@@ -382,7 +388,7 @@ async function main(): Promise<void> {
   const summary = await parent({
     kills: arg(args, 'kills', 6),
     seed: arg(args, 'seed', 1),
-    epochs: arg(args, 'epochs', 30),
+    epochs: arg(args, 'epochs', 40),
     rows: arg(args, 'rows', 256),
     optimizer: optimizerArg(args),
     keep: args.includes('--keep'),
