@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { forwardFlops, trainFlops } from './flops.js';
-import { alternate, median, profile, type Task } from './measure.js';
+import { alternate, median, profile, type Runs, type Task } from './measure.js';
 import { makeData, ours, tfLayers, type Contender, type Kind, type Sizes } from './models.js';
 
 /** Numbers for each contender, by name (`ours`, `tfLayers`, and `oursPlain` when asked for). */
@@ -23,9 +23,12 @@ export interface CompareRow {
   /** tfLayers' median over ours: how many times faster we are. */
   trainSpeedup: number;
   forwardSpeedup: number;
-  /** Every run, for the record. */
-  trainRuns: Record<string, number[]>;
-  forwardRuns: Record<string, number[]>;
+  /** The same ratios of median CPU time (this process), less disturbed on a shared machine. */
+  trainCpuSpeedup: number;
+  forwardCpuSpeedup: number;
+  /** Every run (wall-clock and CPU ms), for the record. */
+  trainRuns: Runs;
+  forwardRuns: Runs;
   /** Kernels tfjs dispatched per time step. */
   trainKernelsPerStep: ByContender;
   forwardKernelsPerStep: ByContender;
@@ -67,8 +70,9 @@ export async function compareCell(kind: Kind, s: Sizes, matMulGflops: number, o:
     const forwardProfiles = await each((c) => profile(c.forward));
     const map = <T>(r: Record<string, T>, f: (v: T) => number): ByContender =>
       Object.fromEntries(Object.entries(r).map(([k, v]) => [k, f(v)]));
-    const trainMs = map(trainRuns, median);
-    const forwardMs = map(forwardRuns, median);
+    const trainMs = map(trainRuns.wall, median);
+    const forwardMs = map(forwardRuns.wall, median);
+    const cpuRatio = (r: Runs) => median(r.cpu.tfLayers) / median(r.cpu.ours);
     const trainFlopBoundMs = trainFlops(kind, s) / matMulGflops / 1e6;
     return {
       backend: tf.getBackend(),
@@ -79,6 +83,8 @@ export async function compareCell(kind: Kind, s: Sizes, matMulGflops: number, o:
       forwardMs,
       trainSpeedup: trainMs.tfLayers / trainMs.ours,
       forwardSpeedup: forwardMs.tfLayers / forwardMs.ours,
+      trainCpuSpeedup: cpuRatio(trainRuns),
+      forwardCpuSpeedup: cpuRatio(forwardRuns),
       trainRuns,
       forwardRuns,
       trainKernelsPerStep: map(trainProfiles, (p) => p.kernels / s.time),

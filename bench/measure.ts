@@ -16,21 +16,34 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** Milliseconds of each run by task name: wall-clock time, and CPU time of this process. */
+export interface Runs {
+  wall: Record<string, number[]>;
+  cpu: Record<string, number[]>;
+}
+
 /**
- * Runs every task once to warm it up, then `rounds` rounds of every task in turn; resolves to the
- * milliseconds of each run, by task name.
+ * Runs every task once to warm it up, then `rounds` rounds of every task in turn. CPU time (user
+ * plus system, this process) is kept beside wall-clock time: on a shared machine it is the less
+ * disturbed of the two.
  */
-export async function alternate(tasks: Record<string, Task>, rounds: number): Promise<Record<string, number[]>> {
-  const times: Record<string, number[]> = Object.fromEntries(Object.keys(tasks).map((k) => [k, []]));
+export async function alternate(tasks: Record<string, Task>, rounds: number): Promise<Runs> {
+  const names = Object.keys(tasks);
+  const runs: Runs = {
+    wall: Object.fromEntries(names.map((k) => [k, []])),
+    cpu: Object.fromEntries(names.map((k) => [k, []])),
+  };
   for (const task of Object.values(tasks)) await task();
   for (let r = 0; r < rounds; r++) {
     for (const [name, task] of Object.entries(tasks)) {
-      const start = performance.now();
+      const [start, cpu] = [performance.now(), process.cpuUsage()];
       await task();
-      times[name].push(performance.now() - start);
+      const used = process.cpuUsage(cpu);
+      runs.wall[name].push(performance.now() - start);
+      runs.cpu[name].push((used.user + used.system) / 1000);
     }
   }
-  return times;
+  return runs;
 }
 
 /** What one run of a task costs in kernels and memory. */

@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkKeys, checkPositiveInt, checkTensor, fmt } from '../check.js';
 import { describe } from '../check-options.js';
+import { matMul } from '../fast/matmul.js';
 import { freshSeed, initVariable, prng, type Initializer } from '../init.js';
 
 export type CellKind = 'elman' | 'lstm' | 'gru';
@@ -205,10 +206,8 @@ export function makeCell(spec: CellSpec, options: CellOptions): Cell {
         bh: tf.concat(fusedRecurrent.map((g) => params[recurrentBias[g]] ?? tf.zeros([units]))) as tf.Tensor1D,
       }),
     }));
-  const project = (x: tf.Tensor2D, w: FusedWeights): tf.Tensor2D =>
-    tf.tidy(() => tf.fused.matMul({ a: x, b: w.WxT, bias: w.b }) as tf.Tensor2D);
-  const hidden = (h: tf.Tensor2D, w: FusedWeights): tf.Tensor2D =>
-    tf.tidy(() => (w.bh ? tf.fused.matMul({ a: h, b: w.WhT, bias: w.bh }) : tf.matMul(h, w.WhT)) as tf.Tensor2D);
+  const project = (x: tf.Tensor2D, w: FusedWeights): tf.Tensor2D => tf.tidy(() => matMul(x, w.WxT, false, false, w.b));
+  const hidden = (h: tf.Tensor2D, w: FusedWeights): tf.Tensor2D => tf.tidy(() => matMul(h, w.WhT, false, false, w.bh));
   const recur = (xp: tf.Tensor2D, state: State, w: FusedWeights, hp?: tf.Tensor2D): State =>
     tf.tidy(() => spec.recur(xp, hp ?? hidden(state.h, w), state, params));
 

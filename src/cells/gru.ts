@@ -43,6 +43,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
 import { checkCellOptions, makeCell, type Cell, type CellOptions } from './cell.js';
 import { outputDerivative } from './derivatives.js';
+import { matMul } from '../fast/matmul.js';
 import { split } from '../fast/split.js';
 
 export interface GruOptions extends CellOptions {
@@ -149,7 +150,7 @@ export function gru(options: GruOptions): Cell {
         const [hz, hr] = split(hp, 2, 1);
         const z_t = σ(tf.add(xz, hz));
         const r_t = σ(tf.add(xr, hr));
-        const n_t = tanh(tf.add(xn, tf.matMul(tf.mul(r_t, h), p.W_nh as tf.Tensor2D, false, true)));
+        const n_t = tanh(tf.add(xn, matMul(tf.mul(r_t, h), p.W_nh, false, true)));
         return { h: blend(z_t, n_t, h) };
       },
     },

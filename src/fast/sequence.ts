@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Cell, CellBackward, FusedWeights, State } from '../cells/cell.js';
+import { matMul } from './matmul.js';
 import { split, unstack } from './split.js';
 
 /** `unroll`'s loop: the projected input, each step's `hp` and each step's state (processing order). */
@@ -125,7 +126,7 @@ function backwardPass(
           const parts = [prev[name], ...extra, keeps ? tf.sub(total[name]!, g[name]!) : undefined];
           return parts.filter((t): t is tf.Tensor2D => t !== undefined).reduce((a, b) => tf.add(a, b));
         };
-        const next: Partial<State> = { h: terms('h', tf.matMul(hp, Wh)) };
+        const next: Partial<State> = { h: terms('h', matMul(hp, Wh)) };
         if (withC) next.c = terms('c');
         return { g: g.h, hp, next };
       });
@@ -136,12 +137,15 @@ function backwardPass(
 
     const dHP = tf.concat(dhps);
     const dXP = backward.xp ? backward.xp({ h: tf.concat(gs) }, dHP, factors) : dHP;
+    // Column sums as matMuls with a row of ones: the matMul just before packed the same operand.
+    const ones = tf.ones([1, time * batch]);
+    const columnSum = (m: tf.Tensor2D) => tf.reshape(matMul(ones, m), [-1]);
     const grads = [
-      tf.matMul(dXP, tf.transpose(WxT)), // dX
-      tf.matMul(tf.transpose(X), dXP), // dW_x^T
-      tf.sum(dXP, 0), // db
-      tf.matMul(tf.transpose(prevH), dHP), // dW_h^T
-      ...(hasBh ? [tf.sum(dHP, 0)] : []), // db_h
+      matMul(dXP, WxT, false, true), // dX
+      matMul(X, dXP, true), // dW_x^T
+      columnSum(dXP), // db
+      matMul(prevH, dHP, true), // dW_h^T
+      ...(hasBh ? [columnSum(dHP)] : []), // db_h
       carry.h!, // dh_0
       ...(withC ? [carry.c!] : []), // dc_0
     ];

@@ -45,7 +45,11 @@ function pieces(shape: number[], { sizes, axis, squeeze }: SplitAttrs) {
     view: (j: number, x: Float32Array) => (outer === 1 ? x.subarray(starts[j], starts[j] + sizes[j] * inner) : null),
     copy(j: number, x: Float32Array, out: Float32Array) {
       const len = sizes[j] * inner;
-      for (let r = 0; r < outer; r++) out.set(x.subarray(r * row + starts[j], r * row + starts[j] + len), r * len);
+      if (outer === 1) return (out.set(x.subarray(starts[j], starts[j] + len)), out);
+      // Short rows: a plain loop beats a subarray (an allocation) per row.
+      for (let r = 0, o = 0; r < outer; r++) {
+        for (let i = r * row + starts[j], end = i + len; i < end; i++) out[o++] = x[i];
+      }
       return out;
     },
   };
