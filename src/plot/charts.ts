@@ -97,9 +97,8 @@ export async function lineChart(options: LineChartOptions): Promise<string> {
     names.length > 1 ? names : [],
     marks,
     series.flatMap((s) => s.y),
-    {
-      x: { type: options.logX ? 'log' : 'linear' },
-    },
+    // No thousands separators on x: years (2016) and step counts read better plain.
+    { x: options.logX ? { type: 'log', tickFormat: '~g' } : { type: 'linear', tickFormat: plainNumber } },
   );
 }
 
@@ -140,6 +139,11 @@ export async function barChart(options: BarChartOptions): Promise<string> {
     x: { type: 'band', label: grouped ? null : (options.xLabel ?? null), axis: grouped ? null : 'bottom' },
     ...(grouped ? { fx: { label: options.xLabel ?? null, axis: 'bottom' as const } } : {}),
   });
+}
+
+/** A number as JavaScript writes it, rounded to six significant digits (`2016`, `0.25`, `1e-7`). */
+function plainNumber(v: number): string {
+  return String(Number(v.toPrecision(6)));
 }
 
 /** Three significant digits, without trailing zeros (`0.00123`, `12.3`, `1230`). */
