@@ -19,6 +19,13 @@ describe('plot', () => {
   const x = [1, 2, 3, 4, 5];
 
   describe('lineChart', () => {
+    it('marks the points of short series only', async () => {
+      const long = Array.from({ length: 25 }, (_, i) => i);
+      const svg = parseSvg(await lineChart({ series: [{ name: 'long', x: long, y: long }] }));
+      expect(svg.querySelectorAll('g[aria-label="line"] path')).to.have.length(1);
+      expect(svg.querySelectorAll('g[aria-label="dot"]')).to.have.length(0);
+    });
+
     it('draws one path per series, the axis labels, the title and a legend, in valid standalone SVG', async () => {
       const svg = parseSvg(
         await lineChart({
@@ -48,6 +55,7 @@ describe('plot', () => {
         await lineChart({ series: [{ name: 'only', x, y: [1, 10, 100, 1000, 10000] }], logY: true }),
       );
       expect(svg.querySelectorAll('g[aria-label="line"] path')).to.have.length(1);
+      expect(svg.querySelectorAll('g[aria-label="dot"] circle'), 'a dot per point of a short series').to.have.length(5);
       expect(texts(svg).join(' ')).not.to.contain('only');
       expect(texts(svg)).to.include.members(['1', '10', '100', '1000', '10000']);
     });

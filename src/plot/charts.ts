@@ -61,10 +61,14 @@ export const PALETTE = [
   '#9498a0',
 ] as const;
 
+/** Series with at most this many points get a dot at each point. */
+const FEW_POINTS = 24;
+
 const CHART_KEYS = ['title', 'xLabel', 'yLabel', 'width', 'height', 'logY'];
 
 /**
- * A line chart of one or more series, with a legend when there are several.
+ * A line chart of one or more series, with a legend when there are several; a series of at most
+ * 24 points also gets a dot at each point.
  *
  * ```ts
  * const svg = await lineChart({
@@ -86,12 +90,13 @@ export async function lineChart(options: LineChartOptions): Promise<string> {
   const series = checkArray(where, 'series', options.series);
   series.forEach((s, i) => checkSeries(where, `series[${i}]`, s, options));
   const names = series.map((s) => s.name);
-  const marks = series.map((s, i) =>
-    Plot.line(
-      s.x.map((x, j) => ({ x, y: s.y[j] })),
-      { x: 'x', y: 'y', stroke: PALETTE[i % PALETTE.length], strokeWidth: 1.5 },
-    ),
-  );
+  const marks = series.flatMap((s, i) => {
+    const points = s.x.map((x, j) => ({ x, y: s.y[j] }));
+    const stroke = PALETTE[i % PALETTE.length];
+    const line = Plot.line(points, { x: 'x', y: 'y', stroke, strokeWidth: 1.5 });
+    // A few measurements: mark each one, so that the line is not mistaken for data between them.
+    return points.length <= FEW_POINTS ? [line, Plot.dot(points, { x: 'x', y: 'y', fill: stroke, r: 2.5 })] : [line];
+  });
   return draw(
     options,
     names.length > 1 ? names : [],
