@@ -71,7 +71,7 @@ export async function writeCheckpoint(
   await saveNetwork(net, fileHandler(partial));
   const weights = await optimizer.getWeights();
   try {
-    const { data, specs } = await tf.io.encodeWeights(weights);
+    const { data, specs } = await tf.io.encodeWeights([...weights, ...exactAccumulators(optimizer)]);
     await atomicWrite(path.join(partial, OPTIMIZER_BIN), new Uint8Array(data));
     const json: TrainerJson = { format: FORMAT, version: VERSION, ...state, optimizerWeights: specs };
     await atomicWrite(path.join(partial, TRAINER_JSON), JSON.stringify(json));
@@ -185,12 +185,38 @@ export async function restoreOptimizer(
   const bytes = await fs.readFile(path.join(dir, OPTIMIZER_BIN));
   const data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const decoded = tf.io.decodeWeights(data, specs);
-  const weights = specs.map((s) => ({ name: s.name, tensor: decoded[s.name] }));
+  const weights = specs
+    .filter((s) => !s.name.startsWith(EXACT))
+    .map((s) => ({ name: s.name, tensor: decoded[s.name] }));
   try {
     await optimizer.setWeights(weights);
+    for (const { name, variable } of accumulatorVariables(optimizer)) {
+      const saved = decoded[`${EXACT}${name}`];
+      if (saved) variable.assign(saved);
+    }
   } finally {
     tf.dispose(Object.values(decoded)); // the optimizer's variables hold their own references
   }
+}
+
+/**
+ * tfjs's Adam and Adamax keep β^t in variables (`accBeta1`, `accBeta2`) multiplied step by step,
+ * but `setWeights` recomputes them with `pow(β, t + 1)`, which differs in float32's last bits. The
+ * checkpoint stores them too, so a resumed run continues with exactly the same numbers.
+ */
+const EXACT = 'exact/';
+const ACCUMULATORS = ['accBeta1', 'accBeta2'];
+
+function accumulatorVariables(optimizer: tf.Optimizer): { name: string; variable: tf.Variable }[] {
+  const fields = optimizer as unknown as Record<string, unknown>;
+  return ACCUMULATORS.filter((name) => fields[name] instanceof tf.Variable).map((name) => ({
+    name,
+    variable: fields[name] as tf.Variable,
+  }));
+}
+
+function exactAccumulators(optimizer: tf.Optimizer): tf.NamedTensor[] {
+  return accumulatorVariables(optimizer).map(({ name, variable }) => ({ name: `${EXACT}${name}`, tensor: variable }));
 }
 
 async function exists(fs: Fs, p: string): Promise<boolean> {
