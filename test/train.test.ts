@@ -303,6 +303,20 @@ describe('train: RecurrentNetwork', () => {
     net.dispose();
   });
 
+  it('stops before updating when the loss is finite but a gradient is not', async () => {
+    const net = rt.network({ cell: 'elman', inputSize: 2, units: 3, outputSize: 1, seed: 1 });
+    const before = snapshot(net);
+    // sqrt(0 · ŷ) is 0, but its derivative is 0.5 / sqrt(0) · 0 = NaN.
+    const loss = (_y: tf.Tensor, yHat: tf.Tensor) => tf.sum(tf.sqrt(tf.mul(yHat, 0))) as tf.Scalar;
+    const err = await rt.train(net, data, { loss, batchSize: 16 }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).to.match(/a gradient is not finite at epoch 0, batch 0/);
+    expect(maxDiff(before, snapshot(net))).to.equal(0);
+    net.dispose();
+  });
+
   it('leaks no tensors on a second call (full and truncated BPTT, validation)', async () => {
     const net = rt.network({ cell: 'lstm', inputSize: 2, units: 4, outputSize: 1, seed: 1 });
     const options = { loss: 'mse' as const, epochs: 2, batchSize: 16, seed: 1, validation: data };

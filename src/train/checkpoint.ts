@@ -215,7 +215,7 @@ function accumulatorVariables(optimizer: tf.Optimizer): { name: string; variable
   }));
 }
 
-function exactAccumulators(optimizer: tf.Optimizer): tf.NamedTensor[] {
+function exactAccumulators(optimizer: tf.Optimizer): { name: string; tensor: tf.Tensor }[] {
   return accumulatorVariables(optimizer).map(({ name, variable }) => ({ name: `${EXACT}${name}`, tensor: variable }));
 }
 

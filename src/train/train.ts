@@ -226,12 +226,19 @@ async function optimizerStep(
     if (out.state) state = keepState(out.state);
     return lossFn(y, selectTarget(out.y, target));
   }, trainable.variables);
-  const loss = (await value.data())[0];
-  value.dispose();
+  // The loss and, in the same read, sum(0 · g) over every gradient: NaN exactly when some entry is not finite.
+  const checks = tf.tidy(() => tf.stack([value, tf.addN(Object.values(grads).map((g) => tf.sum(tf.mul(g, 0))))]));
+  const [loss, gradientProbe] = await checks.data();
+  tf.dispose([checks, value]);
   try {
-    if (!Number.isFinite(loss)) {
+    const bad = !Number.isFinite(loss)
+      ? `the loss is ${loss}`
+      : !Number.isFinite(gradientProbe)
+        ? 'a gradient is not finite'
+        : null;
+    if (bad) {
       throw new Error(
-        `train: the loss is ${loss} at ${at} (0-based); training stopped before this update, so the weights ` +
+        `train: ${bad} at ${at} (0-based); training stopped before this update, so the weights ` +
           `and the last checkpoint are the ones before it (try a lower learningRate or clipNorm)`,
       );
     }
