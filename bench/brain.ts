@@ -53,14 +53,14 @@ async function race(
 ): Promise<{ seconds: number | null; trainedS: number; finalMse: number; passes: number }> {
   let trained = 0;
   let passes = 0;
-  let error = mse();
-  while (error > target && trained < budgetS * 1000) {
+  let error: number;
+  do {
     const start = performance.now();
     await chunk();
     trained += performance.now() - start;
     passes += passesPerChunk;
     error = mse();
-  }
+  } while (error > target && trained < budgetS * 1000);
   return { seconds: error <= target ? trained / 1000 : null, trainedS: trained / 1000, finalMse: error, passes };
 }
 

@@ -110,7 +110,7 @@ for (const backend of backends) {
 let brain = null;
 if (!args['no-brain']) {
   log('brain.js task ...');
-  brain = await brainReport(backends, { budgetS: args.quick ? 15 : 45 });
+  brain = await brainReport(backends, { budgetS: args.quick ? 15 : 30 });
 }
 
 const results: BenchResults = {
