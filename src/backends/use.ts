@@ -20,6 +20,7 @@
  * `use('wasm')`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { lazyImport } from '../lazy-import.js';
 
 /** The optional packages behind the backends that `@tensorflow/tfjs` does not register itself. */
 const PACKAGES: Readonly<Record<string, string>> = {
@@ -95,7 +96,7 @@ async function register(name: string): Promise<void> {
     throw new Error(`backends.use: no backend '${name}' here${where}; available here: ${available().join(', ')}`);
   }
   try {
-    await importOptional(pkg);
+    await lazyImport(pkg);
   } catch (e) {
     const how = inBrowser()
       ? `import '${pkg}' in your app (bundlers need a static import)`
@@ -110,14 +111,6 @@ async function register(name: string): Promise<void> {
       `backends.use: ${pkg} loaded but registered no '${name}' backend here (does this place support it?)`,
     );
   }
-}
-
-/**
- * Imports an optional package by a computed name, so that bundlers do not try to resolve it when
- * the app does not use it.
- */
-function importOptional(pkg: string): Promise<unknown> {
-  return import(/* @vite-ignore */ /* webpackIgnore: true */ pkg);
 }
 
 /** The error the backend's factory gives when called directly (tfjs only logs it). */

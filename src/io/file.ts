@@ -16,17 +16,10 @@
  * Node modules are imported lazily, so this file bundles for browsers (where it is never used).
  */
 import * as tf from '@tensorflow/tfjs';
+import { nodeFs } from '../lazy-import.js';
 
 type Fs = typeof import('node:fs/promises');
 type Path = typeof import('node:path');
-
-// A non-literal specifier keeps bundlers from trying to resolve Node built-ins for browsers.
-const nodeImport = <T>(name: string): Promise<T> => import(/* @vite-ignore */ /* webpackIgnore: true */ name);
-
-async function node(): Promise<{ fs: Fs; path: Path }> {
-  const [fs, path] = await Promise.all([nodeImport<Fs>('node:fs/promises'), nodeImport<Path>('node:path')]);
-  return { fs, path };
-}
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -38,7 +31,7 @@ export const WEIGHTS_BIN_ALT = 'weights-2.bin';
  * Readers see the old content or the new one, never a mixture.
  */
 export async function atomicWrite(file: string, data: string | Uint8Array): Promise<void> {
-  const { fs, path } = await node();
+  const { fs, path } = await nodeFs();
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   try {
@@ -59,7 +52,7 @@ export async function atomicWrite(file: string, data: string | Uint8Array): Prom
 
 /** Makes a rename durable: fsync the directory that holds it (a no-op where unsupported). */
 export async function fsyncDir(dir: string): Promise<void> {
-  const { fs } = await node();
+  const { fs } = await nodeFs();
   try {
     const handle = await fs.open(dir, 'r');
     try {
@@ -84,7 +77,7 @@ export function fileHandler(dir: string): tf.io.IOHandler {
   }
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
-      const { fs, path } = await node();
+      const { fs, path } = await nodeFs();
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new Error('fileHandler: binary model topologies (GraphModel protobufs) are not supported');
       }
@@ -128,7 +121,7 @@ export function fileHandler(dir: string): tf.io.IOHandler {
     },
 
     async load(): Promise<tf.io.ModelArtifacts> {
-      const { fs, path } = await node();
+      const { fs, path } = await nodeFs();
       const root = path.resolve(dir);
       const jsonPath = path.join(root, MODEL_JSON);
       let text: string;
@@ -242,7 +235,8 @@ async function namedWeights(fs: Fs, jsonPath: string): Promise<string[]> {
   }
 }
 
-let registered = false;
+/** Marks the router as registered for every copy of this module in the process (ESM and CJS builds, bundles). */
+const REGISTERED = Symbol.for('tfjs-recurrent/file-router');
 
 /**
  * Routes `file://` URLs to {@link fileHandler} in Node, for our networks and for
@@ -250,8 +244,9 @@ let registered = false;
  * has its own) is loaded. Idempotent.
  */
 export function registerFileRouter(): void {
-  if (registered || typeof process === 'undefined' || !process.versions?.node) return;
-  registered = true;
+  const flags = globalThis as { [REGISTERED]?: boolean };
+  if (flags[REGISTERED] || typeof process === 'undefined' || !process.versions?.node) return;
+  flags[REGISTERED] = true;
   const router = ((url: string | string[]) => {
     if (Array.isArray(url) || typeof url !== 'string' || !url.startsWith('file://')) return null;
     if (tf.findBackendFactory('tensorflow') != null) return null;

@@ -4,8 +4,7 @@
  * bundles never pull it in.
  */
 
-// A non-literal specifier keeps bundlers from resolving jsdom for browsers.
-const nodeOnlyImport = <T>(name: string): Promise<T> => import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+import { lazyImport } from '../lazy-import.js';
 
 type JsdomModule = typeof import('jsdom');
 
@@ -14,7 +13,7 @@ let nodeDocument: Promise<Document> | undefined;
 /** A document to render into: `globalThis.document` when there is one, else one jsdom window (made once). */
 export function plotDocument(): Promise<Document> {
   if (typeof globalThis.document !== 'undefined') return Promise.resolve(globalThis.document);
-  nodeDocument ??= nodeOnlyImport<JsdomModule>('jsdom').then(
+  nodeDocument ??= lazyImport<JsdomModule>('jsdom').then(
     ({ JSDOM }) => new JSDOM('<!DOCTYPE html><html><body></body></html>').window.document,
     (err: unknown) => {
       nodeDocument = undefined;

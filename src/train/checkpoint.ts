@@ -19,10 +19,9 @@ import * as tf from '@tensorflow/tfjs';
 import { atomicWrite, fileHandler, fsyncDir } from '../io/file.js';
 import { loadNetwork, saveNetwork } from '../io/network-io.js';
 import type { RecurrentNetwork } from '../network.js';
-import { lazyImport } from './lazy-import.js';
+import { nodeFs } from '../lazy-import.js';
 
 type Fs = typeof import('node:fs/promises');
-type Path = typeof import('node:path');
 
 export const TRAINER_JSON = 'trainer.json';
 export const OPTIMIZER_BIN = 'optimizer.bin';
@@ -46,11 +45,6 @@ interface TrainerJson extends TrainerState {
   optimizerWeights: tf.io.WeightsManifestEntry[];
 }
 
-async function node(): Promise<{ fs: Fs; path: Path }> {
-  const [fs, path] = await Promise.all([lazyImport<Fs>('node:fs/promises'), lazyImport<Path>('node:path')]);
-  return { fs, path };
-}
-
 /** Writes a checkpoint of `net`, `optimizer` and `state` to the directory `dir`, atomically. */
 export async function writeCheckpoint(
   dir: string,
@@ -58,7 +52,7 @@ export async function writeCheckpoint(
   optimizer: tf.Optimizer,
   state: TrainerState,
 ): Promise<void> {
-  const { fs, path } = await node();
+  const { fs, path } = await nodeFs();
   const target = path.resolve(dir);
   const parent = path.dirname(target);
   const base = path.basename(target);
@@ -92,7 +86,7 @@ export async function writeCheckpoint(
 
 /** The directory holding the latest complete checkpoint written to `dir`, or null if none is. */
 export async function findCheckpoint(dir: string): Promise<string | null> {
-  const { fs, path } = await node();
+  const { fs, path } = await nodeFs();
   const target = path.resolve(dir);
   for (const candidate of [target, `${target}.previous`]) {
     if (await exists(fs, candidate)) return candidate;
@@ -104,7 +98,7 @@ export async function findCheckpoint(dir: string): Promise<string | null> {
 export async function readTrainerState(
   dir: string,
 ): Promise<TrainerState & { optimizerWeights: tf.io.WeightsManifestEntry[] }> {
-  const { fs, path } = await node();
+  const { fs, path } = await nodeFs();
   const file = path.join(dir, TRAINER_JSON);
   let json: TrainerJson;
   try {
@@ -150,7 +144,7 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   if (typeof path !== 'string' || path.length === 0) {
     throw new TypeError(`loadCheckpoint: expected a directory path, got ${JSON.stringify(path)}`);
   }
-  const { fs } = await node();
+  const { fs } = await nodeFs();
   const target = path.startsWith('file://') ? path.slice('file://'.length) : path;
   for (let attempt = 1; attempt <= 5; attempt++) {
     const dir = await findCheckpoint(target);
@@ -181,7 +175,7 @@ export async function restoreOptimizer(
   specs: tf.io.WeightsManifestEntry[],
   optimizer: tf.Optimizer,
 ): Promise<void> {
-  const { fs, path } = await node();
+  const { fs, path } = await nodeFs();
   const bytes = await fs.readFile(path.join(dir, OPTIMIZER_BIN));
   const data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const decoded = tf.io.decodeWeights(data, specs);

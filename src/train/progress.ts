@@ -4,7 +4,7 @@
  * library's import stays light and bundles for browsers.
  */
 import type { SingleBar } from 'cli-progress';
-import { lazyImport } from './lazy-import.js';
+import { lazyImport } from '../lazy-import.js';
 
 export interface Progress {
   epochStart(epoch: number, epochs: number, batches: number | undefined): void;
