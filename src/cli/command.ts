@@ -2,9 +2,7 @@
  * What every command of the command line shares: the way it reports a bad flag (one line that
  * says what to do), option parsers that refuse bad values, and the paths it resolves.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import * as rt from '../index.js';
 
@@ -63,18 +61,7 @@ export function displayPath(path: string): string {
   return rel === '' ? '.' : rel.startsWith('..') ? resolve(path) : rel;
 }
 
-/** The directory of this package (the one whose package.json names it), found from this file. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'tfjs-recurrent') return dir;
-    const parent = dirname(dir);
-    if (parent === dir)
-      throw new Error(`cannot find the tfjs-recurrent package above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
+export { packageRoot } from '../backends/chromium.js';
 
 /** Prints `value` as the last line of stdout (the `--json` output). */
 export function printJson(value: unknown): void {
