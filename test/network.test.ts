@@ -128,6 +128,15 @@ describe('network save and load', () => {
     });
   }
 
+  it('also opens file://DIR/model.json (the form tfjs-node uses)', async () => {
+    const net = rt.network({ cell: 'elman', inputSize: 2, units: 3, outputSize: 1, seed: 6 });
+    await net.save(`file://${dir}`);
+    const back = await rt.loadNetwork(`file://${dir}/model.json`);
+    expect(Array.from(back.params.W_hh.dataSync())).to.deep.equal(Array.from(net.params.W_hh.dataSync()));
+    net.dispose();
+    back.dispose();
+  });
+
   it('round trips through any tf.io handler (withSaveHandler / fromMemory)', async () => {
     const net = rt.network({ cell: 'lstm', inputSize: 2, units: 3, outputSize: 1, seed: 3 });
     let saved: tf.io.ModelArtifacts | undefined;

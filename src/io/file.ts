@@ -67,7 +67,9 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /** The directory a `file://` URL (or a plain path) names. */
 export function pathFromUrl(url: string): string {
-  return url.startsWith('file://') ? url.slice('file://'.length) : url;
+  const path = url.startsWith('file://') ? url.slice('file://'.length) : url;
+  // tfjs-node's form names the model.json itself; ours names its directory. Both work.
+  return path.endsWith(`/${MODEL_JSON}`) ? path.slice(0, -MODEL_JSON.length - 1) : path;
 }
 
 /** A tf.io handler that saves to and loads from the directory `dir`. */
