@@ -89,7 +89,7 @@ for (const backend of ['cpu', 'wasm']) {
     });
 
     it('cells whose activations have no derivative through their output keep the plain path', () => {
-      expect(rt.cells.elman({ inputSize: 1, units: 1, activation: 'softplus' }).backward).to.equal(undefined);
+      expect(rt.cells.elman({ inputSize: 1, units: 1, activation: 'gelu' }).backward).to.equal(undefined);
       expect(rt.cells.lstm({ inputSize: 1, units: 1, activation: 'selu' }).backward).to.equal(undefined);
       expect(rt.cells.gru({ inputSize: 1, units: 1, resetAfter: false }).backward).to.equal(undefined);
       expect(rt.cells.gru({ inputSize: 1, units: 1 }).backward).to.not.equal(undefined);

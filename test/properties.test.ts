@@ -10,7 +10,7 @@ import { expectAbsClose, expectRelClose } from './helpers/close.js';
 import { fcParams, seedArb, seededTensor } from './helpers/property.js';
 import { referenceUnroll, referenceUnrollTensors } from './helpers/reference-loop.js';
 
-const ELMAN_ACTIVATIONS = ['tanh', 'relu', 'sigmoid', 'linear', 'softsign', 'elu', 'selu', 'swish', 'gelu'];
+const ELMAN_ACTIVATIONS = ['tanh', 'relu', 'sigmoid', 'linear', 'softsign', 'softplus', 'elu', 'selu', 'swish', 'gelu'];
 const GATE_ACTIVATIONS = ['sigmoid', 'hardSigmoid'];
 
 /** A random cell description: kind, sizes and the options of that kind. */

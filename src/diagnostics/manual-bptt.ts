@@ -18,7 +18,7 @@ import { checkKeys } from '../check.js';
 import { RecurrentNetwork } from '../network.js';
 import { LOSS_NAMES, selectTarget, type LossName, type Target } from '../train/loss.js';
 import { asTrainable, checkExample } from '../train/model.js';
-import { derivative } from './derivatives.js';
+import { requireOutputDerivative as derivative } from '../cells/derivatives.js';
 import { type Grads, type ManualStep } from './manual/common.js';
 import { manualElman } from './manual/elman.js';
 import { manualGru } from './manual/gru.js';

@@ -23,7 +23,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../../activations.js';
 import type { CellConfig } from '../../cells/cell.js';
-import { derivative } from '../derivatives.js';
+import { requireOutputDerivative as derivative } from '../../cells/derivatives.js';
 import { accumulate, addInput, addRecurrent, back, lin, type ManualStep } from './common.js';
 
 interface Cache {
