@@ -61,9 +61,12 @@ export async function writeCard(dir: string, card: Card): Promise<void> {
     '```',
     '',
   ].join('\n');
-  const readme = join(dir, 'README.md');
-  // Formatted as the repository's prettier formats it, so that the lint check passes as written.
-  await writeFile(readme, await format(text, { ...(await resolveConfig(readme)), filepath: readme }));
+  await writeFormatted(join(dir, 'README.md'), text);
   const metrics = Object.fromEntries(Object.entries(card.metrics).map(([k, m]) => [k, m.value]));
-  await writeFile(join(dir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  await writeFormatted(join(dir, 'metrics.json'), JSON.stringify(metrics, null, 2));
+}
+
+/** Writes `text` to `path` formatted as the repository's prettier formats it, so that the lint check passes. */
+export async function writeFormatted(path: string, text: string): Promise<void> {
+  await writeFile(path, await format(text, { ...(await resolveConfig(path)), filepath: path }));
 }

@@ -6,11 +6,11 @@
  * 1958–2010 fit the weights, 2010–2015 choose the number of epochs (the weights of the best
  * epoch on them are kept), 2015–2020 are the held-out test. Runs on the wasm backend, ~1 minute.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../../src/index.js';
-import { writeCard } from './card.js';
+import { writeCard, writeFormatted } from './card.js';
 import {
   CO2_HOLDOUT_MONTHS as H,
   co2Forecast,
@@ -75,7 +75,7 @@ console.log(
 await rm(DIR, { recursive: true, force: true });
 await mkdir(DIR, { recursive: true });
 await net.save(`file://${DIR}`);
-await writeFile(join(DIR, 'preprocessing.json'), `${JSON.stringify({ ...scaling, window: CONFIG.window }, null, 2)}\n`);
+await writeFormatted(join(DIR, 'preprocessing.json'), JSON.stringify({ ...scaling, window: CONFIG.window }, null, 2));
 const month = (i: number) => `${Math.floor(time[i])}-${String(Math.round((time[i] % 1) * 12) + 1).padStart(2, '0')}`;
 await writeCard(DIR, {
   title: 'co2-gru: monthly Mauna Loa CO2 with a GRU',

@@ -8,10 +8,10 @@
  * line, which `tfjs-recurrent train --mode lines` learns. Runs on the wasm backend, ~10 minutes.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { loadCharModel } from '../../src/cli/char-model.js';
-import { writeCard } from './card.js';
+import { writeCard, writeFormatted } from './card.js';
 import { MODELS_DIR, namesCrossEntropy, namesSplit, unigramCrossEntropy } from './data.js';
 
 const ROOT = join(MODELS_DIR, '..');
@@ -33,6 +33,9 @@ const run = spawnSync(command[0], command.slice(1), { cwd: ROOT, stdio: 'inherit
 if (run.status !== 0) throw new Error(`training failed (exit ${run.status})`);
 const minutes = (Date.now() - t0) / 60000;
 
+// The command line writes vocab.json its own way; store it as the repository formats JSON.
+const vocabFile = join(DIR, 'vocab.json');
+await writeFormatted(vocabFile, await readFile(vocabFile, 'utf8'));
 const model = await loadCharModel('names-lstm', DIR);
 const known = test.filter((n) => [...n].every((c) => model.vocabulary.has(c)));
 const crossEntropy = namesCrossEntropy(model.net, model.vocabulary, known);
