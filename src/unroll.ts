@@ -74,30 +74,26 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
       ? (inOrder(tf.transpose(tf.cast(options.mask, 'float32'))).reshape([time, batch, 1]) as tf.Tensor3D)
       : null;
     const state0 = initial ?? cell.initialState(batch);
-    const scan: Scan = (X, w, state0) => {
+    const scan: Scan = (X, w, state0, step = (xp_t, state, hp_t) => cell.recur(xp_t, state, w, hp_t)) => {
       // [T*B, I] x [I, G*U]: the input projection of all steps in one matMul, split once.
-      const xp = cell.project(X, w);
-      const xps = steps(xp.reshape([time, batch, -1]));
+      const xps = steps(cell.project(X, w).reshape([time, batch, -1]));
       const keeps = keep ? steps(keep) : null;
       const states: State[] = [];
-      const hps: tf.Tensor2D[] = [];
       let state = state0;
       for (let k = 0; k < time; k++) {
-        const hp = cell.hidden(state.h, w);
-        const next = cell.recur(xps[k], state, w, hp);
+        const next = step(xps[k], state, cell.hidden(state.h, w));
         state = keeps ? carryMasked(keeps[k], next, state) : next;
         if (probe) state = { ...state, h: probe(reverse ? time - 1 - k : k, state.h) };
         states.push(state);
-        hps.push(hp);
       }
-      return { xp, hps, states };
+      return states;
     };
 
     const w: FusedWeights = cell.fuse();
     const fast = options.fast !== false && !probe && cell.backward !== undefined && tf.engine().isTapeOn();
     const { hs, state } = fast
       ? sequenceWithGradient(cell, cell.backward!, { X, w, state0, keep }, scan)
-      : lastAndAll(scan(X, w, state0).states);
+      : lastAndAll(scan(X, w, state0));
     return { outputs: tf.transpose(inOrder(hs), [1, 0, 2]) as tf.Tensor3D, state };
   });
 }

@@ -63,8 +63,13 @@ export interface FusedWeights {
  * The caller adds the matMul part of `dL/dh_{t-1}` (`dL/dhp_t W_h`) and the weight gradients.
  */
 export interface CellBackward {
-  /** The local derivatives of every step, all steps at once, from the values the forward saw. */
-  factors(xp: tf.Tensor2D, hp: tf.Tensor2D, prev: State): Record<string, tf.Tensor>;
+  /** One step, as `recur` computes it, plus the values its local derivatives need (`[batch, units]` each). */
+  forward(xp: tf.Tensor2D, hp: tf.Tensor2D, state: State): { state: State; saved: Record<string, tf.Tensor> };
+  /**
+   * The local derivatives of every step, all steps at once, from the states before each step and
+   * the values `forward` saved, stacked over the steps (`[n, units]` each).
+   */
+  factors(prev: State, saved: Record<string, tf.Tensor>): Record<string, tf.Tensor>;
   /**
    * One step back: from `g = dL/d state_t` (the part that flows through this step's equations) and
    * this step's factors, `dL/d hp_t` and the elementwise part of `dL/d state_{t-1}`.

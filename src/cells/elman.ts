@@ -46,7 +46,11 @@ export function elman(options: ElmanOptions): Cell {
       // xp = W_hx x_t + b_h,  hp = W_hh h_{t-1}
       recur: (xp, hp) => ({ h: f(tf.add(xp, hp)) as tf.Tensor2D }),
       backward: df && {
-        factors: (xp, hp) => ({ df: df(f(tf.add(xp, hp))) }), // f'(a_t)
+        forward: (xp, hp) => {
+          const h_t = f(tf.add(xp, hp)) as tf.Tensor2D;
+          return { state: { h: h_t }, saved: { h_t } };
+        },
+        factors: (_prev, { h_t }) => ({ df: df(h_t) }), // f'(a_t) through h_t = f(a_t)
         step: ({ h }, { df }) => ({ hp: tf.mul(h, df) as tf.Tensor2D, prev: {} }), // ā_t = h̄_t ⊙ f'(a_t)
       },
     },

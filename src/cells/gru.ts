@@ -107,9 +107,8 @@ export function gru(options: GruOptions): Cell {
       const n_t = tanh(tf.add(xn, tf.mul(r_t, hn)));
       return { z_t, r_t, n_t, hn, h_t: blend(z_t, n_t, h) };
     };
-    /** `g ⊙ q` for every gate block of `q: [rows, 3, units]`, as `[rows, 3 * units]`. */
-    const perGate = (g: tf.Tensor2D, q: tf.Tensor) =>
-      tf.reshape(tf.mul(tf.reshape(g, [g.shape[0], 1, -1]), q), [g.shape[0], -1]) as tf.Tensor2D;
+    /** `[g, g, g] ⊙ q`: `g: [rows, units]` against the three gate blocks of `q: [rows, 3 * units]`. */
+    const perGate = (g: tf.Tensor2D, q: tf.Tensor) => tf.mul(tf.concat([g, g, g], 1), q) as tf.Tensor2D;
     return makeCell(
       {
         kind: 'gru',
@@ -120,14 +119,17 @@ export function gru(options: GruOptions): Cell {
         recur: (xp, hp, { h }) => ({ h: equations(xp, hp, h).h_t }),
         backward: dtanh &&
           dσ && {
-            factors: (xp, hp, { h }) => {
-              const { z_t, r_t, n_t, hn } = equations(xp, hp, h);
+            forward: (xp, hp, { h }) => {
+              const { z_t, r_t, n_t, hn, h_t } = equations(xp, hp, h);
+              return { state: { h: h_t }, saved: { z_t, r_t, n_t, hn } };
+            },
+            factors: ({ h }, { z_t, r_t, n_t, hn }) => {
               const dn = tf.mul(tf.sub(1, z_t), dtanh(n_t)); // ∂h_t/∂a_n
               const dz = tf.mul(tf.sub(h, n_t), dσ(z_t)); // ∂h_t/∂a_z
               const dr = tf.mul(tf.mul(dn, hn), dσ(r_t)); // ∂h_t/∂a_r
               return {
-                d_hp: tf.stack([dz, dr, tf.mul(dn, r_t)], 1), // ∂h_t/∂hp, per gate block
-                d_xp: tf.stack([dz, dr, dn], 1), // ∂h_t/∂xp, per gate block
+                d_hp: tf.concat([dz, dr, tf.mul(dn, r_t)], 1), // ∂h_t/∂hp, per gate block
+                d_xp: tf.concat([dz, dr, dn], 1), // ∂h_t/∂xp, per gate block
                 z_t,
               };
             },

@@ -100,8 +100,11 @@ export function lstm(options: LstmOptions): Cell {
       },
       backward: dtanh &&
         dσ && {
-          factors: (xp, hp, { c }) => {
-            const { i_t, f_t, g_t, o_t, tanh_c } = equations(xp, hp, c as tf.Tensor2D);
+          forward: (xp, hp, { c }) => {
+            const { i_t, f_t, g_t, o_t, c_t, tanh_c, h_t } = equations(xp, hp, c as tf.Tensor2D);
+            return { state: { h: h_t, c: c_t }, saved: { i_t, f_t, g_t, o_t, tanh_c } };
+          },
+          factors: ({ c }, { i_t, f_t, g_t, o_t, tanh_c }) => {
             const dc_da = [tf.mul(g_t, dσ(i_t)), tf.mul(c!, dσ(f_t)), tf.mul(i_t, dtanh(g_t))];
             return {
               dh_dc: tf.mul(o_t, dtanh(tanh_c)),

@@ -101,6 +101,7 @@ const matMulCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
 let registered = false;
 function register(): void {
   registered = true;
+  if (tf.getKernel(KERNEL, 'cpu')) return; // another copy of this module registered it
   tf.registerKernel({ kernelName: KERNEL, backendName: 'cpu', kernelFunc: matMulCpu });
   tf.registerGradient({
     kernelName: KERNEL,
@@ -128,9 +129,9 @@ export function matMul(
   transposeB = false,
   bias?: tf.Tensor,
 ): tf.Tensor2D {
-  if (!registered && !tf.getKernel(KERNEL, 'cpu')) register();
   const backend = tf.getBackend();
-  if (tf.getKernel(KERNEL, backend)) {
+  if (backend === 'cpu') {
+    if (!registered) register();
     // The kernel takes A^T or B^T, not both (never needed here).
     const [a1, tA] = transposeA && transposeB ? [a.transpose(), false] : [a, transposeA];
     const attrs: MatMulAttrs = { transposeA: tA, transposeB };

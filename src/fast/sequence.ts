@@ -3,7 +3,8 @@
  * the cell's hand-derived one ({@link CellBackward}), run once over the sequence.
  *
  * tfjs's own gradient of an unrolled graph replays a dozen kernels per step and one matMul per
- * step and weight. Here the forward records nothing; the backward
+ * step and weight. Here the forward records nothing (the cell's `forward` keeps the few values its
+ * derivatives need, e.g. the LSTM's gates); the backward
  *
  * 1. computes the cell's local derivatives of all steps at once (`factors`, a few kernels in all);
  * 2. walks the steps back: per step a handful of elementwise kernels (`step`) and one matMul
@@ -13,20 +14,25 @@
  *    `dX = dXP W_x`.
  *
  * Masks are handled here (a masked row passes its gradient to the previous state untouched);
- * `reverse` needs nothing, since `unroll` hands over the steps in processing order. All matMuls
- * have untransposed operands: transposed ones are about ten times slower on the WASM backend.
+ * `reverse` needs nothing, since `unroll` hands over the steps in processing order. The matMuls go
+ * through `./matmul.ts` and the cutting into steps through `./split.ts`, both fast on CPU and WASM.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Cell, CellBackward, FusedWeights, State } from '../cells/cell.js';
 import { matMul } from './matmul.js';
 import { split, unstack } from './split.js';
 
-/** `unroll`'s loop: the projected input, each step's `hp` and each step's state (processing order). */
+/**
+ * `unroll`'s loop: the state after every step (processing order), each step computed by `step`
+ * from the projected input, the state before it and `hp = h W_h^T + b_h` (default: the cell's
+ * `recur`).
+ */
 export type Scan = (
   X: tf.Tensor2D,
   w: FusedWeights,
   state0: State,
-) => { xp: tf.Tensor2D; hps: tf.Tensor2D[]; states: State[] };
+  step?: (xp_t: tf.Tensor2D, state: State, hp_t: tf.Tensor2D) => State,
+) => State[];
 
 /** What the loop runs on: time-major inputs in processing order, weights, first state, mask. */
 export interface SequenceInputs {
@@ -60,26 +66,33 @@ export function sequenceWithGradient(
     const bh = hasBh ? (rest.shift() as tf.Tensor1D) : undefined;
     const [h0, c0] = rest as tf.Tensor2D[];
     const first: State = withC ? { h: h0, c: c0 } : { h: h0 };
-    const { xp, hps, states } = scan(
+    // The cell's forward, keeping what its local derivatives need.
+    const kept: Record<string, tf.Tensor>[] = [];
+    const states = scan(
       X as tf.Tensor2D,
       { WxT: WxT as tf.Tensor2D, b: b as tf.Tensor1D, WhT: WhT as tf.Tensor2D, bh },
       first,
+      (xp_t, state, hp_t) => {
+        const out = tf.tidy(() => backward.forward(xp_t, hp_t, state));
+        kept.push(out.saved);
+        return out.state;
+      },
     );
     const prev = [first, ...states.slice(0, -1)];
-    const last = states[time - 1];
+    const names = Object.keys(kept[0]);
     save([
       X,
       WxT,
       WhT,
-      xp,
-      tf.concat(hps),
       tf.concat(prev.map((s) => s.h)),
       ...(withC ? [tf.concat(prev.map((s) => s.c!))] : []),
       ...(keep ? [keep] : []),
+      ...names.map((name) => tf.concat(kept.map((values) => values[name]))),
     ]);
     return {
-      value: tf.stack([...(withC ? [last.c!] : []), ...states.map((s) => s.h)]),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backwardPass(backward, dy, saved, { time, batch, withC, hasBh }),
+      value: tf.stack([...(withC ? [states[time - 1].c!] : []), ...states.map((s) => s.h)]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        backwardPass(backward, dy, saved, { time, batch, withC, hasBh, masked: keep !== null, names }),
     };
   });
 
@@ -96,15 +109,17 @@ function backwardPass(
   backward: CellBackward,
   dy: tf.Tensor,
   saved: tf.Tensor[],
-  { time, batch, withC, hasBh }: { time: number; batch: number; withC: boolean; hasBh: boolean },
+  o: { time: number; batch: number; withC: boolean; hasBh: boolean; masked: boolean; names: string[] },
 ): tf.Tensor[] {
+  const { time, batch, withC, hasBh } = o;
   return tf.tidy(() => {
-    const [X, WxT, WhT, xp, hp, prevH] = saved as tf.Tensor2D[];
-    const prevC = withC ? (saved[6] as tf.Tensor2D) : undefined;
-    const keep = saved.length > (withC ? 7 : 6) ? (saved[saved.length - 1] as tf.Tensor3D) : null;
+    const [X, WxT, WhT, prevH, ...rest] = saved as tf.Tensor2D[];
+    const prevC = withC ? rest.shift() : undefined;
+    const keep = o.masked ? (rest.shift() as tf.Tensor) : null;
+    const values = Object.fromEntries(o.names.map((name, i) => [name, rest[i]]));
     const Wh = tf.transpose(WhT);
 
-    const factors = backward.factors(xp, hp, withC ? { h: prevH, c: prevC } : { h: prevH });
+    const factors = backward.factors(withC ? { h: prevH, c: prevC } : { h: prevH }, values);
     const perStep = Object.entries(factors).map(
       ([name, f]) => [name, unstack(f.reshape([time, batch, ...f.shape.slice(1)]))] as const,
     );

@@ -30,41 +30,56 @@ interface WasmBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
-/** The pieces of `shape` split by `attrs`: their shapes, and a row-by-row copy of piece `j`. */
-function pieces(shape: number[], { sizes, axis, squeeze }: SplitAttrs) {
+/** Where the pieces of `shape` lie: `outer` rows of `row` values, piece `j` at `starts[j]` in each. */
+interface Layout {
+  shapes: number[][];
+  outer: number;
+  row: number;
+  starts: number[];
+  lengths: number[];
+}
+
+function layout(shape: number[], { sizes, axis, squeeze }: SplitAttrs): Layout {
   const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
-  const outer = product(shape.slice(0, axis));
   const inner = product(shape.slice(axis + 1));
-  const row = shape[axis] * inner;
-  const starts = sizes.map((_, j) => product([sizes.slice(0, j).reduce((a, b) => a + b, 0), inner]));
+  const starts: number[] = [];
+  for (let j = 0, at = 0; j < sizes.length; at += sizes[j++] * inner) starts.push(at);
   return {
     shapes: sizes.map((s) =>
       squeeze ? shape.filter((_, i) => i !== axis) : shape.map((d, i) => (i === axis ? s : d)),
     ),
-    /** Piece `j` as a view of `x`, when it is one contiguous block. */
-    view: (j: number, x: Float32Array) => (outer === 1 ? x.subarray(starts[j], starts[j] + sizes[j] * inner) : null),
-    copy(j: number, x: Float32Array, out: Float32Array) {
-      const len = sizes[j] * inner;
-      if (outer === 1) return (out.set(x.subarray(starts[j], starts[j] + len)), out);
-      // Short rows: a plain loop beats a subarray (an allocation) per row.
-      for (let r = 0, o = 0; r < outer; r++) {
-        for (let i = r * row + starts[j], end = i + len; i < end; i++) out[o++] = x[i];
-      }
-      return out;
-    },
+    outer: product(shape.slice(0, axis)),
+    row: shape[axis] * inner,
+    starts,
+    lengths: sizes.map((s) => s * inner),
   };
+}
+
+/** Copies piece `j` of `x` into `out`, row by row. */
+function copyPiece(
+  x: Float32Array,
+  out: Float32Array,
+  { outer, row, starts, lengths }: Layout,
+  j: number,
+): Float32Array {
+  const [start, len] = [starts[j], lengths[j]];
+  for (let r = 0; r < outer; r++) out.set(x.subarray(r * row + start, r * row + start + len), r * len);
+  return out;
 }
 
 const splitCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const x = inputs.x as tf.TensorInfo;
   const cpu = backend as CpuBackend;
   const values = cpu.data.get(x.dataId).values;
-  const p = pieces(x.shape, attrs as unknown as SplitAttrs);
-  return p.shapes.map((shape, j) =>
+  const l = layout(x.shape, attrs as unknown as SplitAttrs);
+  // A contiguous piece is a view of the input, as tfjs's own cpu slice does.
+  return l.shapes.map((shape, j) =>
     cpu.makeTensorInfo(
       shape,
       'float32',
-      p.view(j, values) ?? p.copy(j, values, new Float32Array(tf.util.sizeFromShape(shape))),
+      l.outer === 1
+        ? values.subarray(l.starts[j], l.starts[j] + l.lengths[j])
+        : copyPiece(values, new Float32Array(l.lengths[j] * l.outer), l, j),
     ),
   );
 };
@@ -72,17 +87,19 @@ const splitCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
 const splitWasm: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const x = inputs.x as tf.TensorInfo;
   const wasm = backend as WasmBackend;
-  const p = pieces(x.shape, attrs as unknown as SplitAttrs);
-  const outs = p.shapes.map((shape) => wasm.makeOutput(shape, 'float32'));
+  const l = layout(x.shape, attrs as unknown as SplitAttrs);
+  const outs = l.shapes.map((shape) => wasm.makeOutput(shape, 'float32'));
   // Views of the heap only after every allocation: an allocation may move the heap.
   const values = wasm.typedArrayFromHeap(x);
-  outs.forEach((out, j) => p.copy(j, values, wasm.typedArrayFromHeap(out)));
+  for (let j = 0; j < outs.length; j++) copyPiece(values, wasm.typedArrayFromHeap(outs[j]), l, j);
   return outs;
 };
 
+const BACKENDS = new Set(['cpu', 'wasm']);
 let registered = false;
 function register(): void {
   registered = true;
+  if (tf.getKernel(KERNEL, 'cpu')) return; // another copy of this module registered it
   tf.registerKernel({ kernelName: KERNEL, backendName: 'cpu', kernelFunc: splitCpu });
   tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: splitWasm });
   tf.registerGradient({
@@ -103,12 +120,14 @@ export function split(x: tf.Tensor, sizes: number | number[], axis: number): tf.
 
 /** `tf.unstack(x)` along the first axis, copying each step once. */
 export function unstack(x: tf.Tensor): tf.Tensor[] {
-  return run(x, { sizes: new Array<number>(x.shape[0]).fill(1), axis: 0, squeeze: true }) ?? tf.unstack(x);
+  const attrs = { sizes: new Array<number>(x.shape[0]).fill(1), axis: 0, squeeze: true };
+  // tfjs 4.22's unstack gradient fails for one step (it gets a tensor, not a list): squeeze that.
+  return run(x, attrs) ?? (x.shape[0] === 1 ? [tf.squeeze(x, [0])] : tf.unstack(x));
 }
 
 /** The kernel's pieces, or null where it does not run (other backends, other dtypes). */
 function run(x: tf.Tensor, attrs: SplitAttrs): tf.Tensor[] | null {
-  if (!registered && !tf.getKernel(KERNEL, 'cpu')) register();
-  if (x.dtype !== 'float32' || !tf.getKernel(KERNEL, tf.getBackend())) return null;
+  if (x.dtype !== 'float32' || !BACKENDS.has(tf.getBackend())) return null;
+  if (!registered) register();
   return tf.engine().runKernel(KERNEL, { x }, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
 }
