@@ -121,6 +121,13 @@ describe('plot', () => {
       expect(texts(svg).filter((t) => t === '— forward')).to.have.length(1);
     });
 
+    it('leaves the values out when there are more than 12 bars', async () => {
+      const bars = Array.from({ length: 13 }, (_, i) => ({ label: `b${i}`, value: i + 0.5 }));
+      const svg = parseSvg(await barChart({ bars }));
+      expect(svg.querySelectorAll('g[aria-label="bar"] rect')).to.have.length(13);
+      expect(texts(svg)).not.to.include('12.5');
+    });
+
     it('refuses a bar without a group when others have one, and bad values', async () => {
       const cases: [unknown, RegExp][] = [
         [

@@ -61,6 +61,9 @@ export const PALETTE = [
   '#9498a0',
 ] as const;
 
+/** Charts with at most this many bars write each bar's value above it. */
+const LABELLED_BARS = 12;
+
 /** Series with at most this many points get a dot at each point. */
 const FEW_POINTS = 24;
 
@@ -109,7 +112,7 @@ export async function lineChart(options: LineChartOptions): Promise<string> {
 
 /**
  * A bar chart; bars with a `group` are drawn side by side per group (e.g. one group per
- * backend, one bar per measurement), each bar labelled with its value.
+ * backend, one bar per measurement). Up to 12 bars, each is labelled with its value.
  *
  * @returns SVG markup.
  */
@@ -129,17 +132,12 @@ export async function barChart(options: BarChartOptions): Promise<string> {
   // A log axis has no zero: bars then start one decade below the smallest value.
   const base = options.logY ? 10 ** Math.floor(Math.log10(Math.min(...bars.map((b) => b.value))) - 1) : 0;
   const fx = grouped ? 'group' : undefined;
-  const marks = [
-    Plot.barY(data, { x: 'label', y1: base, y2: 'value', fx, fill: 'color' }),
-    Plot.text(data, {
-      x: 'label',
-      y: 'value',
-      fx,
-      text: (d: Bar) => formatValue(d.value),
-      dy: -4,
-      lineAnchor: 'bottom',
-    }),
-  ];
+  const marks: Plot.Markish[] = [Plot.barY(data, { x: 'label', y1: base, y2: 'value', fx, fill: 'color' })];
+  // Values written above the bars while they fit; many narrow bars leave them to the axis.
+  if (bars.length <= LABELLED_BARS) {
+    const text = (d: Bar) => formatValue(d.value);
+    marks.push(Plot.text(data, { x: 'label', y: 'value', fx, text, dy: -4, lineAnchor: 'bottom' }));
+  }
   return draw(options, grouped ? labels : [], marks, [base, ...bars.map((b) => b.value)], {
     x: { type: 'band', label: grouped ? null : (options.xLabel ?? null), axis: grouped ? null : 'bottom' },
     ...(grouped ? { fx: { label: options.xLabel ?? null, axis: 'bottom' as const } } : {}),
