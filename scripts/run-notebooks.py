@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Executes Jupyter notebooks headlessly on the repository's own tslab kernelspec.
 
-    /usr/bin/python3 scripts/run-notebooks.py [notebooks/x.ipynb ...]   (default: notebooks/*.ipynb)
+    /usr/bin/python3 scripts/run-notebooks.py [--in-place] [notebooks/x.ipynb ...]   (default: notebooks/*.ipynb)
 
 A notebook passes when every cell runs without error, nothing reports `UncaughtException:` or
 `UnhandledPromiseRejection:` (tslab reports errors thrown after a cell finished only there), and
 at least one cell shows a picture (an image/svg+xml or image/png output). Executed notebooks are
 written to out/notebooks/ even when they fail; a failure prints the cell and its stderr. Ends
-with `N passed, N failed` and exits 1 when any failed.
+with `N passed, N failed` and exits 1 when any failed. With --in-place, a notebook that passed is
+also written back over its source with its outputs (without timing metadata), so that the
+committed notebooks show their pictures.
 """
 import argparse
 import os
@@ -81,7 +83,7 @@ class StderrWatch:
 
 
 def execute(path, out_dir, timeout):
-    """Runs one notebook; raises Failure with the reason when it does not pass."""
+    """Runs one notebook; returns it executed, or raises Failure with the reason it did not pass."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -124,6 +126,14 @@ def execute(path, out_dir, timeout):
             raise report(m.group(0).strip(), index)
     if not any(t in o.get("data", {}) for cell in nb.cells for o in cell.get("outputs", []) for t in IMAGE_TYPES):
         raise Failure(f"no cell shows a picture (an {' or '.join(IMAGE_TYPES)} output)")
+    return nb
+
+
+def write_back(nb, path):
+    """Writes the executed notebook over its source, without the per-cell timing metadata."""
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
 
 
 def main():
@@ -131,19 +141,23 @@ def main():
     parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "out" / "notebooks")
+    parser.add_argument("--in-place", action="store_true", help="write passing notebooks back with their outputs")
     args = parser.parse_args()
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     args.out.mkdir(parents=True, exist_ok=True)
     passed = failed = 0
     for path in notebooks:
+        shown = os.path.relpath(path)
         t0 = time.time()
         try:
-            execute(path.resolve(), args.out, args.timeout)
+            nb = execute(path.resolve(), args.out, args.timeout)
+            if args.in_place:
+                write_back(nb, path)
             passed += 1
-            print(f"ok      {path} ({time.time() - t0:.1f} s)", flush=True)
+            print(f"ok      {shown} ({time.time() - t0:.1f} s)", flush=True)
         except Failure as e:
             failed += 1
-            print(f"FAILED  {path} ({time.time() - t0:.1f} s): {e}", flush=True)
+            print(f"FAILED  {shown} ({time.time() - t0:.1f} s): {e}", flush=True)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
