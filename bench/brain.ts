@@ -1,47 +1,63 @@
 /**
  * A task-level comparison with brain.js (its `recurrent.LSTMTimeStep`): the same next-value
  * prediction task, the same LSTM width, each trained until the mean squared error of its
- * next-step predictions over the training sequences reaches the same target; the time counted is
- * training time only (evaluation excluded), capped by a budget.
+ * next-step predictions reaches the same target; the time counted is training time only
+ * (evaluation excluded), capped by a budget.
  *
- * The task: 64 sine waves of 20 points, random frequency and phase (seeded), scaled into
- * [0.1, 0.9]. brain.js trains online (one update per sequence, its own RMSProp), ours full batch
- * with Adam through `rt.train`; both are judged by the same evaluation.
+ * The task: sine waves, random frequency and phase (seeded), scaled into [0.1, 0.9], in two sizes.
+ * brain.js trains online with its defaults (one update per sequence, its own RMSProp); ours trains
+ * through `rt.train` with Adam (learning rate 0.02) on shuffled minibatches of 32. Both are judged
+ * by the same evaluation: every next-step prediction of the first 64 sequences.
  */
 import * as tf from '@tensorflow/tfjs';
 import brain from 'brain.js';
 import * as rt from '../src/index.js';
 import { prng } from '../src/init.js';
 
+export interface Task {
+  sequences: number;
+  length: number;
+  units: number;
+}
+
+export interface BrainRow {
+  task: Task;
+  who: string;
+  backend?: string;
+  /** Seconds of training until the target was reached, or null if the budget ran out. */
+  seconds: number | null;
+  /** Training seconds spent (the budget when the target was not reached). */
+  trainedS: number;
+  finalMse: number;
+  /** Passes over the data: brain.js iterations or our epochs. */
+  passes: number;
+}
+
 export interface BrainReport {
   task: string;
-  units: number;
   targetMse: number;
   budgetS: number;
-  rows: {
-    who: string;
-    backend?: string;
-    /** Seconds of training until the target was reached, or null if the budget ran out. */
-    seconds: number | null;
-    /** Training seconds spent (the budget when the target was not reached). */
-    trainedS: number;
-    finalMse: number;
-    /** Passes over the data: brain.js iterations or our epochs. */
-    passes: number;
-  }[];
+  rows: BrainRow[];
 }
 
-const COUNT = 64;
-const LENGTH = 20;
+export const TASKS: Task[] = [
+  { sequences: 64, length: 20, units: 16 },
+  { sequences: 256, length: 40, units: 32 },
+];
 
-/** The sequences, each `LENGTH` values in [0.1, 0.9]. */
-function sines(seed: number): number[][] {
+/** Sequences evaluated. */
+const EVALUATED = 64;
+
+/** The sequences, each `length` values in [0.1, 0.9]. */
+function sines({ sequences, length }: Task, seed: number): number[][] {
   const rand = prng(seed);
-  return Array.from({ length: COUNT }, () => {
+  return Array.from({ length: sequences }, () => {
     const [w, phase] = [0.3 + 0.4 * rand(), 2 * Math.PI * rand()];
-    return Array.from({ length: LENGTH }, (_, t) => 0.5 + 0.4 * Math.sin(w * t + phase));
+    return Array.from({ length }, (_, t) => 0.5 + 0.4 * Math.sin(w * t + phase));
   });
 }
+
+type Race = Omit<BrainRow, 'task' | 'who' | 'backend'>;
 
 /** Trains in chunks until `mse()` reaches `target` or `budgetS` of training time is spent. */
 async function race(
@@ -50,7 +66,7 @@ async function race(
   target: number,
   budgetS: number,
   passesPerChunk: number,
-): Promise<{ seconds: number | null; trainedS: number; finalMse: number; passes: number }> {
+): Promise<Race> {
   let trained = 0;
   let passes = 0;
   let error: number;
@@ -64,17 +80,31 @@ async function race(
   return { seconds: error <= target ? trained / 1000 : null, trainedS: trained / 1000, finalMse: error, passes };
 }
 
-/** brain.js's LSTMTimeStep on the task. */
-function brainRow(seqs: number[][], units: number, target: number, budgetS: number) {
-  const net = new brain.recurrent.LSTMTimeStep({ inputSize: 1, hiddenLayers: [units], outputSize: 1 });
+/**
+ * brain.js's LSTMTimeStep on the task. brain.js draws its initial weights from `Math.random`, which
+ * is swapped for a seeded generator during the race so that runs repeat.
+ */
+async function brainRace(seqs: number[][], task: Task, target: number, budgetS: number): Promise<Race> {
+  const random = Math.random;
+  Math.random = prng(23);
+  try {
+    return await brainRun(seqs, task, target, budgetS);
+  } finally {
+    Math.random = random;
+  }
+}
+
+function brainRun(seqs: number[][], task: Task, target: number, budgetS: number): Promise<Race> {
+  const net = new brain.recurrent.LSTMTimeStep({ inputSize: 1, hiddenLayers: [task.units], outputSize: 1 });
+  const evaluated = seqs.slice(0, EVALUATED);
   const mse = () => {
     let sum = 0;
-    for (const s of seqs) {
-      for (let t = 1; t < LENGTH; t++) sum += (net.run<number>(s.slice(0, t)) - s[t]) ** 2;
+    for (const s of evaluated) {
+      for (let t = 1; t < s.length; t++) sum += (net.run<number>(s.slice(0, t)) - s[t]) ** 2;
     }
-    return sum / (seqs.length * (LENGTH - 1));
+    return sum / (evaluated.length * (task.length - 1));
   };
-  const passes = 5;
+  const passes = 2;
   return race(
     () => void net.train(seqs, { iterations: passes, errorThresh: 0, log: false }),
     mse,
@@ -85,38 +115,44 @@ function brainRow(seqs: number[][], units: number, target: number, budgetS: numb
 }
 
 /** Our LSTM network on the task, on the current backend. */
-async function oursRow(seqs: number[][], units: number, target: number, budgetS: number) {
-  const net = rt.network({ cell: 'lstm', inputSize: 1, units, outputSize: 1, seed: 5 });
-  const x = tf.tensor3d(seqs.map((s) => s.slice(0, -1).map((v) => [v])));
-  const y = tf.tensor3d(seqs.map((s) => s.slice(1).map((v) => [v])));
-  const optimizer = tf.train.adam(0.01);
-  const mse = () => tf.tidy(() => tf.losses.meanSquaredError(y, net.predict(x)).dataSync()[0]);
-  const passes = 10;
-  const options = { loss: 'mse', epochs: passes, optimizer, progress: false } as const;
+async function oursRace(seqs: number[][], task: Task, target: number, budgetS: number): Promise<Race> {
+  const net = rt.network({ cell: 'lstm', inputSize: 1, units: task.units, outputSize: 1, seed: 5 });
+  const inputs = (rows: number[][]) => tf.tensor3d(rows.map((s) => s.slice(0, -1).map((v) => [v])));
+  const targets = (rows: number[][]) => tf.tensor3d(rows.map((s) => s.slice(1).map((v) => [v])));
+  const [x, y] = [inputs(seqs), targets(seqs)];
+  const [xe, ye] = [inputs(seqs.slice(0, EVALUATED)), targets(seqs.slice(0, EVALUATED))];
+  const optimizer = tf.train.adam(0.02);
+  const mse = () => tf.tidy(() => tf.losses.meanSquaredError(ye, net.predict(xe)).dataSync()[0]);
+  const passes = 5;
+  let epoch = 0;
+  const chunk = async () => {
+    const options = { loss: 'mse', epochs: passes, batchSize: 32, shuffle: true, seed: epoch++, optimizer } as const;
+    await rt.train(net, { x, y }, { ...options, progress: false });
+  };
   try {
-    return await race(() => rt.train(net, { x, y }, options).then(() => undefined), mse, target, budgetS, passes);
+    return await race(chunk, mse, target, budgetS, passes);
   } finally {
     net.dispose();
     optimizer.dispose();
-    tf.dispose([x, y]);
+    tf.dispose([x, y, xe, ye]);
   }
 }
 
-/** Runs brain.js once and ours on each of `backends`. */
-export async function brainReport(
-  backends: string[],
-  { units = 16, targetMse = 0.002, budgetS = 60 } = {},
-): Promise<BrainReport> {
-  const seqs = sines(11);
-  const rows: BrainReport['rows'] = [];
-  rows.push({ who: 'brain.js LSTMTimeStep', ...(await brainRow(seqs, units, targetMse, budgetS)) });
-  for (const backend of backends) {
-    await rt.backends.use(backend);
-    rows.push({ who: 'ours (lstm)', backend, ...(await oursRow(seqs, units, targetMse, budgetS)) });
+/** Runs brain.js and ours (on each of `backends`) on every task. */
+export async function brainReport(backends: string[], { targetMse = 0.002, budgetS = 30 } = {}): Promise<BrainReport> {
+  const rows: BrainRow[] = [];
+  for (const task of TASKS) {
+    const seqs = sines(task, 11);
+    rows.push({ task, who: 'brain.js LSTMTimeStep', ...(await brainRace(seqs, task, targetMse, budgetS)) });
+    for (const backend of backends) {
+      await rt.backends.use(backend);
+      rows.push({ task, who: 'ours (lstm)', backend, ...(await oursRace(seqs, task, targetMse, budgetS)) });
+    }
   }
   return {
-    task: `next value of ${COUNT} sine waves x ${LENGTH} steps (random frequency and phase), MSE of next-step predictions`,
-    units,
+    task:
+      'next value of sine waves (random frequency and phase), MSE of the next-step predictions of the first ' +
+      `${EVALUATED} sequences`,
     targetMse,
     budgetS,
     rows,
