@@ -7,7 +7,8 @@
  * from 127.0.0.1. Each page passes when an element `#notebook-ready` appears (the notebook's last
  * cell displays it) with no page error, no console error, no cell showing an error, and no request
  * leaving 127.0.0.1 (the notebooks must work offline). A screenshot of each page goes to
- * out/notebooks/<name>.png. Ends with `N passed, N failed`.
+ * out/notebooks/<name>.png; then every control of the page is moved once and the notebook must
+ * recompute to `#notebook-ready` again, still without errors. Ends with `N passed, N failed`.
  */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -91,9 +92,38 @@ async function render(page: Page, url: string, screenshot: string): Promise<stri
   if (outcome !== 'ready') problems.push(outcome);
   // Let the last outputs paint, then look for cells showing errors.
   await page.waitForTimeout(500);
-  for (const text of await page.locator('.observablehq--error').allInnerTexts()) problems.push(`cell error: ${text}`);
   await page.screenshot({ path: screenshot, fullPage: true });
+  if (outcome === 'ready') problems.push(...(await interact(page)));
+  for (const text of await page.locator('.observablehq--error').allInnerTexts()) problems.push(`cell error: ${text}`);
   console.log(`        ${basename(screenshot)} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return problems;
+}
+
+/**
+ * Moves every control of an interactive notebook (each `<select>` to its last option, each range
+ * input to its maximum) and waits for the notebook to recompute down to `#notebook-ready` again.
+ */
+async function interact(page: Page): Promise<string[]> {
+  const problems: string[] = [];
+  const controls = page.locator('select, input[type="range"]');
+  for (let i = 0; i < (await controls.count()); i++) {
+    const control = controls.nth(i);
+    const what = `${await control.evaluate((el) => el.tagName.toLowerCase())} #${i}`;
+    await page.locator('#notebook-ready').evaluate((el) => el.setAttribute('data-before', ''));
+    await control.evaluate((el) => {
+      if (el instanceof HTMLSelectElement) el.selectedIndex = el.options.length - 1;
+      else if (el instanceof HTMLInputElement) el.value = el.max;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    const redone = await page
+      .waitForSelector('#notebook-ready:not([data-before]), .observablehq--error', { timeout: PAGE_TIMEOUT_MS })
+      .then(async (el) => (await el.getAttribute('id')) === 'notebook-ready')
+      .catch(() => false);
+    if (!redone) {
+      problems.push(`after moving ${what}, the notebook did not recompute to #notebook-ready`);
+      break;
+    }
+  }
   return problems;
 }
 
