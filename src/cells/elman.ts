@@ -11,8 +11,8 @@
  *
  * State `{ h }`, `h: [batch, units]`. f defaults to `tanh`.
  *
- * Backward (the fast path's hand-derived gradient; `\bar v = \partial L / \partial v`, `a_t` the
- * argument of f): for every step, from the `\bar h_t` that reaches it,
+ * Backward (the fast path's hand-derived gradient; $\bar v = \partial L / \partial v$, $a_t$ the
+ * argument of f): for every step, from the $\bar h_t$ that reaches it,
  *
  * $$\bar a_t = \bar h_t \odot f'(a_t), \qquad \bar h_{t-1} \mathrel{{+}{=}} \bar a_t W_{hh}$$
  *

@@ -138,8 +138,10 @@ export function matMul(
     const c = tf.engine().runKernel(KERNEL, { a: a1, b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
     return bias ? (tf.add(c, bias) as tf.Tensor2D) : c;
   }
-  const [a2, b2] = backend === 'wasm' ? [transposeA ? a.transpose() : a, transposeB ? b.transpose() : b] : [a, b];
-  const [tA, tB] = backend === 'wasm' ? [false, false] : [transposeA, transposeB];
+  // WASM: explicit transposes keep XNNPACK's path; other backends handle the flags themselves.
+  const explicit = backend === 'wasm';
+  const [a2, b2] = explicit ? [transposeA ? a.transpose() : a, transposeB ? b.transpose() : b] : [a, b];
+  const [tA, tB] = explicit ? [false, false] : [transposeA, transposeB];
   return bias
     ? (tf.fused.matMul({ a: a2, b: b2, transposeA: tA, transposeB: tB, bias }) as tf.Tensor2D)
     : (tf.matMul(a2, b2, tA, tB) as tf.Tensor2D);
