@@ -101,8 +101,8 @@ describe('backends (Node)', () => {
         expect(r.trainStepMs).to.be.above(0);
         expect(r.renderer).to.equal(undefined);
       }
-      // the same graph on both backends launches the same kernels
-      expect(rows[0].kernelsPerStep).to.equal(rows[1].kernelsPerStep).and.above(1);
+      // every row counts the kernels of its step (the fast path picks per-backend kernels, so counts may differ)
+      for (const r of rows) expect(r.kernelsPerStep).to.be.above(1);
       x.dispose();
       model.dispose();
     });

@@ -323,7 +323,10 @@ describe('io safety: tf.loadLayersModel refuses bad layer configurations', () =>
     );
     const rss = process.memoryUsage().rss;
     withLayer(0, (l) => (l.config.units = 1e9));
-    await expectRefused('layersModel', /layers\.gru '[^']*': 1000000000 units with inputSize 2 make \d+ parameters, more than/);
+    await expectRefused(
+      'layersModel',
+      /layers\.gru '[^']*': 1000000000 units with inputSize 2 make \d+ parameters, more than/,
+    );
     withLayer(0, (l) => (l.config.activation = 'bogus'));
     await expectRefused('layersModel', /Unknown activation "bogus"/);
     expect(process.memoryUsage().rss - rss).to.be.below(64 * 2 ** 20);
