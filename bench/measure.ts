@@ -36,14 +36,21 @@ export async function alternate(tasks: Record<string, Task>, rounds: number): Pr
   for (const task of Object.values(tasks)) await task();
   for (let r = 0; r < rounds; r++) {
     for (const [name, task] of Object.entries(tasks)) {
-      const [start, cpu] = [performance.now(), process.cpuUsage()];
+      const [start, cpu] = [performance.now(), cpuMs()];
       await task();
-      const used = process.cpuUsage(cpu);
       runs.wall[name].push(performance.now() - start);
-      runs.cpu[name].push((used.user + used.system) / 1000);
+      runs.cpu[name].push(cpuMs() - cpu);
     }
   }
   return runs;
+}
+
+/** CPU time of this process so far in ms (Node), or NaN (a browser page has no such clock). */
+function cpuMs(): number {
+  const usage = (
+    globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }
+  ).process?.cpuUsage?.();
+  return usage ? (usage.user + usage.system) / 1000 : NaN;
 }
 
 /** What one run of a task costs in kernels and memory. */

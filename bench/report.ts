@@ -9,12 +9,14 @@ export interface BenchResults {
   node: string;
   cpus: string;
   compare: CompareRow[];
+  /** The GL renderer of the WebGL rows (SwiftShader on a machine without a GPU). */
+  webglRenderer?: string;
   memory: MemoryReport[];
   brain: BrainReport | null;
 }
 
 const f = (v: number, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
-const x = (v: number) => `${f(v, 1)}x`;
+const x = (v: number) => (Number.isFinite(v) ? `${f(v, 1)}x` : '–');
 
 function table(head: string[], rows: string[][]): string {
   return [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
@@ -108,6 +110,7 @@ export function markdown(r: BenchResults): string {
       ),
     );
   }
-  out.push('', `Command: \`${r.command}\` (${r.date}, Node ${r.node}, ${r.cpus}).`);
+  const gl = r.webglRenderer ? `, WebGL: ${r.webglRenderer}` : '';
+  out.push('', `Command: \`${r.command}\` (${r.date}, Node ${r.node}, ${r.cpus}${gl}).`);
   return out.join('\n');
 }

@@ -6,6 +6,7 @@
  *     npm run bench                       # everything, a few minutes
  *     npm run bench -- --quick            # fewer rounds, shorter memory and brain.js runs
  *     npm run bench -- --backends wasm --cells lstm,gru --rounds 7 --plain --json
+ *     npm run bench -- --webgl            # adds WebGL rows from headless Chromium (slow)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -19,6 +20,7 @@ import { matMulPeak } from './flops.js';
 import { memoryReport, type MemoryReport } from './memory.js';
 import type { Kind, Sizes } from './models.js';
 import { markdown, type BenchResults } from './report.js';
+import { webglRows } from './webgl.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,6 +34,7 @@ const { values: args } = parseArgs({
     input: { type: 'string', default: '16' },
     units: { type: 'string', default: '128' },
     plain: { type: 'boolean', default: false },
+    webgl: { type: 'boolean', default: false },
     'no-memory': { type: 'boolean', default: false },
     'no-brain': { type: 'boolean', default: false },
     out: { type: 'string', default: 'out/bench.json' },
@@ -48,6 +51,7 @@ if (args.help) {
       '  --batch 32 --time 50 --input 16 --units 128   sizes',
       '  --rounds N              alternated timed rounds (default 5 on wasm, 3 on cpu; --quick 3 and 2)',
       '  --plain                 also time our plain per-step graph (unroll fast: false)',
+      '  --webgl                 also compare on WebGL in headless Chromium (SwiftShader; slow, minutes)',
       '  --no-memory             skip the truncated-BPTT memory runs',
       '  --no-brain              skip the brain.js task comparison',
       '  --quick                 fewer rounds, shorter memory and brain.js runs',
@@ -107,6 +111,17 @@ for (const backend of backends) {
     memory.push(await memoryReport([100, 1000], 20, args.quick ? 200 : 1000));
   }
 }
+let renderer: string | undefined;
+if (args.webgl) {
+  log('webgl: in headless Chromium ...');
+  const rounds = args.rounds ? int('rounds', args.rounds) : args.quick ? 2 : 3;
+  const out = await webglRows({ cells: cells as Kind[], sizes, rounds, plain: args.plain }, log);
+  renderer = out.renderer;
+  for (const row of out.rows) {
+    log(`webgl: ${row.cell} train ${row.trainSpeedup.toFixed(2)}x, forward ${row.forwardSpeedup.toFixed(2)}x`);
+    compare.push(row);
+  }
+}
 let brain = null;
 if (!args['no-brain']) {
   log('brain.js task ...');
@@ -119,6 +134,7 @@ const results: BenchResults = {
   node: process.versions.node,
   cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}`,
   compare,
+  ...(renderer ? { webglRenderer: renderer } : {}),
   memory,
   brain,
 };
