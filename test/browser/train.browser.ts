@@ -1,6 +1,7 @@
 /**
  * A training step on the page's backend: BPTT with `tf.variableGrads` over the unrolled graph
- * and an optimizer update lower the loss, and the loop leaks no tensors.
+ * and an optimizer update lower the loss, and the loop leaks no tensors; a soak of `rt.train`
+ * keeps tensors (and, on WebGL, the bytes held in textures) flat.
  */
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
@@ -37,5 +38,37 @@ export function trainingSuite(): void {
         net.dispose();
       });
     }
+
+    it('soak: 200 rt.train steps keep tensors (and WebGL texture bytes) flat', async () => {
+      const net = rt.network({ cell: 'lstm', inputSize, units, outputSize, seed: 5 });
+      const x = tf.randomNormal([10 * batch, time, inputSize], 0, 1, 'float32', 3);
+      const y = tf.randomNormal([10 * batch, time, outputSize], 0, 0.5, 'float32', 4);
+      const perEpoch: { tensors: number; gpuBytes: number }[] = [];
+      const gpuBytes = () => (tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number }).numBytesInGPU ?? 0;
+      const history = await rt.train(
+        net,
+        { x, y },
+        {
+          loss: 'mse',
+          epochs: 20,
+          batchSize: batch,
+          seed: 1,
+          clipNorm: 1,
+          progress: false,
+          callbacks: {
+            onEpochEnd: () => void perEpoch.push({ tensors: tf.memory().numTensors, gpuBytes: gpuBytes() }),
+          },
+        },
+      );
+      expect(history.history.loss).to.have.length(20);
+      expect(history.history.loss[19]).to.be.below(history.history.loss[0]);
+      // From the second epoch on (Adam's slots exist), nothing grows.
+      for (const e of perEpoch.slice(2)) {
+        expect(e.tensors, 'live tensors').to.equal(perEpoch[1].tensors);
+        expect(e.gpuBytes, 'bytes in WebGL textures').to.equal(perEpoch[1].gpuBytes);
+      }
+      tf.dispose([x, y]);
+      net.dispose();
+    });
   });
 }
