@@ -10,17 +10,11 @@
  * - Elsewhere: `tf.matMul` as it is.
  */
 import * as tf from '@tensorflow/tfjs';
-
-const KERNEL = 'TfjsRecurrentMatMul';
+import { ownKernel, type CpuBackend } from './kernels.js';
 
 interface MatMulAttrs {
   transposeA: boolean;
   transposeB: boolean;
-}
-
-interface CpuBackend {
-  data: { get(dataId: object): { values: Float32Array } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
 }
 
 /** `C = op(A) op(B)` into a new `[M, N]` array, `op` a transpose where asked (not both). */
@@ -94,17 +88,21 @@ const matMulCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const cpu = backend as CpuBackend;
   const [M, K] = t.transposeA ? [a.shape[1], a.shape[0]] : a.shape;
   const N = t.transposeB ? b.shape[0] : b.shape[1];
-  const C = product(cpu.data.get(a.dataId).values, cpu.data.get(b.dataId).values, M, K, N, t);
+  let A = cpu.data.get(a.dataId).values;
+  if (t.transposeA && t.transposeB) {
+    // product() takes one transposed operand: lay A out untransposed first (never needed here).
+    const At = new Float32Array(M * K);
+    for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) At[i * K + k] = A[k * M + i];
+    A = At;
+  }
+  const C = product(A, cpu.data.get(b.dataId).values, M, K, N, { ...t, transposeA: t.transposeA && !t.transposeB });
   return cpu.makeTensorInfo([M, N], 'float32', C);
 };
 
-let registered = false;
-function register(): void {
-  registered = true;
-  if (tf.getKernel(KERNEL, 'cpu')) return; // another copy of this module registered it
-  tf.registerKernel({ kernelName: KERNEL, backendName: 'cpu', kernelFunc: matMulCpu });
-  tf.registerGradient({
-    kernelName: KERNEL,
+const kernel = ownKernel(
+  'TfjsRecurrentMatMul',
+  { cpu: matMulCpu },
+  {
     inputsToSave: ['a', 'b'],
     gradFunc: (dy, [a, b], attrs) => {
       const { transposeA, transposeB } = attrs as unknown as MatMulAttrs;
@@ -115,8 +113,8 @@ function register(): void {
         b: () => (transposeB ? matMul(g, a, true, transposeA) : matMul(a, g, !transposeA, false)),
       };
     },
-  });
-}
+  },
+);
 
 /**
  * `op(a) op(b)` for rank-2 float32 tensors (`op` a transpose where asked), plus `bias` on every row
@@ -129,17 +127,13 @@ export function matMul(
   transposeB = false,
   bias?: tf.Tensor,
 ): tf.Tensor2D {
-  const backend = tf.getBackend();
-  if (backend === 'cpu') {
-    if (!registered) register();
-    // The kernel takes A^T or B^T, not both (never needed here).
-    const [a1, tA] = transposeA && transposeB ? [a.transpose(), false] : [a, transposeA];
-    const attrs: MatMulAttrs = { transposeA: tA, transposeB };
-    const c = tf.engine().runKernel(KERNEL, { a: a1, b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
-    return bias ? (tf.add(c, bias) as tf.Tensor2D) : c;
+  if (a.rank === 2 && b.rank === 2 && a.dtype === 'float32' && b.dtype === 'float32') {
+    const attrs: MatMulAttrs = { transposeA, transposeB };
+    const c = kernel.run({ a, b }, attrs) as tf.Tensor2D | null;
+    if (c) return bias ? (tf.add(c, bias) as tf.Tensor2D) : c;
   }
   // WASM: explicit transposes keep XNNPACK's path; other backends handle the flags themselves.
-  const explicit = backend === 'wasm';
+  const explicit = tf.getBackend() === 'wasm';
   const [a2, b2] = explicit ? [transposeA ? a.transpose() : a, transposeB ? b.transpose() : b] : [a, b];
   const [tA, tB] = explicit ? [false, false] : [transposeA, transposeB];
   return bias

@@ -10,24 +10,13 @@
  * does). Its gradient concatenates the pieces' gradients. Other backends use `tf.split`.
  */
 import * as tf from '@tensorflow/tfjs';
-
-const KERNEL = 'TfjsRecurrentSplit';
+import { ownKernel, type CpuBackend, type WasmBackend } from './kernels.js';
 
 interface SplitAttrs {
   sizes: number[];
   axis: number;
   /** Drop the split axis from the pieces (all of size 1), as `unstack` does. */
   squeeze: boolean;
-}
-
-/** The parts of the CPU and WASM backends the kernel uses. */
-interface CpuBackend {
-  data: { get(dataId: object): { values: Float32Array } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
 /** Where the pieces of `shape` lie: `outer` rows of `row` values, piece `j` at `starts[j]` in each. */
@@ -95,22 +84,17 @@ const splitWasm: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   return outs;
 };
 
-const BACKENDS = new Set(['cpu', 'wasm']);
-let registered = false;
-function register(): void {
-  registered = true;
-  if (tf.getKernel(KERNEL, 'cpu')) return; // another copy of this module registered it
-  tf.registerKernel({ kernelName: KERNEL, backendName: 'cpu', kernelFunc: splitCpu });
-  tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: splitWasm });
-  tf.registerGradient({
-    kernelName: KERNEL,
+const kernel = ownKernel(
+  'TfjsRecurrentSplit',
+  { cpu: splitCpu, wasm: splitWasm },
+  {
     gradFunc: (dys, _saved, attrs) => {
       const { axis, squeeze } = attrs as unknown as SplitAttrs;
       const grads = Array.isArray(dys) ? dys : [dys]; // one piece: tfjs hands over the tensor itself
       return { x: () => (squeeze ? tf.stack(grads, axis) : tf.concat(grads, axis)) };
     },
-  });
-}
+  },
+);
 
 /** `tf.split(x, sizes, axis)`, copying each piece once (see the module notes). */
 export function split(x: tf.Tensor, sizes: number | number[], axis: number): tf.Tensor[] {
@@ -127,7 +111,5 @@ export function unstack(x: tf.Tensor): tf.Tensor[] {
 
 /** The kernel's pieces, or null where it does not run (other backends, other dtypes). */
 function run(x: tf.Tensor, attrs: SplitAttrs): tf.Tensor[] | null {
-  if (x.dtype !== 'float32' || !BACKENDS.has(tf.getBackend())) return null;
-  if (!registered) register();
-  return tf.engine().runKernel(KERNEL, { x }, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+  return x.dtype === 'float32' ? (kernel.run({ x }, attrs) as tf.Tensor[] | null) : null;
 }

@@ -1,0 +1,45 @@
+/**
+ * What the fast path's own kernels (`./split.ts`, `./matmul.ts`) share: the parts of tfjs's CPU and
+ * WASM backends they touch, and registering a kernel with its gradient once, on first use.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The CPU backend: tensor values are JavaScript typed arrays. */
+export interface CpuBackend {
+  data: { get(dataId: object): { values: Float32Array } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+}
+
+/** The WASM backend: tensor values live in the module's heap; views of it are typed arrays. */
+export interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * A kernel of ours: `run(inputs, attrs)` dispatches it where one is registered for the current
+ * backend (registering it and its gradient on the first call) and returns null elsewhere.
+ */
+export function ownKernel(
+  kernelName: string,
+  kernels: Partial<Record<'cpu' | 'wasm', tf.KernelFunc>>,
+  gradient: Omit<tf.GradConfig, 'kernelName'>,
+): { run(inputs: tf.NamedTensorMap, attrs: object): tf.Tensor | tf.Tensor[] | null } {
+  let registered = false;
+  return {
+    run(inputs, attrs) {
+      if (!Object.hasOwn(kernels, tf.getBackend())) return null;
+      if (!registered) {
+        registered = true;
+        // Another copy of this module may have registered it already.
+        if (!tf.getKernel(kernelName, Object.keys(kernels)[0])) {
+          for (const [backendName, kernelFunc] of Object.entries(kernels)) {
+            tf.registerKernel({ kernelName, backendName, kernelFunc });
+          }
+          tf.registerGradient({ kernelName, ...gradient });
+        }
+      }
+      return tf.engine().runKernel(kernelName, inputs, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+    },
+  };
+}
