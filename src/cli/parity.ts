@@ -14,10 +14,9 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import type { State } from '../cells/cell.js';
-import { createCell } from '../cells/create.js';
 import { prng } from '../init.js';
 import * as rt from '../index.js';
+import { gradientsAs, maxAbsDifference, maxRelativeDifference, type PyTorchReference } from '../interop/reference.js';
 import { command, displayPath, packageRoot, printJson, startBackend } from './command.js';
 import { textTable } from './table.js';
 
@@ -39,26 +38,6 @@ export interface ParityRow {
   ok: boolean;
 }
 
-interface Fixture {
-  cell: 'rnn' | 'lstm' | 'gru';
-  activation: 'tanh' | 'relu' | null;
-  shapes: { hidden: number };
-  params: rt.interop.StateDict;
-  x: number[][][];
-  h0: number[][];
-  c0?: number[][];
-  R: number[][][];
-  S: number[][];
-  U?: number[][];
-  outputs: number[][][];
-  h_T: number[][];
-  c_T?: number[][];
-  grads: Record<string, number[] | number[][]>;
-  grad_x: number[][][];
-  grad_h0: number[][];
-  grad_c0?: number[][];
-}
-
 export function registerParity(program: Command): void {
   program.addCommand(
     command(
@@ -75,7 +54,7 @@ export function registerParity(program: Command): void {
 
 async function parity(o: { fixtures?: string; backend: string; json?: boolean }): Promise<void> {
   const dir = resolve(o.fixtures ?? join(packageRoot(), '..', 'shared', 'fixtures'));
-  const fixtures = await readFixtures(dir);
+  const fixtures = await readPyTorchReferences(dir);
   await startBackend('parity', o.backend);
   const rows: ParityRow[] = [
     ...fixtures.map(([name, f]) => judge('pytorch', name, pytorchDiffs(f))),
@@ -101,7 +80,7 @@ function judge(reference: ParityRow['reference'], name: string, d: { outputs: nu
   return { reference, case: name, outputs: d.outputs, gradients: d.gradients, ok };
 }
 
-async function readFixtures(dir: string): Promise<[string, Fixture][]> {
+async function readPyTorchReferences(dir: string): Promise<[string, PyTorchReference][]> {
   const files = await readdir(dir).catch(() => null);
   const missing = FIXTURES.filter((name) => !files?.includes(`${name}.json`));
   if (files === null || missing.length > 0) {
@@ -111,10 +90,10 @@ async function readFixtures(dir: string): Promise<[string, Fixture][]> {
     );
   }
   return Promise.all(
-    FIXTURES.map(async (name): Promise<[string, Fixture]> => {
+    FIXTURES.map(async (name): Promise<[string, PyTorchReference]> => {
       const file = join(dir, `${name}.json`);
       try {
-        return [name, JSON.parse(await readFile(file, 'utf8')) as Fixture];
+        return [name, JSON.parse(await readFile(file, 'utf8')) as PyTorchReference];
       } catch (err) {
         throw new Error(`parity: cannot parse ${displayPath(file)}: ${(err as Error).message}`);
       }
@@ -123,42 +102,12 @@ async function readFixtures(dir: string): Promise<[string, Fixture][]> {
 }
 
 /** Our cell with the fixture's weights against PyTorch's outputs, states and gradients. */
-function pytorchDiffs(f: Fixture): { outputs: number; gradients: number } {
-  const kind = f.cell === 'rnn' ? (`rnn_${f.activation}` as 'rnn_tanh' | 'rnn_relu') : f.cell;
-  const cell = rt.interop.fromPyTorch(kind, f.params);
-  try {
-    return tf.tidy(() => {
-      const lossOf = (x: tf.Tensor, h0: tf.Tensor, c0?: tf.Tensor) => {
-        const initialState: State = { h: h0 as tf.Tensor2D, ...(c0 ? { c: c0 as tf.Tensor2D } : {}) };
-        const { outputs, state } = rt.unroll(cell, x, { initialState });
-        let L = tf.add(tf.sum(tf.mul(outputs, tf.tensor(f.R))), tf.sum(tf.mul(state.h, tf.tensor(f.S))));
-        if (f.U && state.c) L = tf.add(L, tf.sum(tf.mul(state.c, tf.tensor(f.U))));
-        return { L: L as tf.Scalar, outputs, state };
-      };
-      const inputs = [tf.tensor(f.x), tf.tensor(f.h0), ...(f.c0 ? [tf.tensor(f.c0)] : [])];
-      const { outputs, state } = lossOf(inputs[0], inputs[1], inputs[2]);
-      const outputDiffs = [absDiff(outputs, f.outputs), absDiff(state.h, f.h_T)];
-      if (f.c_T && state.c) outputDiffs.push(absDiff(state.c, f.c_T));
-
-      const { grads } = tf.variableGrads(() => lossOf(inputs[0], inputs[1], inputs[2]).L);
-      const torch = gradientsAs(cell, grads, rt.interop.toPyTorch);
-      const gradDiffs = (['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0'] as const).map((k) =>
-        relDiff(tf.tensor(torch[k]), f.grads[k]),
-      );
-      if (f.cell === 'gru') {
-        // PyTorch's separate b_hn is our b_nh; its other recurrent biases are folded into b_z, b_r.
-        const H = f.shapes.hidden;
-        const ours = tf.tensor(torch.bias_hh_l0).slice(2 * H, H);
-        gradDiffs.push(relDiff(ours, (f.grads.bias_hh_l0 as number[]).slice(2 * H)));
-      }
-      const wrt = tf.grads((...a: tf.Tensor[]) => lossOf(a[0], a[1], a[2]).L)(inputs);
-      gradDiffs.push(relDiff(wrt[0], f.grad_x), relDiff(wrt[1], f.grad_h0));
-      if (f.grad_c0) gradDiffs.push(relDiff(wrt[2], f.grad_c0));
-      return { outputs: Math.max(...outputDiffs), gradients: Math.max(...gradDiffs) };
-    });
-  } finally {
-    cell.dispose();
-  }
+function pytorchDiffs(f: PyTorchReference): { outputs: number; gradients: number } {
+  const d = rt.interop.compareWithPyTorch(f);
+  return {
+    outputs: Math.max(d.outputs, d.h_T, d.c_T ?? 0),
+    gradients: Math.max(...Object.values(d.grads), d.grad_x, d.grad_h0, d.grad_c0 ?? 0),
+  };
 }
 
 /** Our network against the same weights in tfjs's own layers (`net.toLayersModel()`). */
@@ -184,7 +133,7 @@ function layersDiffs(kind: 'elman' | 'lstm' | 'gru'): { outputs: number; gradien
       const x = uniform([batch, time, inputSize]);
       const R = uniform([batch, time, outputSize]);
       const theirs = (x: tf.Tensor) => model.apply(x, { training: false }) as tf.Tensor;
-      const outputs = absDiff(net.predict(x), theirs(x));
+      const outputs = maxAbsDifference(net.predict(x), theirs(x));
 
       const loss = (y: tf.Tensor) => tf.sum(tf.mul(y, R)) as tf.Scalar;
       const ours = tf.variableGrads(() => loss(net.predict(x))).grads;
@@ -196,10 +145,10 @@ function layersDiffs(kind: 'elman' | 'lstm' | 'gru'): { outputs: number; gradien
         W_yh.transpose(),
         ours[net.outputParams.b_y.name],
       ];
-      const gradDiffs = weights.map((w, i) => relDiff(oursKeras[i], reference[w.name]));
+      const gradDiffs = weights.map((w, i) => maxRelativeDifference(oursKeras[i], reference[w.name]));
       const gx = (f: (x: tf.Tensor) => tf.Tensor) => tf.grad((x: tf.Tensor) => loss(f(x)))(x);
       gradDiffs.push(
-        relDiff(
+        maxRelativeDifference(
           gx((x) => net.predict(x)),
           gx(theirs),
         ),
@@ -210,39 +159,4 @@ function layersDiffs(kind: 'elman' | 'lstm' | 'gru'): { outputs: number; gradien
     model.dispose();
     net.dispose();
   }
-}
-
-/**
- * The gradients of `cell`'s parameters in another layout: `convert` gets a cell of the same
- * configuration whose parameters are the gradients (so `toPyTorch`/`toKeras` do the mapping).
- */
-function gradientsAs<T>(cell: rt.cells.Cell, grads: tf.NamedTensorMap, convert: (c: rt.cells.Cell) => T): T {
-  const params = Object.fromEntries(
-    Object.entries(cell.params).map(([symbol, v]) => [symbol, tf.variable(grads[v.name], false)]),
-  );
-  const gradCell = createCell(cell.config, { params });
-  try {
-    return convert(gradCell);
-  } finally {
-    gradCell.dispose();
-  }
-}
-
-type Values = tf.Tensor | number[] | number[][] | number[][][];
-
-function flat(v: Values): Float64Array {
-  return Float64Array.from(v instanceof tf.Tensor ? v.dataSync() : (v.flat(2) as number[]));
-}
-
-/** max |a - b| over all entries. */
-function absDiff(a: Values, b: Values): number {
-  const [x, y] = [flat(a), flat(b)];
-  if (x.length !== y.length) throw new Error(`parity: ${x.length} values compared with ${y.length}`);
-  return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
-}
-
-/** max |a - b| / max |b|. */
-function relDiff(a: Values, b: Values): number {
-  const scale = flat(b).reduce((m, v) => Math.max(m, Math.abs(v)), Number.MIN_VALUE);
-  return absDiff(a, b) / scale;
 }

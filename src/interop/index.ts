@@ -2,3 +2,4 @@
 export { fromPyTorch, toPyTorch, type PyTorchKind, type StateDict, type StateDictEntry } from './pytorch.js';
 export { fromKeras, toKeras } from './keras.js';
 export { toLayersModel } from './layers-model.js';
+export { compareWithPyTorch, pyTorchKindOf, type PyTorchReference, type ReferenceComparison } from './reference.js';
