@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import * as rt from '../src/index.js';
 import type { Cell, CellBackward, State } from '../src/cells/cell.js';
+import { describeOnBackends } from './helpers/backends.js';
 import { expectRelClose } from './helpers/close.js';
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
 
@@ -62,134 +63,123 @@ function gradients(cell: Cell, x: tf.Tensor, initial: State, options: rt.UnrollO
   return [...tf.grads(f)(inputs), ...Object.values(cell.params).map((v) => grads[v.name])];
 }
 
-for (const backend of ['cpu', 'wasm']) {
-  describe(`fast path of unroll (${backend})`, () => {
-    let previous: string;
-    before(async () => {
-      previous = tf.getBackend() ?? 'cpu';
-      await rt.backends.use(backend);
-    });
-    after(async () => {
-      await rt.backends.use(previous);
-    });
+describeOnBackends('fast path of unroll', ['cpu', 'wasm'], () => {
+  it('runs only while gradients are recorded, and not with fast: false or a probe', () => {
+    const cell = rt.cells.lstm({ inputSize: 2, units: 3, seed: 1 });
+    const spy = spyOnBackward(cell);
+    const x = tf.randomNormal([2, 5, 2], 0, 1, 'float32', 1);
+    tf.tidy(() => rt.unroll(cell, x));
+    expect(spy.steps(), 'inference').to.equal(0);
+    tf.tidy(() => tf.variableGrads(() => tf.sum(rt.unroll(cell, x).outputs) as tf.Scalar));
+    expect(spy.steps(), 'training').to.equal(5);
+    tf.tidy(() => tf.variableGrads(() => tf.sum(rt.unroll(cell, x, { fast: false }).outputs) as tf.Scalar));
+    tf.tidy(() => tf.variableGrads(() => tf.sum(rt.unroll(cell, x, { probe: (_t, h) => h }).outputs) as tf.Scalar));
+    expect(spy.steps(), 'fast: false and probe').to.equal(5);
+    x.dispose();
+    cell.dispose();
+  });
 
-    it('runs only while gradients are recorded, and not with fast: false or a probe', () => {
-      const cell = rt.cells.lstm({ inputSize: 2, units: 3, seed: 1 });
+  it('cells whose activations have no derivative through their output keep the plain path', () => {
+    expect(rt.cells.elman({ inputSize: 1, units: 1, activation: 'gelu' }).backward).to.equal(undefined);
+    expect(rt.cells.lstm({ inputSize: 1, units: 1, activation: 'selu' }).backward).to.equal(undefined);
+    expect(rt.cells.gru({ inputSize: 1, units: 1, resetAfter: false }).backward).to.equal(undefined);
+    expect(rt.cells.gru({ inputSize: 1, units: 1 }).backward).to.not.equal(undefined);
+  });
+
+  for (const name of FIXTURE_NAMES) {
+    it(`matches the PyTorch fixture ${name}: outputs 1e-5, gradients of parameters, x, h0, c0 1e-4`, () => {
+      const f = loadFixture(name);
+      const cell = rt.interop.fromPyTorch(torchKind(f), f.params);
       const spy = spyOnBackward(cell);
-      const x = tf.randomNormal([2, 5, 2], 0, 1, 'float32', 1);
-      tf.tidy(() => rt.unroll(cell, x));
-      expect(spy.steps(), 'inference').to.equal(0);
-      tf.tidy(() => tf.variableGrads(() => tf.sum(rt.unroll(cell, x).outputs) as tf.Scalar));
-      expect(spy.steps(), 'training').to.equal(5);
-      tf.tidy(() => tf.variableGrads(() => tf.sum(rt.unroll(cell, x, { fast: false }).outputs) as tf.Scalar));
-      tf.tidy(() => tf.variableGrads(() => tf.sum(rt.unroll(cell, x, { probe: (_t, h) => h }).outputs) as tf.Scalar));
-      expect(spy.steps(), 'fast: false and probe').to.equal(5);
-      x.dispose();
+      tf.tidy(() => {
+        const x = tf.tensor3d(f.x);
+        const initial: State = f.c0 ? { h: tf.tensor2d(f.h0), c: tf.tensor2d(f.c0) } : { h: tf.tensor2d(f.h0) };
+        const loss = (x: tf.Tensor, h0: tf.Tensor, c0?: tf.Tensor) => {
+          const { outputs, state } = rt.unroll(cell, x, {
+            initialState: c0 ? { h: h0 as tf.Tensor2D, c: c0 as tf.Tensor2D } : { h: h0 as tf.Tensor2D },
+          });
+          let L = tf.add(tf.sum(tf.mul(outputs, tf.tensor3d(f.R))), tf.sum(tf.mul(state.h, tf.tensor2d(f.S))));
+          if (f.U) L = tf.add(L, tf.sum(tf.mul(state.c!, tf.tensor2d(f.U))));
+          return L as tf.Scalar;
+        };
+        const inputs = initial.c ? [x, initial.h, initial.c] : [x, initial.h];
+        const g = tf.grads((...a: tf.Tensor[]) => loss(a[0], a[1], a[2]))(inputs);
+        expectRelClose(g[0], f.grad_x, 1e-4, 'dL/dx');
+        expectRelClose(g[1], f.grad_h0, 1e-4, 'dL/dh0');
+        if (f.grad_c0) expectRelClose(g[2], f.grad_c0, 1e-4, 'dL/dc0');
+        const { grads } = tf.variableGrads(() => loss(x, initial.h, initial.c));
+        const torch = rt.interop.fromPyTorch(torchKind(f), f.params);
+        // Our symbols' gradients, mapped back to PyTorch's layout by toPyTorch on a cell holding them.
+        for (const [symbol, v] of Object.entries(cell.params)) torch.params[symbol].assign(grads[v.name]);
+        const dict = rt.interop.toPyTorch(torch) as Record<string, unknown>;
+        torch.dispose();
+        // Weights map one to one; our folded biases get PyTorch's bias_ih gradient (bias_hh's is the
+        // same for folded gates); the GRU's b_nh is bias_hh's n block.
+        for (const key of ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0']) {
+          expectRelClose(dict[key] as number[], f.grads[key as keyof typeof f.grads] as number[], 1e-4, `dL/d${key}`);
+        }
+        if (f.cell === 'gru') {
+          const n = (v: unknown) => (v as number[]).slice(-f.shapes.hidden);
+          expectRelClose(n(dict.bias_hh_l0), n(f.grads.bias_hh_l0), 1e-4, 'dL/db_nh');
+        }
+      });
+      expect(spy.steps(), 'the fast path ran').to.be.greaterThan(0);
       cell.dispose();
     });
+  }
 
-    it('cells whose activations have no derivative through their output keep the plain path', () => {
-      expect(rt.cells.elman({ inputSize: 1, units: 1, activation: 'gelu' }).backward).to.equal(undefined);
-      expect(rt.cells.lstm({ inputSize: 1, units: 1, activation: 'selu' }).backward).to.equal(undefined);
-      expect(rt.cells.gru({ inputSize: 1, units: 1, resetAfter: false }).backward).to.equal(undefined);
-      expect(rt.cells.gru({ inputSize: 1, units: 1 }).backward).to.not.equal(undefined);
-    });
-
-    for (const name of FIXTURE_NAMES) {
-      it(`matches the PyTorch fixture ${name}: outputs 1e-5, gradients of parameters, x, h0, c0 1e-4`, () => {
-        const f = loadFixture(name);
-        const cell = rt.interop.fromPyTorch(torchKind(f), f.params);
-        const spy = spyOnBackward(cell);
+  for (const c of cases) {
+    it(`agrees with the plain graph (${c.name}): random shapes, masks, reverse, one step`, () => {
+      const cell = c.make();
+      const spy = spyOnBackward(cell);
+      const shapes: [number, number, boolean, boolean][] = [
+        [3, 6, false, false],
+        [2, 5, true, false],
+        [4, 7, true, true],
+        [2, 1, false, true],
+      ];
+      for (const [i, [batch, time, reverse, masked]] of shapes.entries()) {
         tf.tidy(() => {
-          const x = tf.tensor3d(f.x);
-          const initial: State = f.c0 ? { h: tf.tensor2d(f.h0), c: tf.tensor2d(f.c0) } : { h: tf.tensor2d(f.h0) };
-          const loss = (x: tf.Tensor, h0: tf.Tensor, c0?: tf.Tensor) => {
-            const { outputs, state } = rt.unroll(cell, x, {
-              initialState: c0 ? { h: h0 as tf.Tensor2D, c: c0 as tf.Tensor2D } : { h: h0 as tf.Tensor2D },
-            });
-            let L = tf.add(tf.sum(tf.mul(outputs, tf.tensor3d(f.R))), tf.sum(tf.mul(state.h, tf.tensor2d(f.S))));
-            if (f.U) L = tf.add(L, tf.sum(tf.mul(state.c!, tf.tensor2d(f.U))));
-            return L as tf.Scalar;
-          };
-          const inputs = initial.c ? [x, initial.h, initial.c] : [x, initial.h];
-          const g = tf.grads((...a: tf.Tensor[]) => loss(a[0], a[1], a[2]))(inputs);
-          expectRelClose(g[0], f.grad_x, 1e-4, 'dL/dx');
-          expectRelClose(g[1], f.grad_h0, 1e-4, 'dL/dh0');
-          if (f.grad_c0) expectRelClose(g[2], f.grad_c0, 1e-4, 'dL/dc0');
-          const { grads } = tf.variableGrads(() => loss(x, initial.h, initial.c));
-          const torch = rt.interop.fromPyTorch(torchKind(f), f.params);
-          // Our symbols' gradients, mapped back to PyTorch's layout by toPyTorch on a cell holding them.
-          for (const [symbol, v] of Object.entries(cell.params)) torch.params[symbol].assign(grads[v.name]);
-          const dict = rt.interop.toPyTorch(torch) as Record<string, unknown>;
-          torch.dispose();
-          // Weights map one to one; our folded biases get PyTorch's bias_ih gradient (bias_hh's is the
-          // same for folded gates); the GRU's b_nh is bias_hh's n block.
-          for (const key of ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0']) {
-            expectRelClose(dict[key] as number[], f.grads[key as keyof typeof f.grads] as number[], 1e-4, `dL/d${key}`);
-          }
-          if (f.cell === 'gru') {
-            const n = (v: unknown) => (v as number[]).slice(-f.shapes.hidden);
-            expectRelClose(n(dict.bias_hh_l0), n(f.grads.bias_hh_l0), 1e-4, 'dL/db_nh');
-          }
+          const x = tf.randomNormal([batch, time, 3], 0, 1, 'float32', 10 + i);
+          const initial = Object.fromEntries(
+            cell.stateNames.map((n, k) => [n, tf.randomNormal([batch, 4], 0, 0.5, 'float32', 20 + i + k)]),
+          ) as unknown as State;
+          const mask = masked
+            ? tf.tensor2d(
+                Array.from({ length: batch * time }, (_, k) => (k % 3 === 1 ? 0 : 1)),
+                [batch, time],
+              )
+            : undefined;
+          const options = { reverse, mask };
+          const fast = rt.unroll(cell, x, { ...options, initialState: initial });
+          const plain = rt.unroll(cell, x, { ...options, initialState: initial, fast: false });
+          expectRelClose(fast.outputs, plain.outputs, 1e-5, 'outputs');
+          const gFast = gradients(cell, x, initial, options, 30 + i);
+          const gPlain = gradients(cell, x, initial, { ...options, fast: false }, 30 + i);
+          gFast.forEach((g, k) => expectRelClose(g, gPlain[k], 1e-4, `gradient ${k} at shape ${[batch, time]}`));
         });
-        expect(spy.steps(), 'the fast path ran').to.be.greaterThan(0);
-        cell.dispose();
-      });
-    }
-
-    for (const c of cases) {
-      it(`agrees with the plain graph (${c.name}): random shapes, masks, reverse, one step`, () => {
-        const cell = c.make();
-        const spy = spyOnBackward(cell);
-        const shapes: [number, number, boolean, boolean][] = [
-          [3, 6, false, false],
-          [2, 5, true, false],
-          [4, 7, true, true],
-          [2, 1, false, true],
-        ];
-        for (const [i, [batch, time, reverse, masked]] of shapes.entries()) {
-          tf.tidy(() => {
-            const x = tf.randomNormal([batch, time, 3], 0, 1, 'float32', 10 + i);
-            const initial = Object.fromEntries(
-              cell.stateNames.map((n, k) => [n, tf.randomNormal([batch, 4], 0, 0.5, 'float32', 20 + i + k)]),
-            ) as unknown as State;
-            const mask = masked
-              ? tf.tensor2d(
-                  Array.from({ length: batch * time }, (_, k) => (k % 3 === 1 ? 0 : 1)),
-                  [batch, time],
-                )
-              : undefined;
-            const options = { reverse, mask };
-            const fast = rt.unroll(cell, x, { ...options, initialState: initial });
-            const plain = rt.unroll(cell, x, { ...options, initialState: initial, fast: false });
-            expectRelClose(fast.outputs, plain.outputs, 1e-5, 'outputs');
-            const gFast = gradients(cell, x, initial, options, 30 + i);
-            const gPlain = gradients(cell, x, initial, { ...options, fast: false }, 30 + i);
-            gFast.forEach((g, k) => expectRelClose(g, gPlain[k], 1e-4, `gradient ${k} at shape ${[batch, time]}`));
-          });
-        }
-        expect(spy.steps(), 'the fast path ran').to.be.greaterThan(0);
-        cell.dispose();
-      });
-    }
-
-    it('leaks no tensors over repeated training steps and forward passes', () => {
-      const net = rt.network({ cell: 'gru', inputSize: 2, units: 5, outputSize: 1, seed: 3 });
-      const x = tf.randomNormal([4, 6, 2], 0, 1, 'float32', 4);
-      const y = tf.randomNormal([4, 6, 1], 0, 1, 'float32', 5);
-      const optimizer = tf.train.adam(0.01);
-      const step = () =>
-        tf.tidy(() => {
-          optimizer.minimize(() => tf.losses.meanSquaredError(y, net.apply(x).y) as tf.Scalar);
-          net.predict(x);
-        });
-      step();
-      const before = tf.memory().numTensors;
-      for (let i = 0; i < 20; i++) step();
-      expect(tf.memory().numTensors).to.equal(before);
-      tf.dispose([x, y]);
-      optimizer.dispose();
-      net.dispose();
+      }
+      expect(spy.steps(), 'the fast path ran').to.be.greaterThan(0);
+      cell.dispose();
     });
+  }
+
+  it('leaks no tensors over repeated training steps and forward passes', () => {
+    const net = rt.network({ cell: 'gru', inputSize: 2, units: 5, outputSize: 1, seed: 3 });
+    const x = tf.randomNormal([4, 6, 2], 0, 1, 'float32', 4);
+    const y = tf.randomNormal([4, 6, 1], 0, 1, 'float32', 5);
+    const optimizer = tf.train.adam(0.01);
+    const step = () =>
+      tf.tidy(() => {
+        optimizer.minimize(() => tf.losses.meanSquaredError(y, net.apply(x).y) as tf.Scalar);
+        net.predict(x);
+      });
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 20; i++) step();
+    expect(tf.memory().numTensors).to.equal(before);
+    tf.dispose([x, y]);
+    optimizer.dispose();
+    net.dispose();
   });
-}
+});
