@@ -27,11 +27,11 @@ export type StateDict = Record<string, StateDictEntry>;
 
 const KEYS = ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'] as const;
 
-/** PyTorch's gate order, and which of our symbols each row block feeds. */
-function layout(kind: PyTorchKind): { gates: string[]; torchOrder: string[] } {
-  if (kind === 'lstm') return { gates: ['i', 'f', 'g', 'o'], torchOrder: ['i', 'f', 'g', 'o'] };
-  if (kind === 'gru') return { gates: ['z', 'r', 'n'], torchOrder: ['r', 'z', 'n'] };
-  return { gates: ['h'], torchOrder: ['h'] };
+/** PyTorch's gate order: which of our gates each row block of its stacked weights feeds. */
+function torchGateOrder(kind: PyTorchKind): string[] {
+  if (kind === 'lstm') return ['i', 'f', 'g', 'o'];
+  if (kind === 'gru') return ['r', 'z', 'n'];
+  return ['h'];
 }
 
 /** Builds one of our cells holding the weights of a PyTorch state dict. */
@@ -46,7 +46,7 @@ export function fromPyTorch(kind: PyTorchKind, stateDict: StateDict): Cell {
       `fromPyTorch: state dict lacks ${missing.join(', ')} (has ${Object.keys(stateDict).join(', ') || 'nothing'})`,
     );
   }
-  const { torchOrder } = layout(kind);
+  const torchOrder = torchGateOrder(kind);
   const G = torchOrder.length;
   // Every tensor made so far is disposed when a later entry is refused.
   const made: tf.Tensor[] = [];
@@ -116,7 +116,7 @@ export function fromPyTorch(kind: PyTorchKind, stateDict: StateDict): Cell {
 /** The PyTorch state dict (nested number arrays) of one of our cells. */
 export function toPyTorch(cell: Cell): Record<(typeof KEYS)[number], number[] | number[][]> {
   const kind = pyTorchKind(cell);
-  const { torchOrder } = layout(kind);
+  const torchOrder = torchGateOrder(kind);
   const p = cell.params;
   return tf.tidy(() => {
     const stack = (f: (g: string) => tf.Tensor) => tf.concat(torchOrder.map(f), 0);
