@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Chromium (browser tests, notebook screenshots) and Jupyter's nbclient (notebooks) from apt.
+# Chromium (browser tests, notebook screenshots), Jupyter's nbclient (notebooks) and PyTorch (the
+# fixtures test reruns scripts/pytorch-fixtures.py) from apt.
 # Installs them when root on Debian/Ubuntu; otherwise prints the exact command and fails.
 set -euo pipefail
 missing=()
 [ -x /usr/lib/chromium/chromium ] || missing+=(chromium)
 /usr/bin/python3 -c 'import nbclient, ipykernel' 2>/dev/null || missing+=(python3-nbclient python3-ipykernel)
+/usr/bin/python3 -c 'import torch' 2>/dev/null || missing+=(python3-torch)
 [ ${#missing[@]} -eq 0 ] && exit 0
 cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -2,7 +2,8 @@
  * `tfjs-recurrent parity`: our cells against two references, as a table of the largest
  * differences, exiting non-zero when one is beyond tolerance.
  *
- * - PyTorch (float64 fixtures, one JSON file per cell: `rnn-tanh`, `rnn-relu`, `lstm`, `gru`):
+ * - PyTorch (float64 fixtures, one JSON file per cell: `rnn-tanh`, `rnn-relu`, `lstm`, `gru`; by
+ *   default the package's own `fixtures/pytorch`, written by `scripts/pytorch-fixtures.py`):
  *   the weights are loaded with `interop.fromPyTorch`; compared are the outputs at every step,
  *   the final states, and the gradients of the fixture's loss
  *   `L = Σ outputs ⊙ R + Σ h_T ⊙ S (+ Σ c_T ⊙ U)` for every weight, for x and for the initial state.
@@ -45,7 +46,7 @@ export function registerParity(program: Command): void {
       "Compare our cells with PyTorch (float64 fixtures) and with tfjs's own recurrent layers: outputs and " +
         'gradients; exits 1 when a difference is beyond tolerance',
     )
-      .option('--fixtures <dir>', 'directory of the PyTorch fixtures (default: ../shared/fixtures beside the package)')
+      .option('--fixtures <dir>', "directory of the PyTorch fixtures (default: the package's own fixtures/pytorch)")
       .option('--backend <name>', 'TensorFlow.js backend', 'wasm')
       .option('--json', 'print {"rows":[...],"ok":bool} as the last line of stdout')
       .action((options: { fixtures?: string; backend: string; json?: boolean }) => parity(options)),
@@ -53,7 +54,7 @@ export function registerParity(program: Command): void {
 }
 
 async function parity(o: { fixtures?: string; backend: string; json?: boolean }): Promise<void> {
-  const dir = resolve(o.fixtures ?? join(packageRoot(), '..', 'shared', 'fixtures'));
+  const dir = resolve(o.fixtures ?? join(packageRoot(), 'fixtures', 'pytorch'));
   const fixtures = await readPyTorchReferences(dir);
   await startBackend('parity', o.backend);
   const rows: ParityRow[] = [

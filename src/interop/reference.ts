@@ -1,6 +1,6 @@
 /**
  * Checking our cells against a PyTorch reference: a JSON file written from `nn.RNN`, `nn.LSTM`
- * or `nn.GRU` in float64 (the format of the project's `fixtures/`), holding the weights
+ * or `nn.GRU` in float64 (the format of the project's `fixtures/pytorch/`), holding the weights
  * (PyTorch layout), an input `x`, the initial state, the outputs at every step, the final state,
  * and the gradients of the loss
  *
@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Cell, State } from '../cells/cell.js';
-import { createCell } from '../cells/create.js';
+import { createCell } from '../cells/kinds.js';
 import { unroll } from '../unroll.js';
 import { fromPyTorch, toPyTorch, type PyTorchKind, type StateDict } from './pytorch.js';
 

@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PyTorchReference } from '../../src/interop/reference.js';
 
-/** `../shared/fixtures` beside the repository (PyTorch float64 references). */
-export const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'fixtures');
+/** `fixtures/pytorch` in the repository: the PyTorch float64 references (`scripts/pytorch-fixtures.py`). */
+export const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'pytorch');
 
 export type Fixture = PyTorchReference;
 export { pyTorchKindOf as torchKind } from '../../src/interop/reference.js';
