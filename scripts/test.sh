@@ -43,9 +43,11 @@ suite() {
 }
 
 check lint npx eslint .
+check depcruise npx depcruise src --config .dependency-cruiser.cjs
 check format npx prettier --check .
 check typecheck node node_modules/typescript/bin/tsc --noEmit -p .
 suite unit npx mocha 'test/**/*.test.ts'
+check pack bash scripts/test-pack.sh
 for stage in browser notebooks; do
   if [ -f "scripts/test-$stage.sh" ]; then suite "$stage" bash "scripts/test-$stage.sh"; fi
 done

@@ -13,8 +13,8 @@ export { network, RecurrentNetwork, type NetworkOptions, type NetworkConfig, typ
 export { registerActivation, getActivation, activationNames, type ActivationFn } from './activations.js';
 export * as interop from './interop/index.js';
 export * as layers from './layers/index.js';
-export { loadNetwork } from './io/network-io.js';
-export * as io from './io/index.js';
+export { loadNetwork } from './network-io.js';
+export * as io from './network-io.js';
 export * as backends from './backends/index.js';
 export {
   train,

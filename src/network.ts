@@ -17,12 +17,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from './activations.js';
-import type { Cell, CellConfig, CellKind, State } from './cells/cell.js';
-import { createCell, CELL_KINDS } from './cells/create.js';
-import { checkKeys, checkOneOf, checkPositiveInt, checkTensor } from './check.js';
+import { checkCell, type Cell, type CellKind, type State } from './cells/cell.js';
+import { createCell, CELL_KINDS } from './cells/kinds.js';
+import { checkKeys, checkOneOf, checkPositiveInt, checkTensor } from './check/index.js';
 import { freshSeed, initVariable, prng } from './init.js';
-import { saveNetwork } from './io/network-io.js';
+import { toLayersModel } from './interop/layers-model.js';
+import { saveNetwork, type NetworkConfig, type SavedNetwork } from './io/artifacts.js';
+import { applyOutput } from './output.js';
 import { unroll } from './unroll.js';
+
+export type { NetworkConfig } from './io/artifacts.js';
 
 export interface NetworkOptions {
   /** A cell kind, or a cell already built (its inputSize and units then apply). */
@@ -39,13 +43,6 @@ export interface NetworkOptions {
   /** GRU only (default `true`). */
   resetAfter?: boolean;
   seed?: number;
-}
-
-/** What `model.json` stores of a network: enough to rebuild it. */
-export interface NetworkConfig {
-  cell: CellConfig;
-  outputSize: number;
-  outputActivation: string;
 }
 
 export type ApplyResult = {
@@ -135,7 +132,7 @@ export class RecurrentNetwork {
 
   /** The same model built from tfjs's own layers (see `toLayersModel` in `interop/`). */
   toLayersModel(): tf.LayersModel {
-    return toLayersModelImpl(this);
+    return toLayersModel(this);
   }
 
   dispose(): void {
@@ -143,33 +140,6 @@ export class RecurrentNetwork {
     this.outputParams.W_yh.dispose();
     this.outputParams.b_y.dispose();
   }
-}
-
-/**
- * The output function `y_t = g(W_yh h_t + b_y)` applied along the last axis of `h`
- * (`[batch, time, units]` or `[batch, units]`), with `W_yh: [outputSize, units]`. Shared by the
- * network and the `output` layer.
- */
-export function applyOutput<T extends tf.Tensor>(
-  h: T,
-  W_yh: tf.Tensor,
-  b_y: tf.Tensor,
-  g: (x: tf.Tensor) => tf.Tensor,
-): T {
-  return tf.tidy(() => {
-    const [outputSize, units] = W_yh.shape;
-    const flat = h.reshape([-1, units]) as tf.Tensor2D;
-    const a = tf.add(tf.matMul(flat, W_yh as tf.Tensor2D, false, true), b_y);
-    return g(a).reshape([...h.shape.slice(0, -1), outputSize]) as T;
-  });
-}
-
-/** Set by `interop/layers-model.ts`, which the package index loads; keeps this file free of tf.layers. */
-let toLayersModelImpl: (net: RecurrentNetwork) => tf.LayersModel = () => {
-  throw new Error('toLayersModel: import tfjs-recurrent (the package index) to enable it');
-};
-export function setToLayersModel(fn: (net: RecurrentNetwork) => tf.LayersModel): void {
-  toLayersModelImpl = fn;
 }
 
 /** Builds a {@link RecurrentNetwork}. */
@@ -185,8 +155,9 @@ export function network(options: NetworkOptions): RecurrentNetwork {
   const outputActivation = options.outputActivation ?? 'linear';
   getActivation(outputActivation);
   const seed = options.seed ?? freshSeed();
+  // A kind by name (anything but an object is refused as an unknown kind), or a Cell object.
   const cell =
-    typeof options.cell === 'string'
+    options.cell === null || typeof options.cell !== 'object'
       ? createCell(
           {
             kind: checkOneOf('network', 'cell', options.cell, CELL_KINDS),
@@ -198,7 +169,7 @@ export function network(options: NetworkOptions): RecurrentNetwork {
           },
           { seed },
         )
-      : checkCellObject(options.cell);
+      : checkCell('network', options.cell);
   const rand = prng(seed + 7919);
   return new RecurrentNetwork(cell, outputSize, outputActivation, {
     W_yh: initVariable('W_yh', 'glorotUniform', [outputSize, cell.units], rand),
@@ -206,10 +177,9 @@ export function network(options: NetworkOptions): RecurrentNetwork {
   });
 }
 
-function checkCellObject(cell: unknown): Cell {
-  const c = cell as Cell;
-  if (c === null || typeof c !== 'object' || typeof c.recur !== 'function' || typeof c.units !== 'number') {
-    throw new TypeError(`network: expected cell to be 'elman', 'lstm', 'gru' or a Cell, got ${String(cell)}`);
-  }
-  return c;
+/** The network that a {@link SavedNetwork} (read by `io/`) describes, holding its variables. */
+export function networkFromSaved({ config, params }: SavedNetwork): RecurrentNetwork {
+  const { W_yh, b_y, ...cellParams } = params;
+  const cell = createCell(config.cell, { params: cellParams });
+  return new RecurrentNetwork(cell, config.outputSize, config.outputActivation, { W_yh, b_y });
 }

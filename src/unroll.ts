@@ -4,20 +4,17 @@
  * For `x: [batch, time, inputSize]` it computes, for t = 1..T (or T..1 with `reverse`),
  * `state_t = cell.step(x_t, state_{t-1})` and returns every `h_t` and the last state.
  *
- * Speed: the input projection `X W_x^T + b` of all time steps is one matMul, the recurrent part
- * of all gates of a step is one matMul (`cell.fuse()` concatenates the per-symbol parameters once
- * per call), and the projected input is split into steps once (`unstack`), not sliced per step.
- * When gradients are being recorded and the cell has a hand-derived backward, the same loop runs
- * inside one `tf.customGrad` whose gradient is the whole sequence's (`src/fast/`): tfjs then
- * records one node for the sequence instead of a dozen per step, and the weight gradients are
- * single matMuls over all steps. `fast: false` keeps the plain graph, the reference.
+ * Where a fast path is registered for the cell's kind (`src/fast/`) and `fast` is not `false`,
+ * the same loop runs the cell's equations on fused weights (all gates of a step in one matMul,
+ * the input projection of all steps in one more) and, while gradients are recorded, inside one
+ * `tf.customGrad` whose gradient is the whole sequence's, derived by hand. `fast: false` runs
+ * `cell.step` itself, the reference the fast paths are tested against.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Cell, FusedWeights, State } from './cells/cell.js';
+import type { Cell, State } from './cells/cell.js';
 import { checkCell, checkState } from './cells/cell.js';
-import { checkKeys, checkTensor } from './check.js';
-import { sequenceWithGradient, type Scan } from './fast/sequence.js';
-import { unstack } from './fast/split.js';
+import { checkBoolean, checkKeys, checkTensor } from './check/index.js';
+import { fastPathFor, runFast, unstack, type Loop } from './fast/index.js';
 
 export interface UnrollOptions {
   /** The state before the first step (default: zeros). */
@@ -36,8 +33,8 @@ export interface UnrollOptions {
    */
   probe?: (t: number, h: tf.Tensor2D) => tf.Tensor2D;
   /**
-   * Use the hand-derived whole-sequence gradient where the cell has one (default `true`); `false`
-   * runs the plain per-step graph whose gradient tfjs derives. Both give the same numbers.
+   * Use the cell kind's fast path where one is registered (default `true`); `false` runs
+   * `cell.step` in the loop, with the gradient tfjs derives. Both give the same numbers.
    */
   fast?: boolean;
 }
@@ -54,9 +51,7 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
   checkCell('unroll', cell);
   checkKeys('unroll', options, ['initialState', 'reverse', 'mask', 'probe', 'fast']);
   for (const flag of ['reverse', 'fast'] as const) {
-    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
-      throw new TypeError(`unroll: expected ${flag} to be true or false, got ${JSON.stringify(options[flag])}`);
-    }
+    if (options[flag] !== undefined) checkBoolean('unroll', flag, options[flag]);
   }
   checkTensor('unroll', 'x', x, ['batch', 'time', cell.inputSize]);
   const [batch, time] = x.shape;
@@ -65,6 +60,7 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
   if (initial) checkState('unroll', cell, initial, batch);
   if (options.mask !== undefined) checkTensor('unroll', 'mask', options.mask, [batch, time]);
   const { reverse = false, probe } = options;
+  const path = options.fast !== false && !probe ? fastPathFor(cell.config) : undefined;
 
   return tf.tidy(() => {
     // Time-major and in processing order: row block k of X is the k-th step processed.
@@ -73,15 +69,14 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
     const keep = options.mask
       ? (inOrder(tf.transpose(tf.cast(options.mask, 'float32'))).reshape([time, batch, 1]) as tf.Tensor3D)
       : null;
+    const keeps = keep ? (unstack(keep) as tf.Tensor2D[]) : null;
     const state0 = initial ?? cell.initialState(batch);
-    const scan: Scan = (X, w, state0, step = (xp_t, state, hp_t) => cell.recur(xp_t, state, w, hp_t)) => {
-      // [T*B, I] x [I, G*U]: the input projection of all steps in one matMul, split once.
-      const xps = steps(cell.project(X, w).reshape([time, batch, -1]));
-      const keeps = keep ? steps(keep) : null;
+
+    const loop: Loop = (step, state0) => {
       const states: State[] = [];
       let state = state0;
       for (let k = 0; k < time; k++) {
-        const next = step(xps[k], state, cell.hidden(state.h, w));
+        const next = step(k, state);
         state = keeps ? carryMasked(keeps[k], next, state) : next;
         if (probe) state = { ...state, h: probe(reverse ? time - 1 - k : k, state.h) };
         states.push(state);
@@ -89,27 +84,18 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
       return states;
     };
 
-    const w: FusedWeights = cell.fuse();
-    const fast = options.fast !== false && !probe && cell.backward !== undefined && tf.engine().isTapeOn();
-    const { hs, state } = fast
-      ? sequenceWithGradient(cell, cell.backward!, { X, w, state0, keep }, scan)
-      : lastAndAll(scan(X, w, state0));
+    let hs: tf.Tensor3D;
+    let state: State;
+    if (path) {
+      ({ hs, state } = runFast(cell, path, { X, state0, keep }, loop));
+    } else {
+      const xs = unstack(X.reshape([time, batch, cell.inputSize])) as tf.Tensor2D[];
+      const states = loop((k, s) => cell.step(xs[k], s), state0);
+      hs = tf.stack(states.map((s) => s.h)) as tf.Tensor3D;
+      state = states[time - 1];
+    }
     return { outputs: tf.transpose(inOrder(hs), [1, 0, 2]) as tf.Tensor3D, state };
   });
-}
-
-/**
- * `t: [time, …]` split into its `time` steps, each copied once (`fast/split.ts`). Its gradient
- * also holds for one step, where tfjs 4.22's `unstack` gradient fails ("Argument tensors passed
- * to stack must be a `Tensor[]`").
- */
-function steps(t: tf.Tensor): tf.Tensor2D[] {
-  return unstack(t) as tf.Tensor2D[];
-}
-
-/** Every `h` stacked `[time, batch, units]` (processing order) and the last state. */
-function lastAndAll(states: State[]): { hs: tf.Tensor3D; state: State } {
-  return { hs: tf.stack(states.map((s) => s.h)) as tf.Tensor3D, state: states[states.length - 1] };
 }
 
 /** `m ? next : previous` for every entry of the state, with m per batch row. */

@@ -5,23 +5,34 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import * as rt from '../src/index.js';
-import type { Cell, CellBackward, State } from '../src/cells/cell.js';
+import type { Cell, State } from '../src/cells/cell.js';
+import { fastPathFactory, fastPathFor, registerFastPath } from '../src/fast/index.js';
 import { describeOnBackends } from './helpers/backends.js';
 import { expectRelClose } from './helpers/close.js';
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
 
-/** Counts the steps the cell's hand-derived backward takes (0 when the plain path ran). */
-function spyOnBackward(cell: Cell): { steps: () => number } {
-  const backward = cell.backward as CellBackward;
+/**
+ * Counts the steps the hand-derived backward of the cell's kind takes (0 when the plain path ran),
+ * by wrapping its registered fast path until `restore()`.
+ */
+function spyOnBackward(cell: Cell): { steps: () => number; restore: () => void } {
+  const original = fastPathFactory(cell.kind)!;
   let count = 0;
-  (cell as { backward?: CellBackward }).backward = {
-    ...backward,
-    step: (g, f) => {
-      count++;
-      return backward.step(g, f);
-    },
-  };
-  return { steps: () => count };
+  registerFastPath(cell.kind, (config) => {
+    const path = original(config);
+    const backward = path.backward!;
+    return {
+      ...path,
+      backward: {
+        ...backward,
+        step: (g, f, W) => {
+          count++;
+          return backward.step(g, f, W);
+        },
+      },
+    };
+  });
+  return { steps: () => count, restore: () => registerFastPath(cell.kind, original) };
 }
 
 interface Case {
@@ -40,6 +51,7 @@ const cases: Case[] = [
     make: () => rt.cells.lstm({ inputSize: 3, units: 4, recurrentActivation: 'hardSigmoid', seed: 6 }),
   },
   { name: 'gru', make: () => rt.cells.gru({ inputSize: 3, units: 4, seed: 7 }) },
+  { name: 'gru resetAfter: false', make: () => rt.cells.gru({ inputSize: 3, units: 4, resetAfter: false, seed: 8 }) },
 ];
 
 /** A loss that weighs every output and the final state with fixed random weights. */
@@ -75,15 +87,17 @@ describeOnBackends('fast path of unroll', ['cpu', 'wasm'], () => {
     tf.tidy(() => tf.variableGrads(() => tf.sum(rt.unroll(cell, x, { fast: false }).outputs) as tf.Scalar));
     tf.tidy(() => tf.variableGrads(() => tf.sum(rt.unroll(cell, x, { probe: (_t, h) => h }).outputs) as tf.Scalar));
     expect(spy.steps(), 'fast: false and probe').to.equal(5);
+    spy.restore();
     x.dispose();
     cell.dispose();
   });
 
-  it('cells whose activations have no derivative through their output keep the plain path', () => {
-    expect(rt.cells.elman({ inputSize: 1, units: 1, activation: 'gelu' }).backward).to.equal(undefined);
-    expect(rt.cells.lstm({ inputSize: 1, units: 1, activation: 'selu' }).backward).to.equal(undefined);
-    expect(rt.cells.gru({ inputSize: 1, units: 1, resetAfter: false }).backward).to.equal(undefined);
-    expect(rt.cells.gru({ inputSize: 1, units: 1 }).backward).to.not.equal(undefined);
+  it('has a hand-derived backward for every kind and form, none where an activation has no derivative', () => {
+    const backward = (cell: Cell) => fastPathFor(cell.config)!.backward;
+    expect(backward(rt.cells.elman({ inputSize: 1, units: 1, activation: 'gelu' }))).to.equal(undefined);
+    expect(backward(rt.cells.lstm({ inputSize: 1, units: 1, activation: 'selu' }))).to.equal(undefined);
+    expect(backward(rt.cells.gru({ inputSize: 1, units: 1, resetAfter: false }))).to.not.equal(undefined);
+    expect(backward(rt.cells.gru({ inputSize: 1, units: 1 }))).to.not.equal(undefined);
   });
 
   for (const name of FIXTURE_NAMES) {
@@ -124,6 +138,7 @@ describeOnBackends('fast path of unroll', ['cpu', 'wasm'], () => {
         }
       });
       expect(spy.steps(), 'the fast path ran').to.be.greaterThan(0);
+      spy.restore();
       cell.dispose();
     });
   }
@@ -160,6 +175,7 @@ describeOnBackends('fast path of unroll', ['cpu', 'wasm'], () => {
         });
       }
       expect(spy.steps(), 'the fast path ran').to.be.greaterThan(0);
+      spy.restore();
       cell.dispose();
     });
   }

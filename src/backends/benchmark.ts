@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CellKind } from '../cells/cell.js';
-import { CELL_KINDS } from '../cells/create.js';
-import { checkKeys, checkOneOf, checkPositiveInt } from '../check.js';
+import { CELL_KINDS } from '../cells/kinds.js';
+import { checkKeys, checkOneOf, checkPositiveInt, checkSeed } from '../check/index.js';
 import { network } from '../network.js';
 import { compare, type CompareRow } from './compare.js';
 
@@ -45,8 +45,7 @@ export async function benchmark(options: BenchmarkOptions): Promise<CompareRow[]
   checkOneOf(where, 'cell', o.cell, CELL_KINDS);
   for (const key of ['units', 'inputSize', 'outputSize', 'time', 'batch', 'steps'] as const)
     checkPositiveInt(where, key, o[key]);
-  if (!Number.isFinite(o.seed))
-    throw new RangeError(`${where}: expected seed to be a finite number, got ${String(o.seed)}`);
+  checkSeed(where, o.seed);
 
   await tf.ready(); // a backend that starts asynchronously (wasm) must be up before tensors exist
   const model = network({

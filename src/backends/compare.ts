@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Cell } from '../cells/cell.js';
-import { createCell } from '../cells/create.js';
-import { checkKeys, checkPositiveInt, checkTensor } from '../check.js';
+import { createCell } from '../cells/kinds.js';
+import { checkKeys, checkPositiveInt, checkTensor } from '../check/index.js';
 import { uniqueName } from '../init.js';
 import { RecurrentNetwork } from '../network.js';
 import { unroll } from '../unroll.js';
@@ -231,7 +231,7 @@ function checkCompareOptions(options: CompareOptions) {
   checkKeys(where, options, ['model', 'x', 'y', 'backends', 'steps']);
   const { model, x, y, backends } = options;
   const isCell = (m: unknown): m is Cell =>
-    m !== null && typeof m === 'object' && typeof (m as Cell).recur === 'function' && 'config' in m;
+    m !== null && typeof m === 'object' && typeof (m as Cell).step === 'function' && 'config' in m;
   if (!(model instanceof RecurrentNetwork) && !isCell(model)) {
     throw new TypeError(`${where}: expected model to be a RecurrentNetwork or a Cell, got ${String(model)}`);
   }

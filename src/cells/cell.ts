@@ -1,27 +1,24 @@
 /**
- * What every cell is: parameters keyed by the document's symbols plus one step of its
- * equations. The per-cell files (`elman.ts`, `lstm.ts`, `gru.ts`) hold only the equations;
- * this file holds the machinery they share: parameter creation, the fused weights and the
- * input projection.
+ * What every cell is: parameters keyed by the document's symbols, the state it starts from and
+ * one step of its equations. The per-cell files (`elman.ts`, `lstm.ts`, `gru.ts`) hold only their
+ * equations ({@link CellDefinition}); this file holds what they share.
  *
- * A cell with gates `[a, b, …]` has, for each gate `g`, the parameters
+ * A cell with gates `[a, b, …]` has, for each gate `k`, the parameters
  *
  * | symbol  | shape               | acts as      |
  * |---------|---------------------|--------------|
- * | `W_gx`  | `[units, inputSize]`| `W_gx x_t`   |
- * | `W_gh`  | `[units, units]`    | `W_gh h_{t-1}` |
- * | `b_g`   | `[units]`           | `+ b_g`      |
+ * | `W_kx`  | `[units, inputSize]`| `W_kx x_t`   |
+ * | `W_kh`  | `[units, units]`    | `W_kh h_{t-1}` |
+ * | `b_k`   | `[units]`           | `+ b_k`      |
  *
- * For a batch `X_t: [batch, inputSize]` the code computes `X_t W_gx^T`. The fast path
- * concatenates the per-gate matrices once per sequence (`fuse`), so all gates of a step take one
- * matMul; the stored parameters stay per symbol. The fused matrices are kept transposed
- * (`W^T`, the layout Keras calls a kernel), because a matMul with a transposed operand is about
- * ten times slower on the WASM backend than one without.
+ * For a batch `X_t: [batch, inputSize]` the code computes `X_t W_kx^T`. The equations are written
+ * over the affine terms of the gates ({@link Terms}): `a(k) = W_kx x_t + W_kh h_{t-1} + b_k`, the
+ * gate's argument, or its two halves where the equations keep them apart. Here `cell.step`
+ * computes each term from the per-symbol parameters, as written; a fast path (`src/fast/`) may
+ * hand the same equations terms it computed for all gates at once.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkKeys, checkPositiveInt, checkTensor, fmt } from '../check.js';
-import { describe } from '../check-options.js';
-import { matMul } from '../fast/matmul.js';
+import { checkKeys, checkPositiveInt, checkSeed, checkTensor, fmt, describe } from '../check/index.js';
 import { freshSeed, initVariable, prng, type Initializer } from '../init.js';
 
 export type CellKind = 'elman' | 'lstm' | 'gru';
@@ -45,38 +42,47 @@ export interface CellConfig {
   resetAfter?: boolean;
 }
 
-/** The per-gate matrices concatenated along the output axis and transposed, for one sequence. */
-export interface FusedWeights {
-  /** `W_x^T`: `[inputSize, gates * units]` */
-  WxT: tf.Tensor2D;
-  /** `W_h^T`: `[units, fusedGates * units]` */
-  WhT: tf.Tensor2D;
-  /** `b`: `[gates * units]` */
-  b: tf.Tensor1D;
-  /** `b_h`, the biases inside the recurrent term (GRU's `b_nh`): `[fusedGates * units]`, if any. */
-  bh?: tf.Tensor1D;
+/**
+ * The affine terms a step's equations are written over, for the gate `k` (the letter in the
+ * symbols: `W_kx`, `W_kh`, `b_k`). Each is `[batch, units]`.
+ */
+export interface Terms {
+  /** `W_kx x_t + W_kh h_{t-1} + b_k`: the gate's argument. */
+  a(k: string): tf.Tensor2D;
+  /** `W_kx x_t + b_k`: the input half. */
+  x(k: string): tf.Tensor2D;
+  /**
+   * `W_kh v + b_kh`: the recurrent half, with `v = h_{t-1}` unless given (the GRU without
+   * `resetAfter` applies `W_nh` to `r_t ⊙ h_{t-1}`); `b_kh` only where the cell has one (the
+   * GRU's `b_nh`).
+   */
+  h(k: string, v?: tf.Tensor2D): tf.Tensor2D;
 }
 
 /**
- * The hand-derived gradient of one step, for the whole-sequence fast path (`src/fast/`). Rows are
- * `n = steps * batch`; `xp = X W_x^T + b` and `hp = H W_h^T + b_h` as in {@link CellSpec.recur}.
- * The caller adds the matMul part of `dL/dh_{t-1}` (`dL/dhp_t W_h`) and the weight gradients.
+ * Every quantity one step's equations name, by their symbols (`i_t`, `f_t`, …): the new state's
+ * `h_t` (and `c_t`) among them. A hand-derived backward pass keeps the ones it needs.
  */
-export interface CellBackward {
-  /** One step, as `recur` computes it, plus the values its local derivatives need (`[batch, units]` each). */
-  forward(xp: tf.Tensor2D, hp: tf.Tensor2D, state: State): { state: State; saved: Record<string, tf.Tensor> };
-  /**
-   * The local derivatives of every step, all steps at once, from the states before each step and
-   * the values `forward` saved, stacked over the steps (`[n, units]` each).
-   */
-  factors(prev: State, saved: Record<string, tf.Tensor>): Record<string, tf.Tensor>;
-  /**
-   * One step back: from `g = dL/d state_t` (the part that flows through this step's equations) and
-   * this step's factors, `dL/d hp_t` and the elementwise part of `dL/d state_{t-1}`.
-   */
-  step(g: State, f: Record<string, tf.Tensor>): { hp: tf.Tensor2D; prev: Partial<State> };
-  /** `dL/d xp` of all steps from the stacked `g` and `dL/d hp`, where it is not `dL/d hp` itself. */
-  xp?(g: State, hp: tf.Tensor2D, f: Record<string, tf.Tensor>): tf.Tensor2D;
+export type Quantities = { h_t: tf.Tensor2D; c_t?: tf.Tensor2D; [symbol: string]: tf.Tensor2D | undefined };
+
+/** One step of a cell's equations: from the affine terms and the state before, every quantity. */
+export type Equations = (terms: Terms, state: State) => Quantities;
+
+/** A kind of cell, as its file writes it. */
+export interface CellDefinition {
+  kind: CellKind;
+  /** Gate letters, in the order of every stacked layout (PyTorch's for the LSTM, Keras's for the GRU). */
+  gates: readonly string[];
+  /** `['h']` or `['h', 'c']`. */
+  stateNames: readonly ('h' | 'c')[];
+  /** The equations in LaTeX (the cell's TSDoc shows the same). */
+  latex(config: CellConfig): string;
+  /** The equations of a configuration (its activations, its form). */
+  equations(config: CellConfig): Equations;
+  /** Biases inside the recurrent half, by gate (the GRU's `{ n: 'b_nh' }` with `resetAfter`). */
+  recurrentBias?(config: CellConfig): Record<string, string>;
+  /** Initialisers that differ from the defaults (e.g. `{ b_f: 'ones' }`). */
+  init?: Record<string, Initializer>;
 }
 
 export interface Cell {
@@ -86,8 +92,6 @@ export interface Cell {
   readonly config: CellConfig;
   /** Trainable parameters keyed by the document's symbols. */
   readonly params: Record<string, tf.Variable>;
-  /** Gate letters in the order of the fused matrices (e.g. `['i', 'f', 'g', 'o']`). */
-  readonly gates: readonly string[];
   /** `['h']` or `['h', 'c']`. */
   readonly stateNames: readonly ('h' | 'c')[];
   /** The cell's equations in LaTeX. */
@@ -96,16 +100,6 @@ export interface Cell {
   initialState(batch: number): State;
   /** One application of the equations: `(x_t: [batch, inputSize], state) -> state`. */
   step(x_t: tf.Tensor2D, state: State): State;
-  /** The per-gate parameters concatenated (gradients flow back to the symbols). */
-  fuse(): FusedWeights;
-  /** `X W_x^T + b` for all gates at once: `[n, inputSize] -> [n, gates * units]`. */
-  project(x: tf.Tensor2D, w: FusedWeights): tf.Tensor2D;
-  /** `H W_h^T + b_h` for the fused gates: `[n, units] -> [n, fusedGates * units]`. */
-  hidden(h: tf.Tensor2D, w: FusedWeights): tf.Tensor2D;
-  /** One step from an input already projected by {@link Cell.project} (and `hp`, if computed). */
-  recur(xp_t: tf.Tensor2D, state: State, w: FusedWeights, hp_t?: tf.Tensor2D): State;
-  /** The hand-derived gradient of a step, where the cell's activations allow one (else undefined). */
-  readonly backward?: CellBackward;
   /** Disposes the parameters. */
   dispose(): void;
 }
@@ -120,70 +114,67 @@ export interface CellOptions {
   params?: Record<string, tf.Variable>;
 }
 
-/** Gate letters of each kind, in the order of the fused matrices. */
-export const GATES: Record<CellKind, readonly string[]> = {
-  elman: ['h'],
-  lstm: ['i', 'f', 'g', 'o'],
-  gru: ['z', 'r', 'n'],
-};
-
-/**
- * The shape of every parameter a cell configuration has, keyed by symbol: `W_gx`, `W_gh`, `b_g`
- * per gate, plus the GRU's `b_nh` when `resetAfter`.
- */
-export function paramShapes(config: CellConfig): Map<string, number[]> {
-  const { inputSize, units } = config;
-  const shapes = new Map<string, number[]>();
-  for (const g of GATES[config.kind]) {
-    shapes.set(`W_${g}x`, [units, inputSize]);
-    shapes.set(`W_${g}h`, [units, units]);
-    shapes.set(`b_${g}`, [units]);
-  }
-  if (config.kind === 'gru' && config.resetAfter !== false) shapes.set('b_nh', [units]);
-  return shapes;
-}
-
-/** The equations of one cell, as its file states them. */
-export interface CellSpec {
-  kind: CellKind;
-  /** Gates whose `W_gh` enters the one per-step matMul (default: all). */
-  fusedRecurrent?: readonly string[];
-  /** Biases inside the recurrent term `hp`, by gate (the GRU's `{ n: 'b_nh' }`). */
-  recurrentBias?: Record<string, string>;
-  stateNames: readonly ('h' | 'c')[];
-  equations: string;
-  /** Initialisers that differ from the defaults (e.g. `{ b_f: 'ones' }`). */
-  init?: Record<string, Initializer>;
-  config: CellConfig;
-  /** The step, given `xp = X W_x^T + b` (all gates) and `hp = H W_h^T + b_h` (the fused gates). */
-  recur(xp: tf.Tensor2D, hp: tf.Tensor2D, state: State, params: Record<string, tf.Variable>): State;
-  /** The step's hand-derived gradient, where the cell's activations allow one. */
-  backward?: CellBackward;
-}
-
 /** Most parameters a cell accepts: absurd sizes (units: 1e9) are refused before anything is allocated. */
 export const MAX_CELL_PARAMS = 2 ** 28;
 
-export const CELL_OPTION_KEYS = ['inputSize', 'units', 'seed', 'params'] as const;
+const CELL_OPTION_KEYS = ['inputSize', 'units', 'seed', 'params'] as const;
+
+/**
+ * The terms of {@link Terms} computed from the per-symbol parameters, as the equations write
+ * them: `x_t W_kx^T + h W_kh^T + b_k` for a batch of rows.
+ */
+export function plainTerms(
+  params: Record<string, tf.Tensor>,
+  recurrentBias: Record<string, string>,
+  x_t: tf.Tensor2D,
+  h: tf.Tensor2D,
+): Terms {
+  const times = (v: tf.Tensor2D, W: tf.Tensor) => tf.matMul(v, W as tf.Tensor2D, false, true);
+  const x = (k: string) => tf.add(times(x_t, params[`W_${k}x`]), params[`b_${k}`]) as tf.Tensor2D;
+  const hk = (k: string, v: tf.Tensor2D = h) => {
+    const Wv = times(v, params[`W_${k}h`]) as tf.Tensor2D;
+    return recurrentBias[k] ? (tf.add(Wv, params[recurrentBias[k]]) as tf.Tensor2D) : Wv;
+  };
+  return { a: (k) => tf.add(x(k), hk(k)) as tf.Tensor2D, x, h: hk };
+}
+
+/** The state among a step's quantities. */
+export function stateOf(q: Quantities): State {
+  return q.c_t ? { h: q.h_t, c: q.c_t } : { h: q.h_t };
+}
+
+/**
+ * The shape of every parameter a configuration has, keyed by symbol: `W_kx`, `W_kh`, `b_k` per
+ * gate, plus the recurrent biases (the GRU's `b_nh` when `resetAfter`).
+ */
+export function shapesOf(def: CellDefinition, config: CellConfig): Map<string, number[]> {
+  const { inputSize, units } = config;
+  const shapes = new Map<string, number[]>();
+  for (const k of def.gates) {
+    shapes.set(`W_${k}x`, [units, inputSize]);
+    shapes.set(`W_${k}h`, [units, units]);
+    shapes.set(`b_${k}`, [units]);
+  }
+  for (const symbol of Object.values(def.recurrentBias?.(config) ?? {})) shapes.set(symbol, [units]);
+  return shapes;
+}
 
 /** Checks the options every cell takes and the ones particular to `kind`. */
-export function checkCellOptions(kind: CellKind, options: CellOptions, extra: readonly string[]): void {
-  const where = `cells.${kind}`;
+export function checkCellOptions(def: CellDefinition, options: CellOptions, extra: readonly string[]): void {
+  const where = `cells.${def.kind}`;
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`${where}: expected an options object { inputSize, units, ... }, got ${String(options)}`);
   }
   checkKeys(where, options, [...CELL_OPTION_KEYS, ...extra]);
   checkPositiveInt(where, 'inputSize', options.inputSize);
   checkPositiveInt(where, 'units', options.units);
-  checkCellSize(where, kind, options.inputSize, options.units);
-  if (options.seed !== undefined && !Number.isFinite(options.seed)) {
-    throw new RangeError(`${where}: expected seed to be a finite number, got ${String(options.seed)}`);
-  }
+  checkCellSize(where, def, options.inputSize, options.units);
+  if (options.seed !== undefined) checkSeed(where, options.seed);
 }
 
 /** Refuses sizes whose parameters would exceed {@link MAX_CELL_PARAMS}, before anything is allocated. */
-export function checkCellSize(where: string, kind: CellKind, inputSize: number, units: number): void {
-  const count = GATES[kind].length * units * (inputSize + units + 1);
+export function checkCellSize(where: string, def: CellDefinition, inputSize: number, units: number): void {
+  const count = def.gates.length * units * (inputSize + units + 1);
   if (count > MAX_CELL_PARAMS) {
     throw new RangeError(
       `${where}: ${units} units with inputSize ${inputSize} make ${count} parameters, ` +
@@ -192,56 +183,32 @@ export function checkCellSize(where: string, kind: CellKind, inputSize: number, 
   }
 }
 
-/** Builds a {@link Cell} from its equations. */
-export function makeCell(spec: CellSpec, options: CellOptions): Cell {
-  const { inputSize, units } = options;
-  const where = `cells.${spec.kind}`;
-  const gates = GATES[spec.kind];
-  const shapes = paramShapes(spec.config);
-  const params = options.params ? adoptParams(where, options.params, shapes) : createParams(spec, shapes, options.seed);
-  const fusedRecurrent = spec.fusedRecurrent ?? gates;
-
-  const recurrentBias = spec.recurrentBias ?? {};
-  const fuse = (): FusedWeights =>
-    tf.tidy(() => ({
-      WxT: tf.transpose(tf.concat(gates.map((g) => params[`W_${g}x`]))) as tf.Tensor2D,
-      WhT: tf.transpose(tf.concat(fusedRecurrent.map((g) => params[`W_${g}h`]))) as tf.Tensor2D,
-      b: tf.concat(gates.map((g) => params[`b_${g}`])) as tf.Tensor1D,
-      ...(fusedRecurrent.some((g) => recurrentBias[g]) && {
-        bh: tf.concat(fusedRecurrent.map((g) => params[recurrentBias[g]] ?? tf.zeros([units]))) as tf.Tensor1D,
-      }),
-    }));
-  const project = (x: tf.Tensor2D, w: FusedWeights): tf.Tensor2D => tf.tidy(() => matMul(x, w.WxT, false, false, w.b));
-  const hidden = (h: tf.Tensor2D, w: FusedWeights): tf.Tensor2D => tf.tidy(() => matMul(h, w.WhT, false, false, w.bh));
-  const recur = (xp: tf.Tensor2D, state: State, w: FusedWeights, hp?: tf.Tensor2D): State =>
-    tf.tidy(() => spec.recur(xp, hp ?? hidden(state.h, w), state, params));
+/** Builds a {@link Cell}: its parameters (new, or the given ones) and its equations. */
+export function makeCell(def: CellDefinition, config: CellConfig, options: CellOptions): Cell {
+  const { inputSize, units } = config;
+  const where = `cells.${def.kind}`;
+  const equations = def.equations(config); // refuses an unknown activation before any variable is made
+  const shapes = shapesOf(def, config);
+  const params = options.params ? adoptParams(where, options.params, shapes) : createParams(def, shapes, options.seed);
+  const recurrentBias = def.recurrentBias?.(config) ?? {};
 
   const cell: Cell = {
-    kind: spec.kind,
+    kind: def.kind,
     inputSize,
     units,
-    config: spec.config,
+    config,
     params,
-    gates,
-    stateNames: spec.stateNames,
-    equations: spec.equations,
+    stateNames: def.stateNames,
+    equations: def.latex(config),
     initialState(batch: number): State {
       checkPositiveInt(`${where}.initialState`, 'batch', batch);
-      return Object.fromEntries(spec.stateNames.map((n) => [n, tf.zeros([batch, units])])) as unknown as State;
+      return Object.fromEntries(def.stateNames.map((n) => [n, tf.zeros([batch, units])])) as unknown as State;
     },
     step(x_t: tf.Tensor2D, state: State): State {
       checkTensor(`${where}.step`, 'x_t', x_t, ['batch', inputSize]);
       checkState(`${where}.step`, cell, state, x_t.shape[0]);
-      return tf.tidy(() => {
-        const w = fuse();
-        return recur(project(x_t, w), state, w);
-      });
+      return tf.tidy(() => stateOf(equations(plainTerms(params, recurrentBias, x_t, state.h), state)));
     },
-    fuse,
-    project,
-    hidden,
-    recur,
-    backward: spec.backward,
     dispose(): void {
       for (const p of Object.values(params)) p.dispose();
     },
@@ -255,8 +222,8 @@ export function checkCell(where: string, cell: unknown): Cell {
   const ok =
     c !== null &&
     typeof c === 'object' &&
-    typeof c.fuse === 'function' &&
-    typeof c.recur === 'function' &&
+    typeof c.step === 'function' &&
+    typeof c.config === 'object' &&
     Number.isInteger(c.inputSize) &&
     Number.isInteger(c.units);
   if (!ok) throw new TypeError(`${where}: expected cell to be a Cell (rt.cells.elman/lstm/gru), got ${describe(cell)}`);
@@ -274,13 +241,12 @@ export function checkState(where: string, cell: Cell, state: unknown, batch: num
   return state as State;
 }
 
-function createParams(spec: CellSpec, shapes: Map<string, number[]>, seed?: number): Record<string, tf.Variable> {
+function createParams(def: CellDefinition, shapes: Map<string, number[]>, seed?: number): Record<string, tf.Variable> {
   const rand = prng(seed ?? freshSeed());
   const params: Record<string, tf.Variable> = {};
   for (const [symbol, shape] of shapes) {
     const kind: Initializer =
-      spec.init?.[symbol] ??
-      (symbol.startsWith('b_') ? 'zeros' : symbol.endsWith('x') ? 'glorotUniform' : 'orthogonal');
+      def.init?.[symbol] ?? (symbol.startsWith('b_') ? 'zeros' : symbol.endsWith('x') ? 'glorotUniform' : 'orthogonal');
     params[symbol] = initVariable(symbol, kind, shape, rand);
   }
   return params;

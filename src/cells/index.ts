@@ -2,5 +2,5 @@
 export { elman, type ElmanOptions } from './elman.js';
 export { lstm, type LstmOptions } from './lstm.js';
 export { gru, type GruOptions } from './gru.js';
-export type { Cell, CellConfig, CellKind, CellOptions, FusedWeights, State } from './cell.js';
-export { createCell, CELL_KINDS } from './create.js';
+export type { Cell, CellConfig, CellKind, CellOptions, State } from './cell.js';
+export { createCell, CELL_KINDS } from './kinds.js';

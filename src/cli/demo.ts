@@ -12,8 +12,8 @@ import type { Command } from 'commander';
 import { ADDING_BASELINE_MSE, addingBatches, addingProblem } from '../data/adding.js';
 import * as rt from '../index.js';
 import { lineChart, type Series } from '../plot/index.js';
+import { Bars, type Tracker } from '../progress.js';
 import { BIN, command, displayPath, integer, positiveInt, positiveNumber, printJson, startBackend } from './command.js';
-import { Bars, type Tracker } from './progress.js';
 import { reportHtml } from './report.js';
 import { textTable } from './table.js';
 
@@ -96,7 +96,7 @@ async function demo(o: DemoOptions): Promise<void> {
         `${o.steps} steps of ${o.batch} sequences, on the ${tf.getBackend()} backend`,
     );
   }
-  const bars = new Bars();
+  const bars = await Bars.create();
   const trackers = CELLS.map((cell) => bars.add(cell, o.steps));
   const runs: Run[] = [];
   try {

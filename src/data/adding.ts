@@ -10,7 +10,7 @@
  * every backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkKeys, checkPositiveInt } from '../check.js';
+import { checkKeys, checkPositiveInt, checkSeed } from '../check/index.js';
 import { prng } from '../init.js';
 
 /** The mean squared error of always predicting 1: Var(u_1 + u_2) for u ~ U(0, 1). */
@@ -78,7 +78,5 @@ function checkAddingOptions(where: string, options: AddingOptions, extra: string
   checkPositiveInt(where, 'batch', options.batch);
   const time = checkPositiveInt(where, 'time', options.time);
   if (time < 2) throw new RangeError(`${where}: expected time >= 2, got ${time}`);
-  if (typeof options.seed !== 'number' || !Number.isFinite(options.seed)) {
-    throw new RangeError(`${where}: expected seed to be a finite number, got ${String(options.seed)}`);
-  }
+  checkSeed(where, options.seed);
 }

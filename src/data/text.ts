@@ -7,8 +7,7 @@
  * where items start and stop, and sampling makes one item at a time.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkKeys, checkOneOf, checkPositiveInt } from '../check.js';
-import { describe } from '../check-options.js';
+import { checkKeys, checkOneOf, checkPositiveInt, checkSeed, describe } from '../check/index.js';
 import { prng } from '../init.js';
 
 /** The character that separates items in a line corpus. */
@@ -156,9 +155,7 @@ export function charWindows(
   checkKeys('charWindows', options, ['seq', 'batch', 'seed']);
   const seq = checkPositiveInt('charWindows', 'seq', options.seq);
   const batch = checkPositiveInt('charWindows', 'batch', options.batch);
-  if (typeof options.seed !== 'number' || !Number.isFinite(options.seed)) {
-    throw new RangeError(`charWindows: expected seed to be a finite number, got ${String(options.seed)}`);
-  }
+  checkSeed('charWindows', options.seed);
   const count = windowCount(corpus, seq);
   if (count === 0) {
     throw new RangeError(

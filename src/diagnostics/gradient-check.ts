@@ -13,11 +13,19 @@
  * A tf.LayersModel is run with `training: false` (no dropout), for both gradients.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkKeys } from '../check.js';
+import { checkKeys } from '../check/index.js';
 import { prng } from '../init.js';
 import type { RecurrentNetwork } from '../network.js';
-import { checkLoss, lossFunction, selectTarget, type LossFn, type LossName, type Target } from '../train/loss.js';
-import { asTrainable, checkExample } from '../train/model.js';
+import {
+  asTrainable,
+  checkExample,
+  checkLoss,
+  lossFunction,
+  selectTarget,
+  type LossFn,
+  type LossName,
+  type Target,
+} from '../objective/index.js';
 
 export interface GradientCheckOptions {
   loss: LossName | LossFn;

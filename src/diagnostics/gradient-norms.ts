@@ -9,11 +9,19 @@
  * pass gives all T of them and the parameters' gradients together.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkKeys } from '../check.js';
+import { checkKeys } from '../check/index.js';
 import { RecurrentNetwork } from '../network.js';
 import { unroll } from '../unroll.js';
-import { checkLoss, lossFunction, selectTarget, type LossFn, type LossName, type Target } from '../train/loss.js';
-import { asTrainable, checkExample } from '../train/model.js';
+import {
+  asTrainable,
+  checkExample,
+  checkLoss,
+  lossFunction,
+  selectTarget,
+  type LossFn,
+  type LossName,
+  type Target,
+} from '../objective/index.js';
 
 export interface GradientNormsOptions {
   loss: LossName | LossFn;

@@ -1,28 +1,33 @@
 /**
  * Backpropagation through time by hand: the gradient of the loss with respect to every
- * parameter of a {@link RecurrentNetwork}, derived from the equations and written with plain
- * tensor ops (no automatic differentiation anywhere), to set beside `tf.variableGrads`.
+ * parameter of a {@link RecurrentNetwork}, written with plain tensor ops step by step (no
+ * automatic differentiation anywhere), to set beside `tf.variableGrads`.
+ *
+ * The forward is the cell's own equations on its per-symbol parameters (what `cell.step`
+ * computes), keeping every quantity they name. The backward of one step is the cell kind's
+ * hand-derived one (`src/fast/<kind>.ts`, the same the fast path runs over whole sequences); here
+ * it runs one step at a time and every parameter's gradient is summed by hand, per symbol.
  *
  * With $z_t = W_{yh} h_t + b_y$, $\hat y_t = g(z_t)$ and $\delta^y_t = \partial L/\partial z_t$
  * (zero at every step but the last for `target: 'lastStep'`):
  * $$\frac{\partial L}{\partial W_{yh}} = \sum_t \delta^y_t h_t^\top, \qquad
  *   \frac{\partial L}{\partial b_y} = \sum_t \delta^y_t,$$
  * $$\frac{\partial L}{\partial h_t} = W_{yh}^\top \delta^y_t
- *   + \left.\frac{\partial L}{\partial h_t}\right|_{\text{through step } t+1}$$
- * (for the Elman cell the second term is $W_{hh}^\top \delta_{t+1}$), computed from t = T down
- * to 1; each cell's file (`manual/`) holds its step. Every weight gradient is a sum over t.
+ *   + \left.\frac{\partial L}{\partial h_t}\right|_{\text{through step } t+1},$$
+ * computed from t = T down to 1. A gate's argument that received $\delta^k_t$ adds
+ * $\delta^k_t x_t^\top$ to $\partial L/\partial W_{kx}$, $\delta^k_t$ to $\partial L/\partial b_k$,
+ * and its recurrent half ($W_{kh} v_t$) adds $\delta_t v_t^\top$ to $\partial L/\partial W_{kh}$ and
+ * $W_{kh}^\top \delta_t$ to the error of $v_t$.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { State } from '../cells/cell.js';
-import { checkKeys } from '../check.js';
+import { plainTerms, stateOf, type Quantities, type State } from '../cells/cell.js';
+import { definitionOf } from '../cells/kinds.js';
+import { checkKeys } from '../check/index.js';
+import { requireOutputDerivative as derivative } from '../fast/derivatives.js';
+import { fastPathFor } from '../fast/index.js';
+import { separateGates } from '../fast/fused.js';
 import { RecurrentNetwork } from '../network.js';
-import { LOSS_NAMES, selectTarget, type LossName, type Target } from '../train/loss.js';
-import { asTrainable, checkExample } from '../train/model.js';
-import { requireOutputDerivative as derivative } from '../cells/derivatives.js';
-import { type Grads, type ManualStep } from './manual/common.js';
-import { manualElman } from './manual/elman.js';
-import { manualGru } from './manual/gru.js';
-import { manualLstm } from './manual/lstm.js';
+import { asTrainable, checkExample, LOSS_NAMES, selectTarget, type LossName, type Target } from '../objective/index.js';
 
 export interface ManualBpttOptions {
   /** A built-in loss (its derivative is written by hand too). */
@@ -53,54 +58,80 @@ export function manualBPTT(
     );
   }
   const { target } = checkExample(where, asTrainable(where, net), x, y, options.loss, options.target);
-  const step = manualStep(where, net);
+  const config = net.cell.config;
+  for (const name of [config.activation, config.recurrentActivation]) if (name !== undefined) derivative(where, name);
   const dg = derivative(where, net.outputActivation);
+  const def = definitionOf(config.kind);
+  const equations = def.equations(config);
+  const recurrentBias = def.recurrentBias?.(config) ?? {};
+  const { layout, backward } = fastPathFor(config)!;
+  const separate = separateGates(layout);
+  const p = net.params;
 
   return tf.tidy(() => {
     const { W_yh } = net.outputParams;
     const [batch, time] = x.shape as [number, number, number];
-    const units = net.units;
-    const out = net.outputSize;
+    const [units, out] = [net.units, net.outputSize];
+    const xs = tf.unstack(x, 1) as tf.Tensor2D[];
 
-    // Forward, keeping every step's cache.
+    // Forward: the cell's equations step by step, keeping every quantity and the state before each step.
+    const before: State[] = [];
+    const quantities: Quantities[] = [];
     let state: State = net.cell.initialState(batch);
-    const caches: unknown[] = [];
-    const hs: tf.Tensor2D[] = [];
-    for (const x_t of tf.unstack(x, 1) as tf.Tensor2D[]) {
-      const r = step.forward(x_t, state);
-      caches.push(r.cache);
-      hs.push(r.state.h);
-      state = r.state;
+    for (const x_t of xs) {
+      before.push(state);
+      const q = equations(plainTerms(p, recurrentBias, x_t, state.h), state);
+      quantities.push(q);
+      state = stateOf(q);
     }
-    const H = tf.stack(hs, 1).reshape([batch * time, units]) as tf.Tensor2D;
+    const H = tf
+      .stack(
+        quantities.map((q) => q.h_t),
+        1,
+      )
+      .reshape([batch * time, units]) as tf.Tensor2D;
     const yHat = net.output(H).reshape([batch, time, out]); // ŷ_t = g(W_yh h_t + b_y)
 
     // δ^y_t = ∂L/∂ŷ_t ⊙ g'(z_t), and the output weights.
     const dz = tf.mul(lossGradient(options.loss, target, y, yHat), dg(yHat)).reshape([batch * time, out]);
-    const grads: Grads = {
-      W_yh: tf.matMul(dz, H, true, false),
-      b_y: tf.sum(dz, 0),
+    const grads: Record<string, tf.Tensor> = { W_yh: tf.matMul(dz, H, true, false), b_y: tf.sum(dz, 0) };
+    const add = (symbol: string, value: tf.Tensor) => {
+      grads[symbol] = grads[symbol] === undefined ? value : tf.add(grads[symbol], value);
     };
+    /** `δ^T v` for the rows of a batch. */
+    const outer = (delta: tf.Tensor, v: tf.Tensor) => tf.matMul(delta as tf.Tensor2D, v as tf.Tensor2D, true, false);
+    const gatesOf = (t: tf.Tensor2D, gates: readonly string[]) =>
+      gates.length === 1 ? [t] : tf.split(t, gates.length, 1);
+    const W = Object.fromEntries(separate.map((k) => [k, p[`W_${k}h`] as tf.Tensor2D]));
 
     // Back through time: ∂L/∂h_t = W_yh^T δ^y_t + what flows back from step t+1.
     const fromOutput = tf.unstack(tf.matMul(dz, W_yh).reshape([batch, time, units]), 1) as tf.Tensor2D[];
-    let dh: tf.Tensor2D = tf.zeros([batch, units]);
-    let dc: tf.Tensor2D | undefined = net.cell.stateNames.includes('c') ? tf.zeros([batch, units]) : undefined;
+    let carry: Partial<State> = {};
     for (let t = time - 1; t >= 0; t--) {
-      const back = step.backward(tf.add(fromOutput[t], dh) as tf.Tensor2D, dc, caches[t], grads);
-      dh = back.dh;
-      dc = back.dc;
+      const g: State = { h: carry.h ? tf.add(fromOutput[t], carry.h) : fromOutput[t], c: carry.c };
+      if (net.cell.stateNames.includes('c')) g.c ??= tf.zeros([batch, units]);
+      const q = Object.fromEntries(backward!.keep.map((name) => [name, quantities[t][name]!]));
+      const f = backward!.factors(before[t], q);
+      const { hp, prev } = backward!.step(g, f, W);
+      const xp = backward!.xp ? backward!.xp(g.h, hp, f) : hp;
+      gatesOf(xp, layout.gates).forEach((delta, i) => {
+        const k = layout.gates[i];
+        add(`W_${k}x`, outer(delta, xs[t]));
+        add(`b_${k}`, tf.sum(delta, 0));
+      });
+      let dh = prev.h;
+      gatesOf(hp, layout.recurrentGates).forEach((delta, i) => {
+        const k = layout.recurrentGates[i];
+        add(`W_${k}h`, outer(delta, before[t].h));
+        if (recurrentBias[k]) add(recurrentBias[k], tf.sum(delta, 0));
+        const back = tf.matMul(delta, p[`W_${k}h`]) as tf.Tensor2D; // W_kh^T δ for every row
+        dh = dh ? (tf.add(dh, back) as tf.Tensor2D) : back;
+      });
+      for (const [k, dW] of Object.entries(backward!.separate?.(xp, q) ?? {})) add(`W_${k}h`, dW);
+      carry = { h: dh, c: prev.c };
     }
-    return Object.fromEntries(Object.keys(net.params).map((k) => [k, grads[k]]));
+    return Object.fromEntries(Object.keys(p).map((k) => [k, grads[k]]));
   });
-}
-
-/** The cell's step by hand, for its kind. */
-function manualStep(where: string, net: RecurrentNetwork): ManualStep<unknown> {
-  const config = net.cell.config;
-  const p = net.params;
-  const make = { elman: manualElman, lstm: manualLstm, gru: manualGru }[config.kind];
-  return make(where, config, p) as ManualStep<unknown>;
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
- * The whole-sequence gradient: `unroll`'s loop wrapped in one `tf.customGrad` whose backward is
- * the cell's hand-derived one ({@link CellBackward}), run once over the sequence.
+ * A whole sequence on the fast path: `unroll`'s loop over the cell's equations on fused weights
+ * (`./fused.ts`) and, while gradients are recorded and the cell kind has a hand-derived backward
+ * ({@link Backward}), that loop wrapped in one `tf.customGrad` whose gradient is the whole
+ * sequence's.
  *
  * tfjs's own gradient of an unrolled graph replays a dozen kernels per step and one matMul per
- * step and weight. Here the forward records nothing (the cell's `forward` keeps the few values its
- * derivatives need, e.g. the LSTM's gates); the backward
+ * step and weight. Here the forward records nothing (it keeps the few quantities the backward
+ * needs, e.g. the LSTM's gates); the backward
  *
  * 1. computes the cell's local derivatives of all steps at once (`factors`, a few kernels in all);
  * 2. walks the steps back: per step a handful of elementwise kernels (`step`) and one matMul
@@ -18,81 +20,122 @@
  * through `./matmul.ts` and the cutting into steps through `./split.ts`, both fast on CPU and WASM.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Cell, CellBackward, FusedWeights, State } from '../cells/cell.js';
+import { stateOf, type Cell, type Equations, type Quantities, type State } from '../cells/cell.js';
+import { definitionOf } from '../cells/kinds.js';
+import { fuse, fusedTerms, hidden, project, separateGates, type FusedLayout, type FusedWeights } from './fused.js';
 import { matMul } from './matmul.js';
+import type { Backward, FastPath } from './registry.js';
 import { split, unstack } from './split.js';
 
-/**
- * `unroll`'s loop: the state after every step (processing order), each step computed by `step`
- * from the projected input, the state before it and `hp = h W_h^T + b_h` (default: the cell's
- * `recur`).
- */
-export type Scan = (
-  X: tf.Tensor2D,
-  w: FusedWeights,
-  state0: State,
-  step?: (xp_t: tf.Tensor2D, state: State, hp_t: tf.Tensor2D) => State,
-) => State[];
+/** `unroll`'s loop: the state after every step (processing order), each from `step(k, state)`. */
+export type Loop = (step: (k: number, state: State) => State, state0: State) => State[];
 
-/** What the loop runs on: time-major inputs in processing order, weights, first state, mask. */
+/** What the loop runs on: time-major inputs in processing order, first state, mask. */
 export interface SequenceInputs {
   /** `[T * B, inputSize]`, step k in rows `k*B .. (k+1)*B - 1`. */
   X: tf.Tensor2D;
-  w: FusedWeights;
   state0: State;
   /** `[T, B, 1]`, 1 where a step is real, or null. */
   keep: tf.Tensor3D | null;
 }
 
+/** Every `h` (`[T, B, units]`, processing order) and the last state. */
+export interface SequenceResult {
+  hs: tf.Tensor3D;
+  state: State;
+}
+
+/** Runs `cell` over the sequence on its fast path `path`. */
+export function runFast(cell: Cell, path: FastPath, inputs: SequenceInputs, loop: Loop): SequenceResult {
+  const equations = definitionOf(cell.kind).equations(cell.config);
+  const w = fuse(cell.params, path.layout, cell.units);
+  if (path.backward && tf.engine().isTapeOn()) {
+    return withGradient(path.layout, equations, path.backward, w, inputs, loop);
+  }
+  const step = fusedStep(path.layout, equations, w, inputs.X, inputs.state0.h.shape[0]);
+  const states = loop((k, state) => tf.tidy(() => stateOf(step(k, state))), inputs.state0);
+  return { hs: tf.stack(states.map((s) => s.h)) as tf.Tensor3D, state: states[states.length - 1] };
+}
+
+/** Step k of the equations on the fused weights: the input halves of all steps are one matMul, split once. */
+function fusedStep(
+  layout: FusedLayout,
+  equations: Equations,
+  w: FusedWeights,
+  X: tf.Tensor2D,
+  batch: number,
+): (k: number, state: State) => Quantities {
+  const xps = unstack(project(X, w).reshape([X.shape[0] / batch, batch, -1])) as tf.Tensor2D[];
+  return (k, state) => equations(fusedTerms(xps[k], hidden(state.h, w), w, layout), state);
+}
+
 /**
- * Runs `scan` once, as a single differentiable operation of `X`, the fused weights and the first
- * state, with `backward` as its gradient. Returns every `h` (`[T, B, units]`, processing order)
- * and the last state.
+ * The loop as a single differentiable operation of `X`, the fused weights and the first state,
+ * with the hand-derived `backward` as its gradient.
  */
-export function sequenceWithGradient(
-  cell: Cell,
-  backward: CellBackward,
-  { X, w, state0, keep }: SequenceInputs,
-  scan: Scan,
-): { hs: tf.Tensor3D; state: State } {
-  const withC = cell.stateNames.includes('c');
+function withGradient(
+  layout: FusedLayout,
+  equations: Equations,
+  backward: Backward,
+  w: FusedWeights,
+  { X, state0, keep }: SequenceInputs,
+  loop: Loop,
+): SequenceResult {
+  const batch = state0.h.shape[0];
+  const time = X.shape[0] / batch;
+  const withC = state0.c !== undefined;
   const hasBh = w.bh !== undefined;
-  const [time, batch] = [X.shape[0] / state0.h.shape[0], state0.h.shape[0]];
-  const inputs = [X, w.WxT, w.b, w.WhT, ...(hasBh ? [w.bh!] : []), state0.h, ...(withC ? [state0.c!] : [])];
+  const separate = separateGates(layout);
+  const inputs = [
+    X,
+    w.WxT,
+    w.b,
+    w.WhT,
+    ...(hasBh ? [w.bh!] : []),
+    ...separate.map((k) => w.separate[k]),
+    state0.h,
+    ...(withC ? [state0.c!] : []),
+  ];
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
-    const [X, WxT, b, WhT, ...rest] = args as tf.Tensor[];
-    const bh = hasBh ? (rest.shift() as tf.Tensor1D) : undefined;
-    const [h0, c0] = rest as tf.Tensor2D[];
+    const [X, WxT, b, WhT, ...rest] = args as tf.Tensor2D[];
+    const bh = hasBh ? (rest.shift() as unknown as tf.Tensor1D) : undefined;
+    const sep = Object.fromEntries(separate.map((k) => [k, rest.shift()!]));
+    const [h0, c0] = rest;
     const first: State = withC ? { h: h0, c: c0 } : { h: h0 };
-    // The cell's forward, keeping what its local derivatives need.
-    const kept: Record<string, tf.Tensor>[] = [];
-    const states = scan(
-      X as tf.Tensor2D,
-      { WxT: WxT as tf.Tensor2D, b: b as tf.Tensor1D, WhT: WhT as tf.Tensor2D, bh },
-      first,
-      (xp_t, state, hp_t) => {
-        const out = tf.tidy(() => backward.forward(xp_t, hp_t, state));
-        kept.push(out.saved);
-        return out.state;
-      },
+    const step = fusedStep(
+      layout,
+      equations,
+      { WxT, b: b as unknown as tf.Tensor1D, WhT, bh, separate: sep },
+      X,
+      batch,
     );
+    // The cell's forward, keeping the quantities its backward needs.
+    const kept: Record<string, tf.Tensor2D>[] = [];
+    const states = loop((k, state) => {
+      const out = tf.tidy(() => {
+        const q = step(k, state);
+        return { state: stateOf(q), kept: Object.fromEntries(backward.keep.map((name) => [name, q[name]!])) };
+      });
+      kept.push(out.kept);
+      return out.state;
+    }, first);
     const prev = [first, ...states.slice(0, -1)];
-    const names = Object.keys(kept[0]);
     save([
       X,
       WxT,
       WhT,
+      ...separate.map((k) => sep[k]),
       tf.concat(prev.map((s) => s.h)),
       ...(withC ? [tf.concat(prev.map((s) => s.c!))] : []),
       ...(keep ? [keep] : []),
-      ...names.map((name) => tf.concat(kept.map((values) => values[name]))),
+      ...backward.keep.map((name) => tf.concat(kept.map((values) => values[name]))),
     ]);
     return {
       value: tf.stack([...(withC ? [states[time - 1].c!] : []), ...states.map((s) => s.h)]),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        backwardPass(backward, dy, saved, { time, batch, withC, hasBh, masked: keep !== null, names }),
+        backwardPass(backward, dy, saved, { time, batch, withC, hasBh, separate, masked: keep !== null }),
     };
   });
 
@@ -106,24 +149,26 @@ export function sequenceWithGradient(
 
 /** The gradients of the sequence op's inputs, in their order, from `dy = dL/d[(c_T,) h_1..h_T]`. */
 function backwardPass(
-  backward: CellBackward,
+  backward: Backward,
   dy: tf.Tensor,
   saved: tf.Tensor[],
-  o: { time: number; batch: number; withC: boolean; hasBh: boolean; masked: boolean; names: string[] },
+  o: { time: number; batch: number; withC: boolean; hasBh: boolean; separate: string[]; masked: boolean },
 ): tf.Tensor[] {
-  const { time, batch, withC, hasBh } = o;
+  const { time, batch, withC, hasBh, separate } = o;
   return tf.tidy(() => {
-    const [X, WxT, WhT, prevH, ...rest] = saved as tf.Tensor2D[];
+    const [X, WxT, WhT, ...rest] = saved as tf.Tensor2D[];
+    const W = Object.fromEntries(separate.map((k) => [k, tf.transpose(rest.shift()!) as tf.Tensor2D]));
+    const prevH = rest.shift()!;
     const prevC = withC ? rest.shift() : undefined;
-    const keep = o.masked ? (rest.shift() as tf.Tensor) : null;
-    const values = Object.fromEntries(o.names.map((name, i) => [name, rest[i]]));
+    const keep = o.masked ? rest.shift()! : null;
+    const q = Object.fromEntries(backward.keep.map((name, i) => [name, rest[i]]));
     const Wh = tf.transpose(WhT);
 
-    const factors = backward.factors(withC ? { h: prevH, c: prevC } : { h: prevH }, values);
+    const factors = backward.factors(withC ? { h: prevH, c: prevC } : { h: prevH }, q);
     const perStep = Object.entries(factors).map(
       ([name, f]) => [name, unstack(f.reshape([time, batch, ...f.shape.slice(1)]))] as const,
     );
-    const factorsAt = (k: number) => Object.fromEntries(perStep.map(([name, fs]) => [name, fs[k]]));
+    const factorsAt = (k: number) => Object.fromEntries(perStep.map(([name, fs]) => [name, fs[k] as tf.Tensor2D]));
     const [dc, ...dys] = (withC ? unstack(dy) : [undefined, ...unstack(dy)]) as tf.Tensor2D[];
     const keeps = keep ? (unstack(keep) as tf.Tensor2D[]) : null;
 
@@ -136,7 +181,7 @@ function backwardPass(
         const total: State = { h: carry.h ? tf.add(dys[k], carry.h) : dys[k], c: carry.c };
         // A masked row passes its gradient straight to the previous state.
         const g = keeps ? scaleState(total, keeps[k]) : total;
-        const { hp, prev } = backward.step(g, factorsAt(k));
+        const { hp, prev } = backward.step(g, factorsAt(k), W);
         const terms = (name: 'h' | 'c', ...extra: (tf.Tensor | undefined)[]) => {
           const parts = [prev[name], ...extra, keeps ? tf.sub(total[name]!, g[name]!) : undefined];
           return parts.filter((t): t is tf.Tensor2D => t !== undefined).reduce((a, b) => tf.add(a, b));
@@ -151,20 +196,21 @@ function backwardPass(
     }
 
     const dHP = tf.concat(dhps);
-    const dXP = backward.xp ? backward.xp({ h: tf.concat(gs) }, dHP, factors) : dHP;
+    const dXP = backward.xp ? backward.xp(tf.concat(gs), dHP, factors) : dHP;
+    const dSeparate = backward.separate?.(dXP, q) ?? {};
     // Column sums as matMuls with a row of ones: the matMul just before packed the same operand.
     const ones = tf.ones([1, time * batch]);
     const columnSum = (m: tf.Tensor2D) => tf.reshape(matMul(ones, m), [-1]);
-    const grads = [
+    return [
       matMul(dXP, WxT, false, true), // dX
       matMul(X, dXP, true), // dW_x^T
       columnSum(dXP), // db
       matMul(prevH, dHP, true), // dW_h^T
       ...(hasBh ? [columnSum(dHP)] : []), // db_h
+      ...separate.map((k) => tf.transpose(dSeparate[k])), // dW_kh^T of the separate gates
       carry.h!, // dh_0
       ...(withC ? [carry.c!] : []), // dc_0
     ];
-    return grads;
   });
 }
 

@@ -24,9 +24,9 @@
  * `gelu_new` is our `gelu` (tanh approximation) and is read, never written (see {@link FROM_TFJS}).
  */
 import * as tf from '@tensorflow/tfjs';
-import { GATES, type Cell, type CellConfig, type CellKind } from '../cells/cell.js';
-import { createCell } from '../cells/create.js';
-import { fmt } from '../check.js';
+import type { Cell, CellConfig, CellKind } from '../cells/cell.js';
+import { createCell, definitionOf } from '../cells/kinds.js';
+import { fmt } from '../check/index.js';
 
 /** tfjs's recurrent layer class names and the cell each computes. */
 const KERAS_KINDS: Record<string, CellKind> = { SimpleRNN: 'elman', LSTM: 'lstm', GRU: 'gru' };
@@ -90,7 +90,7 @@ export function fromKeras(layer: tf.layers.Layer): Cell {
   if (!layer.built) throw new Error(`${where}: the layer is not built yet; apply it to an input or add it to a model`);
   const config = layer.getConfig();
   const units = config.units as number;
-  const gates = GATES[kind];
+  const gates = definitionOf(kind).gates;
   const G = gates.length;
   const [kernel, recurrentKernel, bias] = layer.getWeights();
   const inputSize = kernel.shape[0];
@@ -137,7 +137,7 @@ export function toKeras(cell: Cell): tf.Tensor[] {
     throw new TypeError(`toKeras: expected a Cell, got ${describe(cell)}`);
   }
   const p = cell.params;
-  const gates = cell.gates;
+  const gates = definitionOf(cell.kind).gates;
   return tf.tidy(() => {
     const side = (symbol: (g: string) => string) =>
       tf.concat(

@@ -1,12 +1,21 @@
 /**
- * A {@link RecurrentNetwork} as a `tf.LayersModel`: the path to `model.fit`, to Keras and to
- * TensorFlow's tooling. Importing this module makes `net.toLayersModel()` work.
+ * A `RecurrentNetwork` as a `tf.LayersModel` (`net.toLayersModel()` calls {@link toLayersModel}):
+ * the path to `model.fit`, to Keras and to TensorFlow's tooling. This module sits below
+ * `network.ts` and reads only what {@link NetworkParts} names of a network.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Cell } from '../cells/cell.js';
-import { setToLayersModel, type RecurrentNetwork } from '../network.js';
 import * as layers from '../layers/index.js';
 import { toKeras, toTfjsActivation } from './keras.js';
+
+/** What {@link toLayersModel} reads of a network: its cell and its output function (a `RecurrentNetwork` is one). */
+export interface NetworkParts {
+  readonly cell: Cell;
+  readonly outputSize: number;
+  /** g, by name. */
+  readonly outputActivation: string;
+  readonly outputParams: { readonly W_yh: tf.Variable; readonly b_y: tf.Variable };
+}
 
 /**
  * `tf.sequential([recurrent layer (returnSequences: true), dense])` holding copies of the
@@ -26,7 +35,7 @@ import { toKeras, toTfjsActivation } from './keras.js';
  * initialiser is very slow and its values are overwritten at once); this only matters if the
  * model is rebuilt from its config without weights.
  */
-export function toLayersModel(net: RecurrentNetwork): tf.Sequential {
+export function toLayersModel(net: NetworkParts): tf.Sequential {
   const cell = net.cell;
   const rnn = tfjsRecurrent(cell) ?? ourRecurrent(cell);
   const outputActivation = toTfjsActivation(net.outputActivation);
@@ -74,5 +83,3 @@ function ourRecurrent(cell: Cell): layers.RecurrentLayer {
 function copyParams(from: Record<string, tf.Variable>, to: Record<string, tf.Variable>): void {
   for (const [symbol, value] of Object.entries(from)) to[symbol].assign(value);
 }
-
-setToLayersModel(toLayersModel);

@@ -15,8 +15,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Cell } from '../cells/cell.js';
-import { createCell } from '../cells/create.js';
-import { checkOneOf, fmt } from '../check.js';
+import { createCell } from '../cells/kinds.js';
+import { checkOneOf, fmt } from '../check/index.js';
 
 export type PyTorchKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
 const KINDS: readonly PyTorchKind[] = ['rnn_tanh', 'rnn_relu', 'lstm', 'gru'];

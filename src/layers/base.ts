@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
-import { fmt } from '../check.js';
+import { fmt } from '../check/index.js';
 
 /** The options of every `tf.layers.Layer` (name, inputShape, batchInputShape, ...). */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;

@@ -14,9 +14,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
-import { checkKeys, checkPositiveInt, fmt } from '../check.js';
+import { checkKeys, checkPositiveInt, checkSeed, fmt } from '../check/index.js';
 import { freshSeed, initValues, prng } from '../init.js';
-import { applyOutput } from '../network.js';
+import { applyOutput } from '../output.js';
 import {
   checkActivation,
   initializerFrom,
@@ -57,10 +57,7 @@ export class RecurrentOutput extends tf.layers.Layer {
     this.units = checkPositiveInt(WHERE, 'units', args.units);
     this.activation = checkActivation(WHERE, 'activation', args.activation ?? 'linear');
     this.g = getActivation(this.activation);
-    if (args.seed !== undefined && !Number.isFinite(args.seed)) {
-      throw new RangeError(`${WHERE}: expected seed to be a finite number, got ${String(args.seed)}`);
-    }
-    this.seed = args.seed;
+    this.seed = args.seed === undefined ? undefined : checkSeed(WHERE, args.seed);
     this.supportsMasking = true;
   }
 

@@ -22,9 +22,9 @@
  * `LSTM`, `GRU`, which registering would silently replace).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkCellSize, paramShapes, type Cell, type CellConfig, type CellKind, type State } from '../cells/cell.js';
-import { createCell } from '../cells/create.js';
-import { checkKeys, checkPositiveInt, checkTensor, fmt } from '../check.js';
+import { checkCellSize, type Cell, type CellConfig, type CellKind, type State } from '../cells/cell.js';
+import { createCell, definitionOf, paramShapes } from '../cells/kinds.js';
+import { checkBoolean, checkKeys, checkPositiveInt, checkSeed, checkTensor, fmt } from '../check/index.js';
 import { freshSeed } from '../init.js';
 import { unroll } from '../unroll.js';
 import {
@@ -120,10 +120,7 @@ export class RecurrentLayer extends tf.layers.Layer {
     this.returnState = checkBoolean(where, 'returnState', args.returnState ?? false);
     this.goBackwards = checkBoolean(where, 'goBackwards', args.goBackwards ?? false);
     this._stateful = checkBoolean(where, 'stateful', args.stateful ?? false);
-    if (args.seed !== undefined && !Number.isFinite(args.seed)) {
-      throw new RangeError(`${where}: expected seed to be a finite number, got ${String(args.seed)}`);
-    }
-    this.seed = args.seed;
+    this.seed = args.seed === undefined ? undefined : checkSeed(where, args.seed);
     this.supportsMasking = true;
   }
 
@@ -158,7 +155,7 @@ export class RecurrentLayer extends tf.layers.Layer {
       }
       this.batchSize = shape[0];
     }
-    checkCellSize(this.where, this.kind, inputSize, this.units);
+    checkCellSize(this.where, definitionOf(this.kind), inputSize, this.units);
     const config: CellConfig = {
       kind: this.kind,
       inputSize,
@@ -322,10 +319,3 @@ export class RecurrentGRU extends RecurrentLayer {
 registerOnce(RecurrentElman);
 registerOnce(RecurrentLSTM);
 registerOnce(RecurrentGRU);
-
-function checkBoolean(where: string, name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') {
-    throw new TypeError(`${where}: expected ${name} to be true or false, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}

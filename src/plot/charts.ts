@@ -4,7 +4,7 @@
  * markup can be written to a `.svg` file, shown by Jupyter, or put into a page as it is.
  */
 import * as Plot from '@observablehq/plot';
-import { checkKeys, describe } from '../check-options.js';
+import { checkKeys, describe } from '../check/values.js';
 import { plotDocument, svgMarkup } from './document.js';
 
 /** Options every chart takes. */

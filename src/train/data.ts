@@ -10,7 +10,7 @@
  *   `model.fitDataset` does.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describe } from '../check-options.js';
+import { describe } from '../check/index.js';
 import { prng } from '../init.js';
 
 export interface Batch {

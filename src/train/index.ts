@@ -2,5 +2,5 @@
 export { train, type History } from './train.js';
 export type { TrainOptions, TrainCallbacks, BatchLogs, EpochLogs, OptimizerName } from './options.js';
 export type { TrainData } from './data.js';
-export type { LossName, LossFn, Target } from './loss.js';
+export type { LossName, LossFn, Target } from '../objective/index.js';
 export { loadCheckpoint, type Checkpoint } from './checkpoint.js';

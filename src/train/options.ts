@@ -3,9 +3,9 @@
  * that names what was expected and what came).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkKeys, checkOneOf, checkPositiveInt } from '../check.js';
+import { checkBoolean, checkKeys, checkOneOf, checkPositiveInt, checkSeed } from '../check/index.js';
+import { checkLoss, TARGETS, type LossFn, type LossName, type Target } from '../objective/index.js';
 import type { TrainData } from './data.js';
-import { checkLoss, TARGETS, type LossFn, type LossName, type Target } from './loss.js';
 
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop' | 'adagrad';
 const OPTIMIZERS: Record<OptimizerName, { make: (lr: number) => tf.Optimizer; learningRate: number }> = {
@@ -128,16 +128,14 @@ export function resolveOptions(where: string, options: TrainOptions, isNetwork: 
   const epochs = options.epochs === undefined ? 1 : checkPositiveInt(where, 'epochs', options.epochs);
   const batchSize =
     options.batchSize === undefined ? undefined : checkPositiveInt(where, 'batchSize', options.batchSize);
-  const shuffle = checkBoolean(where, 'shuffle', options.shuffle);
-  if (options.seed !== undefined && (typeof options.seed !== 'number' || !Number.isFinite(options.seed))) {
-    throw new RangeError(`${where}: expected seed to be a finite number, got ${String(options.seed)}`);
-  }
+  const shuffle = checkOptionalBoolean(where, 'shuffle', options.shuffle);
+  const seed = options.seed === undefined ? undefined : checkSeed(where, options.seed);
   const window = checkBptt(where, options.bptt, isNetwork);
   const clipNorm = checkPositive(where, 'clipNorm', options.clipNorm);
   const clipValue = checkPositive(where, 'clipValue', options.clipValue);
   const callbacks = checkCallbacks(where, options.callbacks);
-  const progress = checkBoolean(where, 'progress', options.progress);
-  const resume = checkBoolean(where, 'resume', options.resume) ?? false;
+  const progress = checkOptionalBoolean(where, 'progress', options.progress);
+  const resume = checkOptionalBoolean(where, 'resume', options.resume) ?? false;
   const checkpoint = checkCheckpoint(where, options.checkpoint, isNetwork);
   if (resume && !checkpoint) throw new Error(`${where}: resume: true needs checkpoint: { path } to resume from`);
   const { optimizer, ownsOptimizer } = makeOptimizer(where, options.optimizer, options.learningRate);
@@ -149,7 +147,7 @@ export function resolveOptions(where: string, options: TrainOptions, isNetwork: 
     epochs,
     batchSize,
     shuffle,
-    seed: options.seed,
+    seed,
     window,
     clipNorm,
     clipValue,
@@ -238,7 +236,6 @@ function checkPositive(where: string, name: string, value: unknown): number | un
   return value;
 }
 
-function checkBoolean(where: string, name: string, value: unknown): boolean | undefined {
-  if (value === undefined || typeof value === 'boolean') return value;
-  throw new TypeError(`${where}: expected ${name} to be true or false, got ${JSON.stringify(value)}`);
+function checkOptionalBoolean(where: string, name: string, value: unknown): boolean | undefined {
+  return value === undefined ? undefined : checkBoolean(where, name, value);
 }

@@ -12,21 +12,29 @@
 import * as tf from '@tensorflow/tfjs';
 import type { State } from '../cells/cell.js';
 import { freshSeed } from '../init.js';
-import type { RecurrentNetwork } from '../network.js';
 import {
   findCheckpoint,
-  readNetwork,
+  readCheckpointNetwork,
   readTrainerState,
   restoreOptimizer,
   writeCheckpoint,
   type TrainerState,
-} from './checkpoint.js';
+} from '../io/checkpoint.js';
+import { networkFromSaved, type RecurrentNetwork } from '../network.js';
+import {
+  asTrainable,
+  checkExample,
+  inputFlags,
+  lossFunction,
+  selectTarget,
+  type LossFn,
+  type Target,
+  type Trainable,
+} from '../objective/index.js';
+import { createProgress, defaultProgress, type Progress } from '../progress.js';
 import { clipGradients } from './clip.js';
 import { batchSource, type Batch, type BatchSource, type TrainData } from './data.js';
-import { inputFlags, lossFunction, selectTarget, type LossFn, type Target } from './loss.js';
-import { asTrainable, checkExample, type Trainable } from './model.js';
 import { resolveOptions, type Resolved, type TrainOptions } from './options.js';
-import { createProgress, defaultProgress, type Progress } from './progress.js';
 
 /** What `rt.train` returns, shaped like tfjs's `History`. */
 export interface History {
@@ -313,7 +321,7 @@ async function findResumePoint(
 /** Gives the network the checkpoint's weights and the optimizer its state. */
 async function restore(run: Run, dir: string, optimizerWeights: tf.io.WeightsManifestEntry[]): Promise<void> {
   const net = run.trainable.net!;
-  const saved = await readNetwork(dir);
+  const saved = networkFromSaved(await readCheckpointNetwork(dir));
   try {
     const [a, b] = [JSON.stringify(saved.config), JSON.stringify(net.config)];
     if (a !== b)

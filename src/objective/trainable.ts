@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { State } from '../cells/cell.js';
-import { checkTensor } from '../check.js';
+import { checkTensor } from '../check/index.js';
 import { RecurrentNetwork } from '../network.js';
 import { checkLabels, resolveTarget, targetShape, type LossFn, type LossName, type Target } from './loss.js';
 

@@ -11,7 +11,7 @@
  * - a function `(yTrue, yPred) => tf.Scalar` (Keras' argument order).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fmt } from '../check.js';
+import { fmt } from '../check/index.js';
 
 export type LossName = 'mse' | 'softmaxCrossEntropy' | 'sparseSoftmaxCrossEntropy';
 export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;

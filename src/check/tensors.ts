@@ -1,11 +1,6 @@
-/**
- * Input checks shared by every public entry point. Each throws an error that names what was
- * expected and what came, before any tensor work starts.
- */
+/** Checks of tensor arguments (TensorFlow.js is loaded here, not in `values.ts`). */
 import * as tf from '@tensorflow/tfjs';
-import { describe, fmt } from './check-options.js';
-
-export { fmt, checkPositiveInt, checkKeys, checkOneOf } from './check-options.js';
+import { describe, fmt } from './values.js';
 
 /**
  * A tensor of the given rank whose dimensions match `expected` where it gives a number

@@ -1,5 +1,7 @@
 /**
- * Saving and loading a {@link RecurrentNetwork} through any tf.io handler or URL.
+ * A network's saved form through any tf.io handler or URL: its configuration and parameters
+ * (a {@link SavedNetwork}) to tf.io artifacts and back. This layer knows nothing of
+ * `RecurrentNetwork`: `network.ts` builds the network from what it reads.
  *
  * `model.json`'s `modelTopology` is `{ format: 'tfjs-recurrent/network', version, config }`
  * and the weights are the parameters keyed by symbol (`W_hx`, …, `W_yh`, `b_y`). Loading checks
@@ -8,10 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
-import { paramShapes } from '../cells/cell.js';
-import { CELL_KINDS, createCell } from '../cells/create.js';
-import { fmt } from '../check.js';
-import { RecurrentNetwork, type NetworkConfig } from '../network.js';
+import type { CellConfig } from '../cells/cell.js';
+import { CELL_KINDS, paramShapes } from '../cells/kinds.js';
+import { fmt } from '../check/index.js';
 import { fileHandler, pathFromUrl, registerFileRouter, specBytes } from './file.js';
 
 export const NETWORK_FORMAT = 'tfjs-recurrent/network';
@@ -21,8 +22,24 @@ const MAX_DIM = 1 << 16;
 /** Largest number of parameters accepted in one loaded matrix. */
 const MAX_PARAMS = 1 << 28;
 
+/** What `model.json` stores of a network: enough to rebuild it. */
+export interface NetworkConfig {
+  cell: CellConfig;
+  outputSize: number;
+  outputActivation: string;
+}
+
+/**
+ * A network as saved and loaded: its configuration and its parameters keyed by symbol (`W_hx`,
+ * …, `W_yh`, `b_y`). A `RecurrentNetwork` is one.
+ */
+export interface SavedNetwork {
+  readonly config: NetworkConfig;
+  readonly params: Record<string, tf.Variable>;
+}
+
 /** The artifacts of a network: topology, weight specs and weight data. */
-export async function networkArtifacts(net: RecurrentNetwork): Promise<tf.io.ModelArtifacts> {
+export async function networkArtifacts(net: SavedNetwork): Promise<tf.io.ModelArtifacts> {
   const { data, specs } = await tf.io.encodeWeights(net.params as tf.NamedTensorMap);
   return {
     modelTopology: { format: NETWORK_FORMAT, version: VERSION, config: net.config },
@@ -35,7 +52,7 @@ export async function networkArtifacts(net: RecurrentNetwork): Promise<tf.io.Mod
 
 /** Saves `net` through a handler or a URL (`file://dir` in Node, `indexeddb://…`, `downloads://…`). */
 export async function saveNetwork(
-  net: RecurrentNetwork,
+  net: SavedNetwork,
   handlerOrUrl: string | tf.io.IOHandler,
 ): Promise<tf.io.SaveResult> {
   if (typeof net?.params !== 'object' || !net.config) throw new TypeError('saveNetwork: expected a RecurrentNetwork');
@@ -44,15 +61,18 @@ export async function saveNetwork(
   return handler.save(await networkArtifacts(net));
 }
 
-/** Loads a network saved with `net.save` from a handler or URL. */
-export async function loadNetwork(handlerOrUrl: string | tf.io.IOHandler): Promise<RecurrentNetwork> {
+/** Reads a network saved with `net.save` from a handler or URL (new variables). */
+export async function loadSavedNetwork(handlerOrUrl: string | tf.io.IOHandler): Promise<SavedNetwork> {
   const handler = resolveHandler('load', handlerOrUrl);
   if (typeof handler.load !== 'function') throw new Error('loadNetwork: the handler has no load()');
-  return networkFromArtifacts(await handler.load(), describe(handlerOrUrl));
+  return savedNetworkFromArtifacts(await handler.load(), describe(handlerOrUrl));
 }
 
-/** Rebuilds a network from artifacts, refusing anything that is not exactly one of ours. */
-export function networkFromArtifacts(artifacts: tf.io.ModelArtifacts, source = 'artifacts'): RecurrentNetwork {
+/**
+ * A network's configuration and parameters (new variables) from artifacts, refusing anything
+ * that is not exactly one of ours.
+ */
+export function savedNetworkFromArtifacts(artifacts: tf.io.ModelArtifacts, source = 'artifacts'): SavedNetwork {
   const where = `loadNetwork(${source})`;
   const topology = artifacts?.modelTopology as { format?: unknown; version?: unknown; config?: unknown } | undefined;
   if (!topology || typeof topology !== 'object' || topology.format !== NETWORK_FORMAT) {
@@ -93,14 +113,12 @@ export function networkFromArtifacts(artifacts: tf.io.ModelArtifacts, source = '
     );
   }
   const tensors = tf.io.decodeWeights(data, specs);
-  const variables: Record<string, tf.Variable> = {};
+  const params: Record<string, tf.Variable> = {};
   for (const [name, t] of Object.entries(tensors)) {
-    variables[name] = tf.variable(t, true);
+    params[name] = tf.variable(t, true);
     t.dispose();
   }
-  const { W_yh, b_y, ...cellParams } = variables;
-  const cell = createCell(config.cell, { params: cellParams });
-  return new RecurrentNetwork(cell, config.outputSize, config.outputActivation, { W_yh, b_y });
+  return { config, params };
 }
 
 function checkConfig(where: string, raw: unknown): NetworkConfig {

@@ -1,7 +1,7 @@
 /**
- * Checks of plain option values (no tensors), shared by every public entry point and by the
- * tensor checks in `check.ts`. This file imports nothing, so leaves such as the plotting helper
- * can use it without loading TensorFlow.js.
+ * Checks of plain option values (no tensors): the home of every such check and its message.
+ * This file imports nothing, so leaves such as the plotting helper can use it without loading
+ * TensorFlow.js; everything else imports the checks from `check/index.ts`.
  */
 
 /** Formats a shape as `[2, 5, 7]`. */
@@ -13,6 +13,22 @@ export function fmt(shape: readonly (number | null | string)[]): string {
 export function checkPositiveInt(where: string, name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new RangeError(`${where}: expected ${name} to be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** A seed: any finite number (an optional seed is checked only when given). */
+export function checkSeed(where: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new RangeError(`${where}: expected seed to be a finite number, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** A flag: `true` or `false` (an optional flag is checked only when given). */
+export function checkBoolean(where: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`${where}: expected ${name} to be true or false, got ${JSON.stringify(value)}`);
   }
   return value;
 }

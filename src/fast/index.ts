@@ -1,0 +1,17 @@
+/**
+ * The fast paths of the built-in cells, registered by kind, and what `unroll` calls to run one.
+ * Backend-specific kernels (`./matmul.ts` for cpu, `./split.ts` for cpu and wasm) register
+ * themselves with tfjs on first use and fall back to tfjs's ops on other backends.
+ */
+import { elmanFastPath } from './elman.js';
+import { gruFastPath } from './gru.js';
+import { lstmFastPath } from './lstm.js';
+import { registerFastPath } from './registry.js';
+
+registerFastPath('elman', elmanFastPath);
+registerFastPath('lstm', lstmFastPath);
+registerFastPath('gru', gruFastPath);
+
+export { fastPathFor, fastPathFactory, registerFastPath, type Backward, type FastPath } from './registry.js';
+export { runFast, type Loop } from './sequence.js';
+export { unstack } from './split.js';

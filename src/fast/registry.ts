@@ -1,0 +1,68 @@
+/**
+ * The fast paths, registered by cell kind: what `unroll` picks when one is registered for the
+ * cell's kind and `fast !== false`. A fast path runs the cell's own equations (from its file in
+ * `src/cells/`) on fused weights ({@link FusedLayout}) and, where the cell's activations allow,
+ * replaces tfjs's per-step gradient with the hand-derived backward pass of the whole sequence
+ * ({@link Backward}, run by `./sequence.ts`). The plain path, `cell.step` in a loop, is the
+ * reference every fast path is tested against.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { CellConfig, CellKind, State } from '../cells/cell.js';
+import type { FusedLayout } from './fused.js';
+
+/**
+ * A cell kind's hand-derived backward pass, in the form the whole-sequence gradient runs it.
+ * Rows are `n = steps * batch`; `hp` are the recurrent halves of the recurrent gates, `xp` the
+ * input halves of all gates ({@link FusedLayout}). The caller adds the matMul part of
+ * `dL/dh_{t-1}` (`dL/dhp_t W_h`) and forms the weight gradients.
+ */
+export interface Backward {
+  /** The quantities of the equations (`i_t`, `c_t`, …) it needs, kept for every step. */
+  keep: readonly string[];
+  /**
+   * The local derivatives of every step, all steps at once, from the states before each step and
+   * the kept quantities, stacked over the steps (`[n, …]` each).
+   */
+  factors(prev: State, q: Record<string, tf.Tensor2D>): Record<string, tf.Tensor2D>;
+  /**
+   * One step back: from `g = dL/d state_t` (the part that flows through this step's equations) and
+   * this step's factors, `dL/d hp_t` and the elementwise part of `dL/d state_{t-1}`. `W` holds the
+   * matrices applied on their own (`W_kh` of the gates outside the per-step matMul), in the
+   * document's orientation.
+   */
+  step(
+    g: State,
+    f: Record<string, tf.Tensor2D>,
+    W: Record<string, tf.Tensor2D>,
+  ): { hp: tf.Tensor2D; prev: Partial<State> };
+  /** `dL/d xp` of all steps from the stacked `dL/dh_t`, `dL/d hp` and factors, where it is not `dL/d hp` itself. */
+  xp?(gh: tf.Tensor2D, hp: tf.Tensor2D, f: Record<string, tf.Tensor2D>): tf.Tensor2D;
+  /** `dL/dW_kh` of the matrices applied on their own, from all steps' `dL/d xp` and kept quantities. */
+  separate?(dXP: tf.Tensor2D, q: Record<string, tf.Tensor2D>): Record<string, tf.Tensor2D>;
+}
+
+/** A cell kind's fast path for one configuration. */
+export interface FastPath {
+  layout: FusedLayout;
+  /** Undefined where an activation has no derivative through its output (tfjs then derives the gradient). */
+  backward?: Backward;
+}
+
+export type FastPathFactory = (config: CellConfig) => FastPath;
+
+const registry = new Map<CellKind, FastPathFactory>();
+
+/** Registers (or replaces) the fast path of a cell kind. */
+export function registerFastPath(kind: CellKind, factory: FastPathFactory): void {
+  registry.set(kind, factory);
+}
+
+/** The registered factory of a kind, if any. */
+export function fastPathFactory(kind: CellKind): FastPathFactory | undefined {
+  return registry.get(kind);
+}
+
+/** The fast path of a cell configuration, or undefined where its kind has none. */
+export function fastPathFor(config: CellConfig): FastPath | undefined {
+  return registry.get(config.kind)?.(config);
+}

@@ -1,0 +1,22 @@
+/**
+ * Saving and loading, the `rt.io` namespace: networks through any tf.io handler or URL, and a
+ * safe `file://` handler for Node. `io/` reads and writes a network's configuration and
+ * parameters; this face, above `io/` and `network.ts`, turns what it reads into a
+ * {@link RecurrentNetwork}.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { loadSavedNetwork, savedNetworkFromArtifacts } from './io/artifacts.js';
+import { networkFromSaved, type RecurrentNetwork } from './network.js';
+
+export { saveNetwork, networkArtifacts, NETWORK_FORMAT } from './io/artifacts.js';
+export { fileHandler, atomicWrite, fsyncDir, registerFileRouter } from './io/file.js';
+
+/** Loads a network saved with `net.save` from a handler or URL. */
+export async function loadNetwork(handlerOrUrl: string | tf.io.IOHandler): Promise<RecurrentNetwork> {
+  return networkFromSaved(await loadSavedNetwork(handlerOrUrl));
+}
+
+/** Rebuilds a network from artifacts, refusing anything that is not exactly one of ours. */
+export function networkFromArtifacts(artifacts: tf.io.ModelArtifacts, source = 'artifacts'): RecurrentNetwork {
+  return networkFromSaved(savedNetworkFromArtifacts(artifacts, source));
+}
