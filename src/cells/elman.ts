@@ -1,7 +1,5 @@
 /**
- * The vanilla (Elman) RNN cell.
- *
- * $$h_t = f(W_{hx} x_t + W_{hh} h_{t-1} + b_h)$$
+ * The vanilla (Elman) RNN cell: {@link ELMAN_EQUATIONS}.
  *
  * | symbol | shape                | |
  * |--------|----------------------|-|
@@ -20,12 +18,15 @@ export interface ElmanOptions extends CellOptions {
   activation?: string;
 }
 
-/** The Elman cell's equations; `a('h')` is `W_hx x_t + W_hh h_{t-1} + b_h`. */
+/** The Elman cell's equations in LaTeX (`cell.equations`). */
+export const ELMAN_EQUATIONS = String.raw`h_t = f\left(W_{hx} x_t + W_{hh} h_{t-1} + b_h\right)`;
+
+/** The Elman cell's equations as code; `a('h')` is `W_hx x_t + W_hh h_{t-1} + b_h`. */
 export const ELMAN: CellDefinition = {
   kind: 'elman',
   gates: ['h'],
   stateNames: ['h'],
-  latex: () => String.raw`h_t = f\left(W_{hx} x_t + W_{hh} h_{t-1} + b_h\right)`,
+  latex: () => ELMAN_EQUATIONS,
   equations: ({ activation }) => {
     const f = getActivation(activation);
     return ({ a }) => ({ h_t: f(a('h')) as tf.Tensor2D });

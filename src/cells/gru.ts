@@ -1,15 +1,5 @@
 /**
- * The gated recurrent unit (Cho et al. 2014).
- *
- * $$
- * \begin{aligned}
- * z_t &= \sigma(W_{zx} x_t + W_{zh} h_{t-1} + b_z) \\
- * r_t &= \sigma(W_{rx} x_t + W_{rh} h_{t-1} + b_r) \\
- * n_t &= \tanh(W_{nx} x_t + b_n + r_t \odot (W_{nh} h_{t-1} + b_{nh})) && \text{resetAfter (default)} \\
- * n_t &= \tanh(W_{nx} x_t + b_n + W_{nh} (r_t \odot h_{t-1})) && \text{not resetAfter} \\
- * h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
- * \end{aligned}
- * $$
+ * The gated recurrent unit (Cho et al. 2014): {@link GRU_EQUATIONS}.
  *
  * | symbol | shape | |
  * |--------|-------|-|
@@ -43,10 +33,28 @@ export interface GruOptions extends CellOptions {
   recurrentActivation?: string;
 }
 
+const Z_R = String.raw`z_t &= \sigma(W_{zx} x_t + W_{zh} h_{t-1} + b_z) \\
+r_t &= \sigma(W_{rx} x_t + W_{rh} h_{t-1} + b_r) \\`;
+const H = String.raw`h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}`;
+
+/** The GRU's equations in LaTeX (`cell.equations`), in each form. */
+export const GRU_EQUATIONS = {
+  resetAfter: String.raw`\begin{aligned}
+${Z_R}
+n_t &= \tanh(W_{nx} x_t + b_n + r_t \odot (W_{nh} h_{t-1} + b_{nh})) \\
+${H}
+\end{aligned}`,
+  resetBefore: String.raw`\begin{aligned}
+${Z_R}
+n_t &= \tanh(W_{nx} x_t + b_n + W_{nh} (r_t \odot h_{t-1})) \\
+${H}
+\end{aligned}`,
+};
+
 const resetAfterOf = (config: CellConfig) => config.resetAfter !== false;
 
 /**
- * The GRU's equations; `a(k)` is `W_kx x_t + W_kh h_{t-1} + b_k`, `x('n')` is `W_nx x_t + b_n`
+ * The GRU's equations as code; `a(k)` is `W_kx x_t + W_kh h_{t-1} + b_k`, `x('n')` is `W_nx x_t + b_n`
  * and `h('n', v)` is `W_nh v` (`+ b_nh` with `resetAfter`).
  */
 export const GRU: CellDefinition = {
@@ -54,16 +62,7 @@ export const GRU: CellDefinition = {
   gates: ['z', 'r', 'n'],
   stateNames: ['h'],
   recurrentBias: (config): Record<string, string> => (resetAfterOf(config) ? { n: 'b_nh' } : {}),
-  latex: (config) => String.raw`\begin{aligned}
-z_t &= \sigma(W_{zx} x_t + W_{zh} h_{t-1} + b_z) \\
-r_t &= \sigma(W_{rx} x_t + W_{rh} h_{t-1} + b_r) \\
-${
-  resetAfterOf(config)
-    ? String.raw`n_t &= \tanh(W_{nx} x_t + b_n + r_t \odot (W_{nh} h_{t-1} + b_{nh})) \\`
-    : String.raw`n_t &= \tanh(W_{nx} x_t + b_n + W_{nh} (r_t \odot h_{t-1})) \\`
-}
-h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
-\end{aligned}`,
+  latex: (config) => GRU_EQUATIONS[resetAfterOf(config) ? 'resetAfter' : 'resetBefore'],
   equations: (config) => {
     const tanh = getActivation(config.activation);
     const σ = getActivation(config.recurrentActivation ?? 'sigmoid');

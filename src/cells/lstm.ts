@@ -1,17 +1,6 @@
 /**
  * The long short-term memory cell (Hochreiter & Schmidhuber 1997, with the forget gate of
- * Gers et al. 2000), as PyTorch and Keras 3 compute it.
- *
- * $$
- * \begin{aligned}
- * i_t &= \sigma(W_{ix} x_t + W_{ih} h_{t-1} + b_i) \\
- * f_t &= \sigma(W_{fx} x_t + W_{fh} h_{t-1} + b_f) \\
- * g_t &= \tanh(W_{gx} x_t + W_{gh} h_{t-1} + b_g) \\
- * o_t &= \sigma(W_{ox} x_t + W_{oh} h_{t-1} + b_o) \\
- * c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
- * h_t &= o_t \odot \tanh(c_t)
- * \end{aligned}
- * $$
+ * Gers et al. 2000), as PyTorch and Keras 3 compute it: {@link LSTM_EQUATIONS}.
  *
  * | symbol | shape | |
  * |--------|-------|-|
@@ -34,20 +23,23 @@ export interface LstmOptions extends CellOptions {
   recurrentActivation?: string;
 }
 
-/** The LSTM's equations; `a(k)` is `W_kx x_t + W_kh h_{t-1} + b_k`. */
-export const LSTM: CellDefinition = {
-  kind: 'lstm',
-  gates: ['i', 'f', 'g', 'o'],
-  stateNames: ['h', 'c'],
-  init: { b_f: 'ones' },
-  latex: () => String.raw`\begin{aligned}
+/** The LSTM's equations in LaTeX (`cell.equations`). */
+export const LSTM_EQUATIONS = String.raw`\begin{aligned}
 i_t &= \sigma(W_{ix} x_t + W_{ih} h_{t-1} + b_i) \\
 f_t &= \sigma(W_{fx} x_t + W_{fh} h_{t-1} + b_f) \\
 g_t &= \tanh(W_{gx} x_t + W_{gh} h_{t-1} + b_g) \\
 o_t &= \sigma(W_{ox} x_t + W_{oh} h_{t-1} + b_o) \\
 c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
 h_t &= o_t \odot \tanh(c_t)
-\end{aligned}`,
+\end{aligned}`;
+
+/** The LSTM's equations as code; `a(k)` is `W_kx x_t + W_kh h_{t-1} + b_k`. */
+export const LSTM: CellDefinition = {
+  kind: 'lstm',
+  gates: ['i', 'f', 'g', 'o'],
+  stateNames: ['h', 'c'],
+  init: { b_f: 'ones' },
+  latex: () => LSTM_EQUATIONS,
   equations: ({ activation, recurrentActivation = 'sigmoid' }) => {
     const tanh = getActivation(activation);
     const σ = getActivation(recurrentActivation);
