@@ -1,4 +1,4 @@
-// Our cells + unroll against PyTorch float64 references (../shared/fixtures): per-step outputs,
+// Our cells + unroll against PyTorch float64 references (fixtures/pytorch): per-step outputs,
 // final states, and the gradients of the fixture's loss for every parameter, x, h0 (and c0),
 // measured by rt.interop.compareWithPyTorch (which `tfjs-recurrent parity` prints too).
 import * as tf from '@tensorflow/tfjs';

@@ -1,7 +1,8 @@
 /**
- * The cells against PyTorch (float64 references) on the page's backend: outputs and final states
- * within 1e-5, the loss's gradients (every parameter, x, h0, c0) within 1e-4 of the reference's
- * scale, all through the package's public entry.
+ * The cells against PyTorch (float64 references) on the page's backend, on the fast path and on the
+ * plain path (`fast: false`, `cell.step` in the loop): outputs and final states within 1e-5, the
+ * loss's gradients (every parameter, x, h0, c0) within 1e-4 of the reference's scale, all through
+ * the package's public entry.
  */
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
@@ -13,8 +14,8 @@ const NAMES = ['rnn-tanh', 'rnn-relu', 'lstm', 'gru'];
 /** Defines this file's tests (called by page.ts: the bundler drops side-effect-only imports). */
 export function cellParitySuite(): void {
   describe('cells match PyTorch', () => {
-    for (const name of NAMES) {
-      describe(name, () => {
+    for (const [name, fast] of NAMES.flatMap((n) => [[n, true] as const, [n, false] as const])) {
+      describe(`${name} (${fast ? 'fast path' : 'plain path'})`, () => {
         let f: Fixture;
         let cell: rt.cells.Cell;
         before(async () => {
@@ -26,7 +27,7 @@ export function cellParitySuite(): void {
         it('outputs and final state within 1e-5', async () => {
           const x = tf.tensor3d(f.x);
           const initialState = { h: tf.tensor2d(f.h0), ...(f.c0 ? { c: tf.tensor2d(f.c0) } : {}) };
-          const { outputs, state } = rt.unroll(cell, x, { initialState });
+          const { outputs, state } = rt.unroll(cell, x, { initialState, fast });
           expect(maxAbsDiff(await values(outputs), f.outputs.flat(2))).to.be.below(1e-5);
           expect(maxAbsDiff(await values(state.h), f.h_T.flat())).to.be.below(1e-5);
           if (f.c_T) expect(maxAbsDiff(await values(state.c!), f.c_T.flat())).to.be.below(1e-5);
@@ -41,7 +42,10 @@ export function cellParitySuite(): void {
           // L = sum(outputs * R) + sum(h_T * S) + sum(c_T * U), as the fixture states
           const loss = () =>
             tf.tidy(() => {
-              const { outputs, state } = rt.unroll(cell, x, { initialState: { h: h0, ...(c0 ? { c: c0 } : {}) } });
+              const { outputs, state } = rt.unroll(cell, x, {
+                initialState: { h: h0, ...(c0 ? { c: c0 } : {}) },
+                fast,
+              });
               let L = tf.add(tf.sum(tf.mul(outputs, R)), tf.sum(tf.mul(state.h, S)));
               if (U && state.c) L = tf.add(L, tf.sum(tf.mul(state.c, U)));
               return L as tf.Scalar;
