@@ -97,8 +97,16 @@ export function initVariable(
 }
 
 let counter = 0;
-/** tfjs variable names are global: make ours unique while keeping the symbol readable. */
+/**
+ * tfjs variable names are global: make ours unique while keeping the symbol readable. Names taken
+ * by anyone else (another copy of this package in the same app, a user's variable) are skipped.
+ */
 export function uniqueName(symbol: string): string {
-  counter += 1;
-  return `${symbol}_${counter}`;
+  const taken = tf.engine().registeredVariables;
+  let name: string;
+  do {
+    counter += 1;
+    name = `${symbol}_${counter}`;
+  } while (Object.hasOwn(taken, name));
+  return name;
 }
