@@ -4,8 +4,8 @@
  * parameters; this face, above `io/` and `network.ts`, turns what it reads into a
  * {@link RecurrentNetwork}.
  */
-import type * as tf from '@tensorflow/tfjs';
-import { loadSavedNetwork, savedNetworkFromArtifacts } from './io/artifacts.js';
+import * as tf from '@tensorflow/tfjs';
+import { loadSavedNetwork, savedNetworkFromArtifacts, type SavedNetwork } from './io/artifacts.js';
 import { networkFromSaved, type RecurrentNetwork } from './network.js';
 
 export { saveNetwork, networkArtifacts, NETWORK_FORMAT } from './io/artifacts.js';
@@ -13,10 +13,21 @@ export { fileHandler, atomicWrite, fsyncDir, registerFileRouter } from './io/fil
 
 /** Loads a network saved with `net.save` from a handler or URL. */
 export async function loadNetwork(handlerOrUrl: string | tf.io.IOHandler): Promise<RecurrentNetwork> {
-  return networkFromSaved(await loadSavedNetwork(handlerOrUrl));
+  const source = typeof handlerOrUrl === 'string' ? handlerOrUrl : 'handler';
+  return build(await loadSavedNetwork(handlerOrUrl), source);
 }
 
 /** Rebuilds a network from artifacts, refusing anything that is not exactly one of ours. */
 export function networkFromArtifacts(artifacts: tf.io.ModelArtifacts, source = 'artifacts'): RecurrentNetwork {
-  return networkFromSaved(savedNetworkFromArtifacts(artifacts, source));
+  return build(savedNetworkFromArtifacts(artifacts, source), source);
+}
+
+/** The network of a checked saved form; a configuration the cells refuse is named as the file's. */
+function build(saved: SavedNetwork, source: string): RecurrentNetwork {
+  try {
+    return networkFromSaved(saved);
+  } catch (err) {
+    tf.dispose(Object.values(saved.params));
+    throw new Error(`loadNetwork(${source}): modelTopology.config does not make a network: ${(err as Error).message}`);
+  }
 }

@@ -4,11 +4,11 @@
  * next character at every step (logits, softmax cross-entropy), trained with explicit BPTT;
  * the model and its vocabulary are saved to a directory that `tfjs-recurrent sample` reads.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { charCorpus, charWindows, type CharCorpus } from '../data/text.js';
 import * as rt from '../index.js';
-import { saveCharModel } from './char-model.js';
+import { MAX_BINARY_BYTES, readRegularText } from '../io/file.js';
+import { checkOutDir, saveCharModel } from './char-model.js';
 import { BIN, command, displayPath, integer, positiveInt, positiveNumber, printJson, startBackend } from './command.js';
 
 export const TRAIN_DEFAULTS = {
@@ -70,6 +70,7 @@ async function trainCommand(o: TrainCommandOptions): Promise<void> {
   if (o.mode !== 'auto' && o.mode !== 'lines' && o.mode !== 'text') {
     throw new Error(`train: --mode must be lines, text or auto, got '${o.mode}'`);
   }
+  await checkOutDir('train', o.out);
   const corpus = await readCorpus(o.text, o.mode);
   const data = windows(corpus, o);
   await startBackend('train', o.backend);
@@ -112,8 +113,9 @@ async function trainCommand(o: TrainCommandOptions): Promise<void> {
 
 /** Reads and encodes the corpus; a missing, unreadable or empty file is a clear error. */
 async function readCorpus(file: string, mode: string): Promise<CharCorpus> {
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
+  const text = await readRegularText(file, MAX_BINARY_BYTES, 'a corpus').catch((err: Error) => {
+    const m = /^Cannot read .*?: (.*)$/s.exec(err.message);
+    const why = m ? m[1].replace(/^ENOENT \(no such file\)$/, 'no such file') : err.message;
     throw new Error(`train: cannot read --text ${file} (${why}); give a text file: one item per line, or free text`);
   });
   if (text.trim() === '') {

@@ -13,7 +13,7 @@ import { getActivation } from '../activations.js';
 import type { CellConfig } from '../cells/cell.js';
 import { CELL_KINDS, paramShapes } from '../cells/kinds.js';
 import { fmt } from '../check/index.js';
-import { fileHandler, pathFromUrl, registerFileRouter, specBytes } from './file.js';
+import { checkWeightValues, fileHandler, pathFromUrl, registerFileRouter, specBytes } from './file.js';
 
 export const NETWORK_FORMAT = 'tfjs-recurrent/network';
 const VERSION = 1;
@@ -87,7 +87,10 @@ export function savedNetworkFromArtifacts(artifacts: tf.io.ModelArtifacts, sourc
   const config = checkConfig(where, topology.config);
   const expected = expectedShapes(config);
   const specs = artifacts.weightSpecs ?? [];
+  if (!Array.isArray(specs)) throw new Error(`${where}: weightSpecs must be an array, got ${typeof specs}`);
   const names = specs.map((s) => s.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new Error(`${where}: the weight ${JSON.stringify(twice)} appears twice in the specs`);
   const missing = [...expected.keys()].filter((k) => !names.includes(k));
   const extra = names.filter((n) => !expected.has(n));
   if (missing.length || extra.length) {
@@ -112,6 +115,7 @@ export function savedNetworkFromArtifacts(artifacts: tf.io.ModelArtifacts, sourc
       `${where}: weight data is ${data.byteLength} bytes, the specs describe ${bytes} (truncated weights?)`,
     );
   }
+  checkWeightValues(specs, data, where);
   const tensors = tf.io.decodeWeights(data, specs);
   const params: Record<string, tf.Variable> = {};
   for (const [name, t] of Object.entries(tensors)) {
@@ -146,8 +150,17 @@ function checkConfig(where: string, raw: unknown): NetworkConfig {
   if (cell.units * Math.max(cell.inputSize, cell.units, c.outputSize) > MAX_PARAMS) {
     throw new RangeError(`${where}: refusing a model with ${cell.units} units and input ${cell.inputSize} (too large)`);
   }
-  for (const name of [cell.activation, cell.recurrentActivation, c.outputActivation]) {
-    if (name !== undefined) getActivation(name);
+  for (const [field, name] of [
+    ['cell.activation', cell.activation],
+    ['cell.recurrentActivation', cell.recurrentActivation],
+    ['outputActivation', c.outputActivation],
+  ] as const) {
+    if (name === undefined) continue;
+    try {
+      getActivation(name);
+    } catch (err) {
+      throw new Error(`${where}: modelTopology.config.${field}: ${(err as Error).message}`);
+    }
   }
   return c;
 }

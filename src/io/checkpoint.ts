@@ -14,14 +14,30 @@
  *
  * A reader takes `PATH` when it exists (it only ever appears complete, by rename), else
  * `PATH.previous` (a kill between steps 2 and 3), and ignores partial directories, which the next
- * write removes. Node only (the file system).
+ * write removes (`swap.ts`). A run holds the lock `PATH.lock` while it writes checkpoints
+ * ({@link lockCheckpoint}), so two runs on one path get a clear error instead of racing. Reading
+ * refuses what is not a regular file of sane size, damaged trainer states (epochs beyond what
+ * the history holds, non-numeric losses) and damaged optimizer states (truncated, NaN,
+ * mis-shaped or missing weights), naming the file and the weight. Node only (the file system).
  */
 import * as tf from '@tensorflow/tfjs';
 import { nodeFs } from '../lazy-import.js';
 import { loadSavedNetwork, saveNetwork, type SavedNetwork } from './artifacts.js';
-import { atomicWrite, fileHandler, fsyncDir } from './file.js';
-
-type Fs = typeof import('node:fs/promises');
+import {
+  atomicWrite,
+  checkWeightValues,
+  fileHandler,
+  MAX_BINARY_BYTES,
+  MAX_JSON_BYTES,
+  parseJson,
+  pathFromUrl,
+  readRegularFile,
+  readRegularText,
+  specBytes,
+  toArrayBuffer,
+} from './file.js';
+import { acquireLock } from './lock.js';
+import { currentDirectory, freshPartial, swapIn } from './swap.js';
 
 export const TRAINER_JSON = 'trainer.json';
 export const OPTIMIZER_BIN = 'optimizer.bin';
@@ -52,16 +68,9 @@ export async function writeCheckpoint(
   optimizer: tf.Optimizer,
   state: TrainerState,
 ): Promise<void> {
-  const { fs, path } = await nodeFs();
+  const { path } = await nodeFs();
   const target = path.resolve(dir);
-  const parent = path.dirname(target);
-  const base = path.basename(target);
-  await fs.mkdir(parent, { recursive: true });
-  for (const entry of await fs.readdir(parent)) {
-    if (entry.startsWith(`${base}.partial-`)) await fs.rm(path.join(parent, entry), { recursive: true, force: true });
-  }
-  const partial = path.join(parent, `${base}.partial-${process.pid}-${Date.now()}`);
-  await fs.mkdir(partial);
+  const partial = await freshPartial(target);
   await saveNetwork(net, fileHandler(partial));
   const weights = await optimizer.getWeights();
   try {
@@ -72,37 +81,51 @@ export async function writeCheckpoint(
   } finally {
     weights[0]?.tensor.dispose(); // the iteration count, a fresh scalar; the rest are the optimizer's own
   }
-  await fsyncDir(partial);
-
-  const previous = `${target}.previous`;
-  if (await exists(fs, target)) {
-    await fs.rm(previous, { recursive: true, force: true });
-    await fs.rename(target, previous);
-  }
-  await fs.rename(partial, target);
-  await fsyncDir(parent);
-  await fs.rm(previous, { recursive: true, force: true });
+  await swapIn(partial, target);
 }
 
 /** The directory holding the latest complete checkpoint written to `dir`, or null if none is. */
 export async function findCheckpoint(dir: string): Promise<string | null> {
+  const { path } = await nodeFs();
+  return currentDirectory(path.resolve(dir));
+}
+
+/**
+ * Takes the lock of the checkpoint path `dir` (the file `PATH.lock` beside it) for a whole run,
+ * so that two runs never write checkpoints to one path; returns the function that lets it go.
+ * A second run is refused at once with a message naming the path and the run that holds it; a
+ * lock left by a killed run is taken over.
+ */
+export async function lockCheckpoint(dir: string): Promise<() => Promise<void>> {
   const { fs, path } = await nodeFs();
   const target = path.resolve(dir);
-  for (const candidate of [target, `${target}.previous`]) {
-    if (await exists(fs, candidate)) return candidate;
+  try {
+    await fs.mkdir(path.dirname(target), { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(
+      `train: cannot create the directory of checkpoint.path ${target}: ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a part of the path is a file' : code} (${code})`,
+    );
   }
-  return null;
+  return acquireLock(`${target}.lock`, {
+    waitMs: 0,
+    what: `train: the checkpoint path ${target}`,
+    advice: 'Another training run writes its checkpoints there; give this run another checkpoint.path.',
+  });
 }
+
+/** The most epochs a trainer state may say were done (more is a damaged file). */
+const MAX_EPOCHS = 1e8;
 
 /** Reads and checks the trainer state of the checkpoint directory `dir` (from {@link findCheckpoint}). */
 export async function readTrainerState(
   dir: string,
 ): Promise<TrainerState & { optimizerWeights: tf.io.WeightsManifestEntry[] }> {
-  const { fs, path } = await nodeFs();
+  const { path } = await nodeFs();
   const file = path.join(dir, TRAINER_JSON);
   let json: TrainerJson;
   try {
-    json = JSON.parse(await fs.readFile(file, 'utf8'));
+    json = parseJson(await readRegularText(file, MAX_JSON_BYTES, 'the trainer state'), file) as TrainerJson;
   } catch (err) {
     throw new Error(`Cannot read the trainer state ${file}: ${(err as Error).message}`);
   }
@@ -124,6 +147,20 @@ export async function readTrainerState(
     );
   }
   const { epochsDone, seed, history, optimizer, optimizerWeights } = json;
+  const bad = (why: string) => new Error(`Malformed trainer state ${file}: ${why}`);
+  if (epochsDone > MAX_EPOCHS) throw bad(`epochsDone is ${epochsDone}, expected at most ${MAX_EPOCHS}`);
+  if (history.loss.length !== epochsDone) {
+    throw bad(`epochsDone is ${epochsDone} but history.loss holds ${history.loss.length} losses (one per epoch)`);
+  }
+  for (const key of ['loss', 'valLoss'] as const) {
+    const values: unknown = history[key];
+    if (values === undefined && key === 'valLoss') continue;
+    if (!Array.isArray(values) || values.length > epochsDone) {
+      throw bad(`history.${key} must be an array of at most ${epochsDone} numbers`);
+    }
+    const i = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+    if (i >= 0) throw bad(`history.${key}[${i}] is ${JSON.stringify(values[i])}, expected a finite number`);
+  }
   return { epochsDone, seed, history, optimizer, optimizerWeights };
 }
 
@@ -145,7 +182,7 @@ export async function readCheckpoint(path: string): Promise<CheckpointFiles> {
     throw new TypeError(`loadCheckpoint: expected a directory path, got ${JSON.stringify(path)}`);
   }
   const { fs } = await nodeFs();
-  const target = path.startsWith('file://') ? path.slice('file://'.length) : path;
+  const target = pathFromUrl(path);
   for (let attempt = 1; attempt <= 5; attempt++) {
     const dir = await findCheckpoint(target);
     if (dir === null) throw new Error(`loadCheckpoint: no checkpoint at ${path}`);
@@ -169,19 +206,34 @@ export function readCheckpointNetwork(dir: string): Promise<SavedNetwork> {
   return loadSavedNetwork(fileHandler(dir));
 }
 
-/** Gives `optimizer` the state stored in the checkpoint directory `dir`. */
+/**
+ * Gives `optimizer` the state stored in the checkpoint directory `dir`, after checking it: the
+ * specs are well formed, `optimizer.bin` holds exactly their bytes, every value is finite and,
+ * given the shapes of the variables being trained (in order), every state slot has the shape of
+ * its variable. A damaged file is refused with an error naming the file and the weight.
+ */
 export async function restoreOptimizer(
   dir: string,
   specs: tf.io.WeightsManifestEntry[],
   optimizer: tf.Optimizer,
+  variableShapes?: number[][],
 ): Promise<void> {
-  const { fs, path } = await nodeFs();
-  const bytes = await fs.readFile(path.join(dir, OPTIMIZER_BIN));
-  const data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const { path } = await nodeFs();
+  const file = path.join(dir, OPTIMIZER_BIN);
+  const where = `the optimizer state ${file} (specs in ${TRAINER_JSON})`;
+  const expected = specs.reduce((sum, s) => sum + specBytes(s, where), 0);
+  const bytes = await readRegularFile(file, MAX_BINARY_BYTES, 'the optimizer state');
+  if (bytes.byteLength !== expected) {
+    throw new Error(
+      `${where}: the file is ${bytes.byteLength} bytes but the specs describe ${expected} (truncated or mismatched)`,
+    );
+  }
+  const data = toArrayBuffer(bytes);
+  checkWeightValues(specs, data, where);
+  const slots = specs.filter((s) => !s.name.startsWith(EXACT));
+  if (variableShapes) checkSlots(where, slots, optimizer, variableShapes);
   const decoded = tf.io.decodeWeights(data, specs);
-  const weights = specs
-    .filter((s) => !s.name.startsWith(EXACT))
-    .map((s) => ({ name: s.name, tensor: decoded[s.name] }));
+  const weights = slots.map((s) => ({ name: s.name, tensor: decoded[s.name] }));
   try {
     await optimizer.setWeights(weights);
     for (const { name, variable } of accumulatorVariables(optimizer)) {
@@ -191,6 +243,39 @@ export async function restoreOptimizer(
   } finally {
     tf.dispose(Object.values(decoded)); // the optimizer's variables hold their own references
   }
+}
+
+/**
+ * tfjs optimizers save the iteration count, then their state slots (Adam: every variable's first
+ * moment, then every variable's second moment), matched to the variables by position.
+ */
+function checkSlots(
+  where: string,
+  slots: tf.io.WeightsManifestEntry[],
+  optimizer: tf.Optimizer,
+  shapes: number[][],
+): void {
+  const name = optimizer.getClassName();
+  if (slots.length === 0) return; // an optimizer without state
+  if (slots[0].shape.length !== 0) {
+    throw new Error(`${where}: expected the iteration count (a scalar) first, got ${JSON.stringify(slots[0]?.name)}`);
+  }
+  const state = slots.slice(1);
+  if (shapes.length === 0 || state.length % shapes.length !== 0) {
+    throw new Error(
+      `${where}: ${state.length} state weights for ${shapes.length} variables; expected a multiple ` +
+        `(the ${name} optimizer keeps one of each of its slots per variable): weights missing or extra`,
+    );
+  }
+  state.forEach((spec, i) => {
+    const shape = shapes[i % shapes.length];
+    if (spec.shape.length !== shape.length || spec.shape.some((d, k) => d !== shape[k])) {
+      throw new Error(
+        `${where}: weight ${JSON.stringify(spec.name)} has shape [${spec.shape.join(', ')}], expected ` +
+          `[${shape.join(', ')}] (the shape of variable ${i % shapes.length} of the model)`,
+      );
+    }
+  });
 }
 
 /**
@@ -211,11 +296,4 @@ function accumulatorVariables(optimizer: tf.Optimizer): { name: string; variable
 
 function exactAccumulators(optimizer: tf.Optimizer): { name: string; tensor: tf.Tensor }[] {
   return accumulatorVariables(optimizer).map(({ name, variable }) => ({ name: `${EXACT}${name}`, tensor: variable }));
-}
-
-async function exists(fs: Fs, p: string): Promise<boolean> {
-  return fs.stat(p).then(
-    () => true,
-    () => false,
-  );
 }
