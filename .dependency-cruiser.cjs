@@ -3,8 +3,10 @@
  * Type-only imports count as much as value imports.
  *
  * From the bottom up:
- *   check/, activations, init, lazy-import, progress   helpers (check/values.ts loads no TensorFlow.js,
- *                                                      progress loads cli-progress only to draw a bar)
+ *   check/, activations, init, lazy-import, progress,  helpers (check/values.ts loads no TensorFlow.js,
+ *   sum, read                                          progress loads cli-progress only to draw a bar;
+ *                                                      sum adds many tensors at most 7 per op, read
+ *                                                      reads tensors back, synchronously only off the GPU)
  *   cells/, fast/                            the equations and their fast path
  *   unroll, output                           the loop over time; the output function
  *   io/, layers/, interop/                   files and formats; tf.layers; weights in and out

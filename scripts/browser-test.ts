@@ -2,10 +2,10 @@
  * The browser suite's runner (`bash scripts/test-browser.sh`): bundles test/browser/page.ts with
  * esbuild (`tfjs-recurrent` resolves to the built dist/, as in an app), serves it from 127.0.0.1
  * with the PyTorch fixtures and the tfjs WASM files, and runs the in-page mocha suite in headless
- * Chromium once per backend. Prints each test, then a last line `N passed, N failed`; exits 1 on
- * any failure.
+ * Chromium once per backend (webgpu: Chromium's SwiftShader adapter, `--enable-unsafe-webgpu`).
+ * Prints each test, then a last line `N passed, N failed`; exits 1 on any failure.
  *
- * Usage: `tsx scripts/browser-test.ts [backend ...]` (default: webgl wasm cpu).
+ * Usage: `tsx scripts/browser-test.ts [backend ...]` (default: webgl wasm cpu webgpu).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { bundleForBrowser, launchChromium, openPage, packageRoot, serve, wasmDir
 import { FIXTURE_NAMES, loadFixture } from '../test/helpers/fixtures.js';
 import type { PageResults } from '../test/browser/page.js';
 
-const BACKENDS = process.argv.slice(2).length ? process.argv.slice(2) : ['webgl', 'wasm', 'cpu'];
+const BACKENDS = process.argv.slice(2).length ? process.argv.slice(2) : ['webgl', 'wasm', 'cpu', 'webgpu'];
 /** Per backend: the first WebGL run compiles its shaders, software GL is slow. */
 const PAGE_TIMEOUT_MS = 240_000;
 

@@ -7,6 +7,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh || exit 1
 bash scripts/ensure-system-deps.sh || exit 1
+# The webgpu unit tests (test/webgpu.test.ts) run on Dawn; without a GPU, on Chromium's SwiftShader Vulkan.
+vulkan=()
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then
+  vulkan=(VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json)
+fi
 
 passed=0
 failed=0
@@ -46,7 +51,7 @@ check lint npx eslint .
 check depcruise npx depcruise src --config .dependency-cruiser.cjs
 check format npx prettier --check .
 check typecheck node node_modules/typescript/bin/tsc --noEmit -p .
-suite unit npx mocha 'test/**/*.test.ts'
+suite unit env "${vulkan[@]}" npx mocha 'test/**/*.test.ts'
 check pack bash scripts/test-pack.sh
 for stage in browser notebooks; do
   if [ -f "scripts/test-$stage.sh" ]; then suite "$stage" bash "scripts/test-$stage.sh"; fi

@@ -12,15 +12,16 @@
  * | `cpu` | everywhere | `@tensorflow/tfjs` |
  * | `webgl` | browsers | `@tensorflow/tfjs` |
  * | `wasm` | everywhere | `@tensorflow/tfjs-backend-wasm` (optional peer) |
- * | `webgpu` | browsers that offer `navigator.gpu` | `@tensorflow/tfjs-backend-webgpu` |
+ * | `webgpu` | browsers that offer `navigator.gpu`; Node with Dawn | `@tensorflow/tfjs-backend-webgpu` (optional peer), in Node also `webgpu` (optional peer: Dawn) |
  * | `tensorflow` | Node | `@tensorflow/tfjs-node`, when the user has installed it |
  *
- * In Node the optional packages are imported on the first `use`. A browser app imports the
- * package itself (a bundler needs a static import) and may call its `setWasmPaths(dir)` before
- * `use('wasm')`.
+ * In Node the optional packages are imported on the first `use`; for `webgpu` that first sets up
+ * Dawn (`navigator.gpu`, see `dawn.ts`). A browser app imports the package itself (a bundler needs
+ * a static import) and may call its `setWasmPaths(dir)` before `use('wasm')`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { lazyImport } from '../lazy-import.js';
+import { setUpDawn, whyNoAdapter, WEBGPU_NODE_PACKAGES } from './dawn.js';
 
 /** The optional packages behind the backends that `@tensorflow/tfjs` does not register itself. */
 const PACKAGES: Readonly<Record<string, string>> = {
@@ -32,9 +33,11 @@ const PACKAGES: Readonly<Record<string, string>> = {
 /** Backends that run only in one kind of place. */
 const ONLY_IN: Readonly<Record<string, 'browser' | 'node'>> = {
   webgl: 'browser',
-  webgpu: 'browser',
   tensorflow: 'node',
 };
+
+/** In Node: why `webgpu` failed to start, once it has; `available()` then leaves it out. */
+let webgpuFailedInNode: string | undefined;
 
 /** Whether this is a browser (or a worker) rather than Node. */
 function inBrowser(): boolean {
@@ -58,12 +61,25 @@ export async function use(name: string): Promise<void> {
   const running = tf.getBackend();
   const previous = running && tf.engine().registry[running] ? running : undefined;
   if (name === 'webgl') tf.env().set('SOFTWARE_WEBGL_ENABLED', true);
+  // Without an adapter tfjs's factory fails with a TypeError and a logged stack: say why instead.
+  const noAdapter = name === 'webgpu' && !tf.engine().registry.webgpu ? await whyNoAdapter(inBrowser()) : '';
+  if (noAdapter) {
+    if (!inBrowser()) webgpuFailedInNode = noAdapter;
+    throw new Error(
+      `backends.use: the 'webgpu' backend cannot start (${noAdapter}); ` +
+        `${previous ? `TensorFlow.js stays on '${previous}'` : 'no backend was set'}. Available here: ${available().join(', ')}`,
+    );
+  }
   const started = await tf.setBackend(name);
   await tf.ready();
-  if (started && tf.getBackend() === name) return;
+  if (started && tf.getBackend() === name) {
+    if (name === 'webgpu') webgpuFailedInNode = undefined;
+    return;
+  }
 
   // tfjs has fallen back to another backend by now; go back to the one that ran before.
   const reason = await whyNot(name);
+  if (name === 'webgpu' && !inBrowser()) webgpuFailedInNode = reason || 'it did not start';
   if (previous && tf.getBackend() !== previous) await tf.setBackend(previous);
   throw new Error(
     `backends.use: the '${name}' backend did not start${reason ? ` (${reason})` : ''}; ` +
@@ -73,14 +89,16 @@ export async function use(name: string): Promise<void> {
 
 /**
  * The backends that can be used here: those registered now that suit this place (`webgl` only
- * with a WebGL context, `webgpu` only with `navigator.gpu`), plus, in Node, the optional
- * backend packages that are installed.
+ * with a WebGL context, `webgpu` in a browser only with `navigator.gpu`), plus, in Node, the
+ * optional backend packages that are installed (`webgpu`: both `webgpu` and
+ * `@tensorflow/tfjs-backend-webgpu`, and left out once `use('webgpu')` has found no GPU adapter).
  */
 export function available(): string[] {
   const names = new Set(Object.keys(tf.engine().registryFactory).filter(suitsHere));
   if (!inBrowser()) {
     for (const [name, pkg] of Object.entries(PACKAGES)) {
-      if (suitsHere(name) && resolvableInNode(pkg)) names.add(name);
+      const pkgs = name === 'webgpu' ? WEBGPU_NODE_PACKAGES : [pkg];
+      if (suitsHere(name) && pkgs.every(resolvableInNode)) names.add(name);
     }
   }
   return [...names].sort();
@@ -94,6 +112,10 @@ async function register(name: string): Promise<void> {
   if (!pkg || (ONLY_IN[name] && ONLY_IN[name] !== place)) {
     const where = ONLY_IN[name] ? ` (it runs only in ${ONLY_IN[name] === 'node' ? 'Node' : 'a browser'})` : '';
     throw new Error(`backends.use: no backend '${name}' here${where}; available here: ${available().join(', ')}`);
+  }
+  if (name === 'webgpu' && place === 'node') {
+    await setUpDawn(() => Boolean(tf.engine().registryFactory.webgpu));
+    return;
   }
   try {
     await lazyImport(pkg);
@@ -115,6 +137,10 @@ async function register(name: string): Promise<void> {
 
 /** The error the backend's factory gives when called directly (tfjs only logs it). */
 async function whyNot(name: string): Promise<string> {
+  if (name === 'webgpu') {
+    const noAdapter = await whyNoAdapter(inBrowser());
+    if (noAdapter) return noAdapter;
+  }
   try {
     const backend = await tf.findBackendFactory(name)();
     backend.dispose();
@@ -128,7 +154,10 @@ function suitsHere(name: string): boolean {
   const place = inBrowser() ? 'browser' : 'node';
   if (ONLY_IN[name] && ONLY_IN[name] !== place) return false;
   if (name === 'webgl') return tf.env().getNumber('WEBGL_VERSION') > 0;
-  if (name === 'webgpu') return typeof navigator !== 'undefined' && 'gpu' in navigator;
+  if (name === 'webgpu') {
+    if (place === 'node') return webgpuFailedInNode === undefined;
+    return typeof navigator !== 'undefined' && 'gpu' in navigator;
+  }
   return true;
 }
 

@@ -160,7 +160,10 @@ async function trainOne(
     });
     const mse = (await testMse.data())[0];
     testMse.dispose();
-    const { perStep } = rt.diagnostics.gradientNorms(net, probe.x, probe.y, { loss: 'mse', target: 'lastStep' });
+    const { perStep } = await rt.diagnostics.gradientNormsAsync(net, probe.x, probe.y, {
+      loss: 'mse',
+      target: 'lastStep',
+    });
     const gradientRatio = perStep[0] / perStep[perStep.length - 1];
     tracker.done(`test MSE ${mse.toPrecision(3)}`);
     return { result: { cell, testMse: mse, seconds, gradientRatio }, losses, perStep, equations: net.cell.equations };

@@ -57,10 +57,10 @@ async function parity(o: { fixtures?: string; backend: string; json?: boolean })
   const dir = resolve(o.fixtures ?? join(packageRoot(), 'fixtures', 'pytorch'));
   const fixtures = await readPyTorchReferences(dir);
   await startBackend('parity', o.backend);
-  const rows: ParityRow[] = [
-    ...fixtures.map(([name, f]) => judge('pytorch', name, pytorchDiffs(f))),
-    ...(['elman', 'lstm', 'gru'] as const).map((kind) => judge('tfjs-layers', kind, layersDiffs(kind))),
-  ];
+  // One case after the other, each read with `await data()` (so that every backend works, webgpu too).
+  const rows: ParityRow[] = [];
+  for (const [name, f] of fixtures) rows.push(judge('pytorch', name, await pytorchDiffs(f)));
+  for (const kind of ['elman', 'lstm', 'gru'] as const) rows.push(judge('tfjs-layers', kind, await layersDiffs(kind)));
   const ok = rows.every((r) => r.ok);
   if (o.json) printJson({ rows, ok });
   else {
@@ -103,8 +103,8 @@ async function readPyTorchReferences(dir: string): Promise<[string, PyTorchRefer
 }
 
 /** Our cell with the fixture's weights against PyTorch's outputs, states and gradients. */
-function pytorchDiffs(f: PyTorchReference): { outputs: number; gradients: number } {
-  const d = rt.interop.compareWithPyTorch(f);
+async function pytorchDiffs(f: PyTorchReference): Promise<{ outputs: number; gradients: number }> {
+  const d = await rt.interop.compareWithPyTorchAsync(f);
   return {
     outputs: Math.max(d.outputs, d.h_T, d.c_T ?? 0),
     gradients: Math.max(...Object.values(d.grads), d.grad_x, d.grad_h0, d.grad_c0 ?? 0),
@@ -112,7 +112,7 @@ function pytorchDiffs(f: PyTorchReference): { outputs: number; gradients: number
 }
 
 /** Our network against the same weights in tfjs's own layers (`net.toLayersModel()`). */
-function layersDiffs(kind: 'elman' | 'lstm' | 'gru'): { outputs: number; gradients: number } {
+async function layersDiffs(kind: 'elman' | 'lstm' | 'gru'): Promise<{ outputs: number; gradients: number }> {
   const [batch, time, inputSize, units, outputSize] = [3, 7, 5, 4, 3];
   const net = rt.network({
     cell: kind,
@@ -123,8 +123,10 @@ function layersDiffs(kind: 'elman' | 'lstm' | 'gru'): { outputs: number; gradien
     ...(kind === 'gru' ? { resetAfter: false } : {}),
   });
   const model = net.toLayersModel();
+  let pairs: [tf.Tensor, tf.Tensor][] = [];
   try {
-    return tf.tidy(() => {
+    // Ours and theirs as tensors first: [outputs, then every weight's gradient, then x's].
+    pairs = tf.tidy(() => {
       const rand = prng(11);
       const uniform = (shape: number[]) =>
         tf.tensor(
@@ -134,8 +136,6 @@ function layersDiffs(kind: 'elman' | 'lstm' | 'gru'): { outputs: number; gradien
       const x = uniform([batch, time, inputSize]);
       const R = uniform([batch, time, outputSize]);
       const theirs = (x: tf.Tensor) => model.apply(x, { training: false }) as tf.Tensor;
-      const outputs = maxAbsDifference(net.predict(x), theirs(x));
-
       const loss = (y: tf.Tensor) => tf.sum(tf.mul(y, R)) as tf.Scalar;
       const ours = tf.variableGrads(() => loss(net.predict(x))).grads;
       const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -146,17 +146,19 @@ function layersDiffs(kind: 'elman' | 'lstm' | 'gru'): { outputs: number; gradien
         W_yh.transpose(),
         ours[net.outputParams.b_y.name],
       ];
-      const gradDiffs = weights.map((w, i) => maxRelativeDifference(oursKeras[i], reference[w.name]));
       const gx = (f: (x: tf.Tensor) => tf.Tensor) => tf.grad((x: tf.Tensor) => loss(f(x)))(x);
-      gradDiffs.push(
-        maxRelativeDifference(
-          gx((x) => net.predict(x)),
-          gx(theirs),
-        ),
-      );
-      return { outputs, gradients: Math.max(...gradDiffs) };
+      return [
+        [net.predict(x), theirs(x)],
+        ...weights.map((w, i): [tf.Tensor, tf.Tensor] => [oursKeras[i], reference[w.name]]),
+        [gx((x) => net.predict(x)), gx(theirs)],
+      ];
     });
+    const read = await Promise.all(pairs.map(([a, b]) => Promise.all([a.data(), b.data()])));
+    const outputs = maxAbsDifference(read[0][0], read[0][1]);
+    const gradDiffs = read.slice(1).map(([a, b]) => maxRelativeDifference(a, b));
+    return { outputs, gradients: Math.max(...gradDiffs) };
   } finally {
+    tf.dispose(pairs.flat());
     model.dispose();
     net.dispose();
   }

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkKeys } from '../check/index.js';
 import { prng } from '../init.js';
 import type { RecurrentNetwork } from '../network.js';
+import { assertSyncReadable, runAsync, runSync, type Reader, type Values } from '../read.js';
 import {
   asTrainable,
   checkExample,
@@ -65,7 +66,12 @@ export interface GradientCheckResult {
 
 const EPS32 = 2 ** -23;
 
-/** Checks an analytic gradient of the loss against central finite differences. */
+/**
+ * Checks an analytic gradient of the loss against central finite differences.
+ *
+ * Synchronous: on cpu, wasm and tensorflow (tfjs-node). On webgpu and webgl it throws and names
+ * {@link gradientCheckAsync}, which works everywhere.
+ */
 export function gradientCheck(
   model: RecurrentNetwork | tf.LayersModel,
   x: tf.Tensor,
@@ -73,6 +79,28 @@ export function gradientCheck(
   options: GradientCheckOptions,
 ): GradientCheckResult {
   const where = 'diagnostics.gradientCheck';
+  assertSyncReadable(where, 'await rt.diagnostics.gradientCheckAsync(model, x, y, options)');
+  return runSync(where, 'rt.diagnostics.gradientCheckAsync', check(where, model, x, y, options));
+}
+
+/** {@link gradientCheck}, read with `await data()`: works on every backend, webgpu and webgl included. */
+export async function gradientCheckAsync(
+  model: RecurrentNetwork | tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: GradientCheckOptions,
+): Promise<GradientCheckResult> {
+  return runAsync(check('diagnostics.gradientCheckAsync', model, x, y, options));
+}
+
+/** Checks the arguments (at once), then the computation, which yields what it reads. */
+function check(
+  where: string,
+  model: RecurrentNetwork | tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: GradientCheckOptions,
+): Reader<GradientCheckResult> {
   if (options === null || typeof options !== 'object') throw new TypeError(`${where}: expected options { loss, ... }`);
   checkKeys(where, options, ['loss', 'target', 'gradients', 'samples', 'step', 'tolerance', 'floor', 'seed']);
   const samples = positive(where, 'samples', options.samples, 6, true);
@@ -82,51 +110,55 @@ export function gradientCheck(
   const loss = checkLoss(where, options.loss);
   const trainable = asTrainable(where, model);
   const { target } = checkExample(where, trainable, x, y, loss, options.target);
+  const given = checkGiven(where, trainable.names, trainable.variables, options.gradients);
   const lossFn = lossFunction(loss);
-  const evaluate = () => {
-    const value = tf.tidy(() => lossFn(y, selectTarget(trainable.forward(x, { training: false }).y, target)));
-    const v = value.dataSync()[0];
-    value.dispose();
-    return v;
-  };
-  const analytic = analyticGradients(where, trainable.names, trainable.variables, options.gradients, () =>
-    lossFn(y, selectTarget(trainable.forward(x, { training: false }).y, target)),
-  );
-  const rand = prng(options.seed ?? 0);
-  const details: GradientCheckEntry[] = [];
+  const f = () => lossFn(y, selectTarget(trainable.forward(x, { training: false }).y, target));
 
-  trainable.variables.forEach((variable, p) => {
-    const original = variable.dataSync().slice() as Float32Array;
-    const grad = analytic[p];
-    try {
-      for (const index of chooseEntries(grad, samples, rand)) {
-        const values = original.slice();
-        const probe = (w: number) => {
-          values[index] = w;
-          setValues(variable, values);
-          return evaluate();
-        };
-        const plus = Math.fround(original[index] + h);
-        const minus = Math.fround(original[index] - h);
-        const lPlus = probe(plus);
-        const lMinus = probe(minus);
-        const numeric = (lPlus - lMinus) / (plus - minus);
-        const noise = (4 * EPS32 * Math.max(Math.abs(lPlus), Math.abs(lMinus))) / (plus - minus);
-        const denominator = Math.max(Math.abs(grad[index]), Math.abs(numeric), floor, noise / tolerance);
-        details.push({
-          param: trainable.names[p],
-          index,
-          analytic: grad[index],
-          numeric,
-          relativeError: Math.abs(grad[index] - numeric) / denominator,
-        });
+  return (function* (): Reader<GradientCheckResult> {
+    const evaluate = function* (): Generator<readonly tf.Tensor[], number, Values[]> {
+      const value = tf.tidy(f);
+      try {
+        return (yield [value])[0][0];
+      } finally {
+        value.dispose();
       }
-    } finally {
-      setValues(variable, original);
+    };
+    const analytic = given ? ((yield given) as Float32Array[]) : yield* variableGradients(trainable.variables, f);
+    const rand = prng(options.seed ?? 0);
+    const details: GradientCheckEntry[] = [];
+
+    for (const [p, variable] of trainable.variables.entries()) {
+      const original = (yield [variable])[0].slice() as Float32Array;
+      const grad = analytic[p];
+      try {
+        for (const index of chooseEntries(grad, samples, rand)) {
+          const values = original.slice();
+          const plus = Math.fround(original[index] + h);
+          const minus = Math.fround(original[index] - h);
+          values[index] = plus;
+          setValues(variable, values);
+          const lPlus = yield* evaluate();
+          values[index] = minus;
+          setValues(variable, values);
+          const lMinus = yield* evaluate();
+          const numeric = (lPlus - lMinus) / (plus - minus);
+          const noise = (4 * EPS32 * Math.max(Math.abs(lPlus), Math.abs(lMinus))) / (plus - minus);
+          const denominator = Math.max(Math.abs(grad[index]), Math.abs(numeric), floor, noise / tolerance);
+          details.push({
+            param: trainable.names[p],
+            index,
+            analytic: grad[index],
+            numeric,
+            relativeError: Math.abs(grad[index] - numeric) / denominator,
+          });
+        }
+      } finally {
+        setValues(variable, original);
+      }
     }
-  });
-  const maxRelativeError = Math.max(...details.map((d) => d.relativeError));
-  return { maxRelativeError, passed: maxRelativeError <= tolerance, checked: details.length, details };
+    const maxRelativeError = Math.max(...details.map((d) => d.relativeError));
+    return { maxRelativeError, passed: maxRelativeError <= tolerance, checked: details.length, details };
+  })();
 }
 
 function setValues(variable: tf.Variable, values: Float32Array): void {
@@ -135,34 +167,44 @@ function setValues(variable: tf.Variable, values: Float32Array): void {
   t.dispose();
 }
 
-/** The gradient values to check, one flat array per variable. */
-function analyticGradients(
+/** The gradients given to check, in the variables' order, after checking them; undefined when none. */
+function checkGiven(
   where: string,
   names: string[],
   variables: tf.Variable[],
   given: Record<string, tf.Tensor> | undefined,
-  f: () => tf.Scalar,
-): Float32Array[] {
-  if (given !== undefined) {
-    if (given === null || typeof given !== 'object') {
-      throw new TypeError(`${where}: expected gradients to be a record of tensors keyed ${names.join(', ')}`);
-    }
-    return names.map((name, i) => {
-      const g = given[name];
-      if (!(g instanceof tf.Tensor) || g.isDisposed || !tf.util.arraysEqual(g.shape, variables[i].shape)) {
-        throw new Error(
-          `${where}: expected gradients.${name} to be a tf.Tensor of shape [${variables[i].shape.join(', ')}]`,
-        );
-      }
-      return g.dataSync() as Float32Array;
-    });
+): tf.Tensor[] | undefined {
+  if (given === undefined) return undefined;
+  if (given === null || typeof given !== 'object') {
+    throw new TypeError(`${where}: expected gradients to be a record of tensors keyed ${names.join(', ')}`);
   }
+  return names.map((name, i) => {
+    const g = given[name];
+    if (!(g instanceof tf.Tensor) || g.isDisposed || !tf.util.arraysEqual(g.shape, variables[i].shape)) {
+      throw new Error(
+        `${where}: expected gradients.${name} to be a tf.Tensor of shape [${variables[i].shape.join(', ')}]`,
+      );
+    }
+    return g;
+  });
+}
+
+/** `tf.variableGrads`' gradient values, one flat array per variable (zeros where the loss does not reach). */
+function* variableGradients(
+  variables: tf.Variable[],
+  f: () => tf.Scalar,
+): Generator<readonly tf.Tensor[], Float32Array[], Values[]> {
   const { value, grads } = tf.variableGrads(f, variables);
-  const out = variables.map((v) =>
-    grads[v.name] ? (grads[v.name].dataSync() as Float32Array) : new Float32Array(v.size),
-  );
-  tf.dispose([value, ...Object.values(grads)]);
-  return out;
+  try {
+    const reached = variables.filter((v) => grads[v.name]);
+    const values = yield reached.map((v) => grads[v.name]);
+    return variables.map((v) => {
+      const k = reached.indexOf(v);
+      return k >= 0 ? (values[k] as Float32Array) : new Float32Array(v.size);
+    });
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
+  }
 }
 
 /** The entry with the largest |gradient| and random distinct others, `samples` in all. */

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkKeys } from '../check/index.js';
 import { RecurrentNetwork } from '../network.js';
+import { assertSyncReadable, runAsync, runSync, type Reader } from '../read.js';
 import { unroll } from '../unroll.js';
 import {
   asTrainable,
@@ -36,7 +37,12 @@ export interface GradientNorms {
   perParam: Record<string, number>;
 }
 
-/** The norms of `∂L/∂h_t` at every step and of every parameter's gradient, for a RecurrentNetwork. */
+/**
+ * The norms of `∂L/∂h_t` at every step and of every parameter's gradient, for a RecurrentNetwork.
+ *
+ * Synchronous: on cpu, wasm and tensorflow (tfjs-node). On webgpu and webgl it throws and names
+ * {@link gradientNormsAsync}, which works everywhere.
+ */
 export function gradientNorms(
   model: RecurrentNetwork,
   x: tf.Tensor,
@@ -44,6 +50,28 @@ export function gradientNorms(
   options: GradientNormsOptions,
 ): GradientNorms {
   const where = 'diagnostics.gradientNorms';
+  assertSyncReadable(where, 'await rt.diagnostics.gradientNormsAsync(model, x, y, options)');
+  return runSync(where, 'rt.diagnostics.gradientNormsAsync', norms(where, model, x, y, options));
+}
+
+/** {@link gradientNorms}, read with `await data()`: works on every backend, webgpu and webgl included. */
+export async function gradientNormsAsync(
+  model: RecurrentNetwork,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: GradientNormsOptions,
+): Promise<GradientNorms> {
+  return runAsync(norms('diagnostics.gradientNormsAsync', model, x, y, options));
+}
+
+/** Checks the arguments (at once, not on the first read), then computes and reads the norms. */
+function norms(
+  where: string,
+  model: RecurrentNetwork,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: GradientNormsOptions,
+): Reader<GradientNorms> {
   if (!(model instanceof RecurrentNetwork)) {
     throw new TypeError(
       `${where}: expected a RecurrentNetwork (rt.network): the probes go inside its unrolled loop; ` +
@@ -68,10 +96,15 @@ export function gradientNorms(
     const grads = tf.grads(f)([...probes, ...trainable.variables]);
     return tf.stack(grads.map((g) => tf.norm(g)));
   });
-  const values = Array.from(norms.dataSync());
-  norms.dispose();
-  return {
-    perStep: values.slice(0, time),
-    perParam: Object.fromEntries(trainable.names.map((name, i) => [name, values[time + i]])),
-  };
+  return (function* (): Reader<GradientNorms> {
+    try {
+      const values = Array.from((yield [norms])[0]);
+      return {
+        perStep: values.slice(0, time),
+        perParam: Object.fromEntries(trainable.names.map((name, i) => [name, values[time + i]])),
+      };
+    } finally {
+      norms.dispose();
+    }
+  })();
 }

@@ -1,5 +1,19 @@
 /** Weights in and out: PyTorch state dicts, Keras/tfjs layers, tfjs's own layers. */
-export { fromPyTorch, toPyTorch, type PyTorchKind, type StateDict, type StateDictEntry } from './pytorch.js';
+export {
+  fromPyTorch,
+  toPyTorch,
+  toPyTorchAsync,
+  type PyTorchKind,
+  type PyTorchStateDict,
+  type StateDict,
+  type StateDictEntry,
+} from './pytorch.js';
 export { fromKeras, toKeras } from './keras.js';
 export { toLayersModel } from './layers-model.js';
-export { compareWithPyTorch, pyTorchKindOf, type PyTorchReference, type ReferenceComparison } from './reference.js';
+export {
+  compareWithPyTorch,
+  compareWithPyTorchAsync,
+  pyTorchKindOf,
+  type PyTorchReference,
+  type ReferenceComparison,
+} from './reference.js';

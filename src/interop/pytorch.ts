@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Cell } from '../cells/cell.js';
 import { createCell } from '../cells/kinds.js';
 import { checkOneOf, fmt } from '../check/index.js';
+import { assertSyncReadable, readArraySync } from '../read.js';
 
 export type PyTorchKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
 const KINDS: readonly PyTorchKind[] = ['rnn_tanh', 'rnn_relu', 'lstm', 'gru'];
@@ -113,43 +114,72 @@ export function fromPyTorch(kind: PyTorchKind, stateDict: StateDict): Cell {
   return createCell(config, { params });
 }
 
-/** The PyTorch state dict (nested number arrays) of one of our cells. */
-export function toPyTorch(cell: Cell): Record<(typeof KEYS)[number], number[] | number[][]> {
-  const kind = pyTorchKind(cell);
+/** A state dict as PyTorch's `nn.RNN` / `nn.LSTM` / `nn.GRU` names it, in nested number arrays. */
+export type PyTorchStateDict = Record<(typeof KEYS)[number], number[] | number[][]>;
+
+/**
+ * The PyTorch state dict (nested number arrays) of one of our cells.
+ *
+ * Synchronous: on cpu, wasm and tensorflow (tfjs-node). On webgpu and webgl it throws and names
+ * {@link toPyTorchAsync}, which works everywhere.
+ */
+export function toPyTorch(cell: Cell): PyTorchStateDict {
+  const instead = 'await rt.interop.toPyTorchAsync(cell)';
+  assertSyncReadable('toPyTorch', instead);
+  const tensors = pyTorchTensors('toPyTorch', cell);
+  try {
+    return Object.fromEntries(
+      Object.entries(tensors).map(([k, t]) => [k, readArraySync('toPyTorch', instead, t) as number[] | number[][]]),
+    ) as PyTorchStateDict;
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+}
+
+/** {@link toPyTorch}, read with `await array()`: works on every backend, webgpu and webgl included. */
+export async function toPyTorchAsync(cell: Cell): Promise<PyTorchStateDict> {
+  const tensors = pyTorchTensors('toPyTorchAsync', cell);
+  try {
+    const arrays = await Promise.all(Object.values(tensors).map((t) => t.array()));
+    return Object.fromEntries(Object.keys(tensors).map((k, i) => [k, arrays[i]])) as PyTorchStateDict;
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+}
+
+/** A cell's parameters in PyTorch's layout, as tensors (the caller disposes them). */
+export function pyTorchTensors(where: string, cell: Cell): Record<(typeof KEYS)[number], tf.Tensor> {
+  const kind = pyTorchKind(where, cell);
   const torchOrder = torchGateOrder(kind);
   const p = cell.params;
   return tf.tidy(() => {
     const stack = (f: (g: string) => tf.Tensor) => tf.concat(torchOrder.map(f), 0);
     const zeros = tf.zeros([cell.units]);
-    const weight_ih = stack((g) => p[`W_${g}x`]);
-    const weight_hh = stack((g) => p[`W_${g}h`]);
-    const bias_ih = stack((g) => p[`b_${g}`]);
-    const bias_hh = stack((g) => (g === 'n' ? p.b_nh : zeros));
     return {
-      weight_ih_l0: weight_ih.arraySync() as number[][],
-      weight_hh_l0: weight_hh.arraySync() as number[][],
-      bias_ih_l0: bias_ih.arraySync() as number[],
-      bias_hh_l0: bias_hh.arraySync() as number[],
+      weight_ih_l0: stack((g) => p[`W_${g}x`]),
+      weight_hh_l0: stack((g) => p[`W_${g}h`]),
+      bias_ih_l0: stack((g) => p[`b_${g}`]),
+      bias_hh_l0: stack((g) => (g === 'n' ? p.b_nh : zeros)),
     };
   });
 }
 
 /** The PyTorch module a cell corresponds to, or a clear error when there is none. */
-function pyTorchKind(cell: Cell): PyTorchKind {
+function pyTorchKind(where: string, cell: Cell): PyTorchKind {
   const c = cell?.config;
-  if (!c) throw new TypeError(`toPyTorch: expected a Cell, got ${String(cell)}`);
+  if (!c) throw new TypeError(`${where}: expected a Cell, got ${String(cell)}`);
   if (c.kind === 'elman') {
     if (c.activation === 'tanh' || c.activation === 'relu') return `rnn_${c.activation}`;
-    throw new Error(`toPyTorch: PyTorch's nn.RNN has tanh or relu, got activation '${c.activation}'`);
+    throw new Error(`${where}: PyTorch's nn.RNN has tanh or relu, got activation '${c.activation}'`);
   }
   if (c.activation !== 'tanh' || c.recurrentActivation !== 'sigmoid') {
     throw new Error(
-      `toPyTorch: PyTorch's nn.${c.kind.toUpperCase()} uses tanh and sigmoid, got activation '${c.activation}', recurrentActivation '${c.recurrentActivation}'`,
+      `${where}: PyTorch's nn.${c.kind.toUpperCase()} uses tanh and sigmoid, got activation '${c.activation}', recurrentActivation '${c.recurrentActivation}'`,
     );
   }
   if (c.kind === 'gru' && !c.resetAfter) {
     throw new Error(
-      `toPyTorch: PyTorch's nn.GRU applies the reset gate after the matMul; this cell has resetAfter: false`,
+      `${where}: PyTorch's nn.GRU applies the reset gate after the matMul; this cell has resetAfter: false`,
     );
   }
   return c.kind;
@@ -173,9 +203,21 @@ function toTensor(name: string, entry: StateDictEntry, rank: number, shape?: num
     t.dispose();
     throw new RangeError(`fromPyTorch: expected ${name} of shape ${fmt(expected)}, got ${got}`);
   }
-  if (!tf.tidy(() => tf.all(tf.isFinite(t)).dataSync()[0])) {
+  // Checked on the values given, not on the tensor: no read back from a GPU backend.
+  const given = entry !== null && typeof entry === 'object' && 'shape' in entry ? entry.data : entry;
+  if (!allFinite(given)) {
     t.dispose();
     throw new RangeError(`fromPyTorch: expected finite numbers in ${name}, got NaN or Infinity`);
   }
   return t as tf.Tensor2D;
+}
+
+/** Whether every number in a (nested) array or typed array is finite. */
+function allFinite(values: unknown): boolean {
+  if (typeof values === 'number') return Number.isFinite(values);
+  if (Array.isArray(values)) return values.every(allFinite);
+  if (ArrayBuffer.isView(values) || (values !== null && typeof values === 'object' && 'length' in values)) {
+    return Array.from(values as ArrayLike<unknown>).every(allFinite);
+  }
+  return true;
 }

@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Cell, State } from '../cells/cell.js';
 import { createCell } from '../cells/kinds.js';
 import { unroll } from '../unroll.js';
-import { fromPyTorch, toPyTorch, type PyTorchKind, type StateDict } from './pytorch.js';
+import { assertSyncReadable, readSync, runAsync, runSync, type Reader, type Values as ReadValues } from '../read.js';
+import { fromPyTorch, pyTorchTensors, type PyTorchKind, type StateDict } from './pytorch.js';
 
 type Nested = number[] | number[][] | number[][][];
 
@@ -59,11 +60,29 @@ export function pyTorchKindOf(ref: PyTorchReference): PyTorchKind {
   return ref.cell === 'rnn' ? (`rnn_${ref.activation}` as PyTorchKind) : ref.cell;
 }
 
-/** Loads the reference's weights into our cell, runs `unroll` and compares everything it holds. */
+/**
+ * Loads the reference's weights into our cell, runs `unroll` and compares everything it holds.
+ *
+ * Synchronous: on cpu, wasm and tensorflow (tfjs-node). On webgpu and webgl it throws and names
+ * {@link compareWithPyTorchAsync}, which works everywhere.
+ */
 export function compareWithPyTorch(ref: PyTorchReference): ReferenceComparison {
+  const where = 'interop.compareWithPyTorch';
+  assertSyncReadable(where, 'await rt.interop.compareWithPyTorchAsync(ref)');
+  return runSync(where, 'rt.interop.compareWithPyTorchAsync', comparison(ref));
+}
+
+/** {@link compareWithPyTorch}, read with `await data()`: works on every backend, webgpu and webgl included. */
+export async function compareWithPyTorchAsync(ref: PyTorchReference): Promise<ReferenceComparison> {
+  return runAsync(comparison(ref));
+}
+
+/** Computes our side on the backend, then yields it to be read and compares it with the reference. */
+function comparison(ref: PyTorchReference): Reader<ReferenceComparison> {
   const cell = fromPyTorch(pyTorchKindOf(ref), ref.params);
+  let ours: Record<string, tf.Tensor>;
   try {
-    return tf.tidy(() => {
+    ours = tf.tidy(() => {
       const lossOf = (x: tf.Tensor, h0: tf.Tensor, c0?: tf.Tensor) => {
         const initialState: State = { h: h0 as tf.Tensor2D, ...(c0 ? { c: c0 as tf.Tensor2D } : {}) };
         const { outputs, state } = unroll(cell, x, { initialState });
@@ -75,34 +94,55 @@ export function compareWithPyTorch(ref: PyTorchReference): ReferenceComparison {
       const { L, outputs, state } = lossOf(inputs[0], inputs[1], inputs[2]);
       const { grads } = tf.variableGrads(() => lossOf(inputs[0], inputs[1], inputs[2]).L);
       const wrt = tf.grads((...a: tf.Tensor[]) => lossOf(a[0], a[1], a[2]).L)(inputs);
+      const torch = gradientsAs(cell, grads, (c) => pyTorchTensors('compareWithPyTorch', c));
       return {
-        loss: Math.abs(L.dataSync()[0] - ref.loss_value),
-        outputs: maxAbsDifference(outputs, ref.outputs),
-        h_T: maxAbsDifference(state.h, ref.h_T),
-        ...(ref.c_T && state.c ? { c_T: maxAbsDifference(state.c, ref.c_T) } : {}),
-        grads: pyTorchGradients(cell, grads, ref),
-        grad_x: maxRelativeDifference(wrt[0], ref.grad_x),
-        grad_h0: maxRelativeDifference(wrt[1], ref.grad_h0),
-        ...(ref.grad_c0 ? { grad_c0: maxRelativeDifference(wrt[2], ref.grad_c0) } : {}),
+        L,
+        outputs,
+        h_T: state.h,
+        ...(state.c ? { c_T: state.c } : {}),
+        ...Object.fromEntries(Object.entries(torch).map(([name, g]) => [`grad:${name}`, g])),
+        grad_x: wrt[0],
+        grad_h0: wrt[1],
+        ...(wrt[2] ? { grad_c0: wrt[2] } : {}),
       };
     });
-  } finally {
+  } catch (err) {
     cell.dispose();
+    throw err;
   }
+  return (function* (): Reader<ReferenceComparison> {
+    try {
+      const names = Object.keys(ours);
+      const read = yield Object.values(ours);
+      const v = Object.fromEntries(names.map((name, i) => [name, read[i]]));
+      return {
+        loss: Math.abs(v.L[0] - ref.loss_value),
+        outputs: maxAbsDifference(v.outputs, ref.outputs),
+        h_T: maxAbsDifference(v.h_T, ref.h_T),
+        ...(ref.c_T && v.c_T ? { c_T: maxAbsDifference(v.c_T, ref.c_T) } : {}),
+        grads: pyTorchGradients(v, ref),
+        grad_x: maxRelativeDifference(v.grad_x, ref.grad_x),
+        grad_h0: maxRelativeDifference(v.grad_h0, ref.grad_h0),
+        ...(ref.grad_c0 && v.grad_c0 ? { grad_c0: maxRelativeDifference(v.grad_c0, ref.grad_c0) } : {}),
+      };
+    } finally {
+      tf.dispose(Object.values(ours));
+      cell.dispose();
+    }
+  })();
 }
 
 /**
- * Our gradients in PyTorch's layout, compared with the reference's. A folded bias `b = b_ih + b_hh`
- * has the same gradient as each of PyTorch's two; the GRU's `b_hn` is our `b_nh`.
+ * Our gradients in PyTorch's layout (`grad:<name>` in `v`), compared with the reference's. A folded
+ * bias `b = b_ih + b_hh` has the same gradient as each of PyTorch's two; the GRU's `b_hn` is our `b_nh`.
  */
-function pyTorchGradients(cell: Cell, grads: tf.NamedTensorMap, ref: PyTorchReference): Record<string, number> {
-  const torch = gradientsAs(cell, grads, toPyTorch);
+function pyTorchGradients(v: Record<string, ReadValues>, ref: PyTorchReference): Record<string, number> {
   const H = ref.shapes.hidden;
-  const ours: Record<string, Nested> = {
-    weight_ih_l0: torch.weight_ih_l0,
-    weight_hh_l0: torch.weight_hh_l0,
-    bias_ih_l0: torch.bias_ih_l0,
-    bias_hh_l0: ref.cell === 'gru' ? (torch.bias_hh_l0 as number[]).slice(2 * H) : torch.bias_ih_l0,
+  const ours: Record<string, Values> = {
+    weight_ih_l0: v['grad:weight_ih_l0'],
+    weight_hh_l0: v['grad:weight_hh_l0'],
+    bias_ih_l0: v['grad:bias_ih_l0'],
+    bias_hh_l0: ref.cell === 'gru' ? v['grad:bias_hh_l0'].slice(2 * H) : v['grad:bias_ih_l0'],
   };
   const theirs = (name: string) =>
     ref.cell === 'gru' && name === 'bias_hh_l0' ? (ref.grads[name] as number[]).slice(2 * H) : ref.grads[name];
@@ -125,10 +165,12 @@ export function gradientsAs<T>(cell: Cell, grads: tf.NamedTensorMap, convert: (c
   }
 }
 
-type Values = tf.Tensor | Nested;
+/** Values to compare: a tensor (read synchronously: cpu, wasm, tfjs-node), values read already, or nested arrays. */
+type Values = tf.Tensor | ReadValues | Nested;
 
 function flat(v: Values): Float64Array {
-  return Float64Array.from(v instanceof tf.Tensor ? v.dataSync() : (v.flat(2) as number[]));
+  if (v instanceof tf.Tensor) return Float64Array.from(readSync('compare', 'values read with `await t.data()`', v));
+  return Float64Array.from(Array.isArray(v) ? (v.flat(2) as number[]) : v);
 }
 
 /** `max |a - b|` over all entries (a and b must hold as many). */

@@ -10,6 +10,7 @@
  * With both, values are clipped first, so the global norm bound holds for what is applied.
  */
 import * as tf from '@tensorflow/tfjs';
+import { sum } from '../sum.js';
 
 export interface ClipOptions {
   clipNorm?: number;
@@ -18,7 +19,7 @@ export interface ClipOptions {
 
 /** The global norm of a set of gradients, `sqrt(Σ_p ||g_p||^2)`. */
 export function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
-  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+  return tf.tidy(() => tf.sqrt(sum(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }
 
 /** The clipped gradients (new tensors; the inputs are left alone). */

@@ -14,6 +14,7 @@ import type { State } from '../cells/cell.js';
 import { freshSeed } from '../init.js';
 import {
   findCheckpoint,
+  lockCheckpoint,
   readCheckpointNetwork,
   readTrainerState,
   restoreOptimizer,
@@ -32,6 +33,7 @@ import {
   type Trainable,
 } from '../objective/index.js';
 import { createProgress, defaultProgress, type Progress } from '../progress.js';
+import { sum } from '../sum.js';
 import { clipGradients } from './clip.js';
 import { batchSource, type Batch, type BatchSource, type TrainData } from './data.js';
 import { resolveOptions, type Resolved, type TrainOptions } from './options.js';
@@ -71,7 +73,10 @@ export async function train(
   const trainable = asTrainable(where, model);
   const opts = resolveOptions(where, options, trainable.net !== null);
   let progress: Progress | null = null;
+  let unlock: (() => Promise<void>) | null = null;
   try {
+    // One run at a time per checkpoint path: a second is refused at once, with the holder named.
+    if (opts.checkpoint) unlock = await lockCheckpoint(opts.checkpoint.path);
     const run: Run = { trainable, opts, lossFn: lossFunction(opts.loss), target: opts.target };
     const resumed = opts.resume ? await findResumePoint(run) : null;
     const seed = resumed?.state.seed ?? opts.seed ?? freshSeed();
@@ -109,6 +114,7 @@ export async function train(
   } finally {
     progress?.stop();
     if (opts.ownsOptimizer) opts.optimizer.dispose();
+    await unlock?.();
   }
 }
 
@@ -235,7 +241,7 @@ async function optimizerStep(
     return lossFn(y, selectTarget(out.y, target));
   }, trainable.variables);
   // The loss and, in the same read, sum(0 · g) over every gradient: NaN exactly when some entry is not finite.
-  const checks = tf.tidy(() => tf.stack([value, tf.addN(Object.values(grads).map((g) => tf.sum(tf.mul(g, 0))))]));
+  const checks = tf.tidy(() => tf.stack([value, sum(Object.values(grads).map((g) => tf.sum(tf.mul(g, 0))))]));
   const [loss, gradientProbe] = await checks.data();
   tf.dispose([checks, value]);
   try {
@@ -304,6 +310,12 @@ async function findResumePoint(
   if (dir === null) return null;
   const state = await readTrainerState(dir);
   const where = `train: resume from ${dir}`;
+  if (state.epochsDone > opts.epochs) {
+    throw new Error(
+      `${where}: the checkpoint has ${state.epochsDone} epochs done, more than the ${opts.epochs} epochs this run ` +
+        'asks for; ask for at least that many epochs, or use another checkpoint.path',
+    );
+  }
   if (opts.seed !== undefined && opts.seed !== state.seed) {
     throw new Error(
       `${where}: the checkpoint was written with seed ${state.seed}, this run asks for seed ${opts.seed}`,
@@ -326,7 +338,8 @@ async function restore(run: Run, dir: string, optimizerWeights: tf.io.WeightsMan
     const [a, b] = [JSON.stringify(saved.config), JSON.stringify(net.config)];
     if (a !== b)
       throw new Error(`train: resume from ${dir}: the checkpoint holds a network ${a}, the model to train is ${b}`);
-    await restoreOptimizer(dir, optimizerWeights, run.opts.optimizer);
+    const shapes = run.trainable.variables.map((v) => v.shape);
+    await restoreOptimizer(dir, optimizerWeights, run.opts.optimizer, shapes);
     const params = net.params;
     for (const [symbol, value] of Object.entries(saved.params)) params[symbol].assign(value);
   } finally {

@@ -31,7 +31,7 @@ export function backendsSuite(): void {
         expect(r.trainStepMs).to.be.above(0);
         expect(r.kernelsPerStep).to.be.above(1);
       }
-      if (here === 'webgl') expect(rows[1].renderer).to.be.a('string').and.not.equal('');
+      if (here === 'webgl' || here === 'webgpu') expect(rows[1].renderer).to.be.a('string').and.not.equal('');
       else expect(rows[1].renderer).to.equal(undefined);
       expect(tf.getBackend()).to.equal(here);
       tf.dispose(x);

@@ -7,12 +7,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+// Registers `webgpu` where the page has navigator.gpu (Chromium with --enable-unsafe-webgpu).
+import '@tensorflow/tfjs-backend-webgpu';
 import * as rt from 'tfjs-recurrent';
 import { requestedBackend } from './requested.js';
 import { backendsSuite } from './backends.browser.js';
 import { cellParitySuite } from './cells.browser.js';
 import { layersSuite } from './layers.browser.js';
 import { networkSuite } from './network.browser.js';
+import { readsSuite } from './reads.browser.js';
 import { trainingSuite } from './train.browser.js';
 
 export interface PageResults {
@@ -39,7 +42,7 @@ async function main(): Promise<void> {
     return;
   }
   mocha.setup({ ui: 'bdd', timeout: 120_000 });
-  for (const suite of [cellParitySuite, networkSuite, trainingSuite, layersSuite, backendsSuite]) suite();
+  for (const suite of [cellParitySuite, networkSuite, trainingSuite, readsSuite, layersSuite, backendsSuite]) suite();
   // Every test must run on the backend asked for: tfjs falls back silently otherwise.
   afterEach(function () {
     if (tf.getBackend() !== backend) {

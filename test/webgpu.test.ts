@@ -1,0 +1,262 @@
+// The webgpu backend in plain Node (Dawn, the optional peer `webgpu`): rt.backends.use('webgpu')
+// sets it up; rt.train gives the cpu backend's losses; unroll matches the PyTorch references in
+// outputs and gradients; the diagnostics' and interop's async variants give the cpu numbers and
+// their sync twins refuse with a message naming them; and the tfjs AddN bug our `sum` avoids is
+// pinned. Without a GPU, Chromium's SwiftShader Vulkan driver is used (VK_DRIVER_FILES, set here
+// when unset). If webgpu cannot start here, the suite fails with the reason: it never skips.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import * as rt from '../src/index.js';
+import { MAX_SUM_INPUTS, sum } from '../src/sum.js';
+import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) process.env.VK_DRIVER_FILES = SWIFTSHADER_ICD;
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The GPU device of the running webgpu backend (for error scopes). */
+interface ErrorScopes {
+  pushErrorScope(filter: 'validation'): void;
+  popErrorScope(): Promise<{ message: string } | null>;
+}
+const device = () => (tf.backend() as unknown as { device: ErrorScopes }).device;
+
+/** Runs `f` on `backend` and comes back to webgpu (tensors made by f must stay on that backend). */
+async function on<T>(backend: string, f: () => Promise<T>): Promise<T> {
+  await rt.backends.use(backend);
+  try {
+    return await f();
+  } finally {
+    await rt.backends.use('webgpu');
+  }
+}
+
+/** The error `f` throws (fails the test when it does not). */
+async function thrown(f: () => unknown): Promise<Error> {
+  try {
+    await f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error');
+}
+
+/** `max |a - b| / max |b|`. */
+function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = Number.MIN_VALUE;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+describe('webgpu in Node (Dawn)', () => {
+  let previous: string;
+  before(async function () {
+    this.timeout(60_000);
+    await tf.ready();
+    previous = tf.getBackend();
+    await rt.backends.use('webgpu'); // throws with the reason when webgpu cannot start here
+  });
+  after(async () => {
+    await rt.backends.use(previous);
+  });
+
+  it('use("webgpu") runs it, and available() lists it', () => {
+    expect(tf.getBackend()).to.equal('webgpu');
+    expect(rt.backends.available()).to.include('webgpu');
+  });
+
+  describe('sums of many tensors', () => {
+    it('pins the tfjs bug: tf.addN of 9 tensors is an invalid pipeline and reads wrong numbers', async () => {
+      const ts = Array.from({ length: 9 }, (_, i) => tf.fill([4], i + 1));
+      await Promise.all(ts.map((t) => t.data())); // the inputs are on the GPU before the bad op
+      device().pushErrorScope('validation');
+      const s = tf.addN(ts);
+      const got = Array.from(await s.data());
+      const error = await device().popErrorScope();
+      tf.dispose([s, ...ts]);
+      // When these fail, tfjs-backend-webgpu has fixed AddN: sum() may go back to one tf.addN.
+      expect(error?.message, 'the validation error').to.match(/storage buffers/);
+      expect(got, 'the values read').to.not.deep.equal([45, 45, 45, 45]);
+    });
+
+    it(`our sum adds any number of tensors right, at most ${MAX_SUM_INPUTS} per op`, async () => {
+      for (const n of [1, 2, 7, 8, 9, 15, 50]) {
+        const ts = Array.from({ length: n }, (_, i) => tf.fill([3, 2], i + 1));
+        device().pushErrorScope('validation');
+        const s = sum(ts);
+        const got = Array.from(await s.data());
+        const error = await device().popErrorScope();
+        tf.dispose([s, ...ts]);
+        expect(error, `no validation error for ${n}`).to.equal(null);
+        expect(got, `sum of ${n}`).to.deep.equal(new Array(6).fill((n * (n + 1)) / 2));
+      }
+    });
+  });
+
+  describe('rt.train gives the cpu losses (1e-5 relative)', () => {
+    for (const cell of ['lstm', 'gru'] as const) {
+      it(`${cell}: 3 epochs, Adam, clipNorm`, async () => {
+        const [n, time, inputSize, units, outputSize] = [16, 6, 3, 8, 2];
+        const x = Array.from({ length: n * time * inputSize }, (_, i) => Math.sin(1.7 * i));
+        const y = Array.from({ length: n * time * outputSize }, (_, i) => 0.5 * Math.cos(0.9 * i));
+        const losses = async () => {
+          const net = rt.network({ cell, inputSize, units, outputSize, seed: 3 });
+          const data = { x: tf.tensor3d(x, [n, time, inputSize]), y: tf.tensor3d(y, [n, time, outputSize]) };
+          try {
+            const history = await rt.train(net, data, {
+              loss: 'mse',
+              epochs: 3,
+              batchSize: 8,
+              learningRate: 0.02,
+              clipNorm: 0.5,
+              seed: 1,
+              progress: false,
+            });
+            return history.history.loss;
+          } finally {
+            tf.dispose([data.x, data.y]);
+            net.dispose();
+          }
+        };
+        const cpu = await on('cpu', losses);
+        const gpu = await losses();
+        expect(gpu.every(Number.isFinite), `finite losses: ${gpu.join(', ')}`).to.equal(true);
+        expect(gpu[2]).to.be.below(gpu[0]);
+        expect(relative(gpu, cpu), `webgpu ${gpu.join(', ')} vs cpu ${cpu.join(', ')}`).to.be.at.most(1e-5);
+      });
+    }
+  });
+
+  describe('parity with PyTorch through rt.unroll (compareWithPyTorchAsync)', () => {
+    for (const name of FIXTURE_NAMES) {
+      it(`${name}: loss, outputs and states (1e-5), gradients (1e-4 relative)`, async () => {
+        const f = loadFixture(name);
+        const before = tf.memory().numTensors;
+        const d = await rt.interop.compareWithPyTorchAsync(f);
+        expect(tf.memory().numTensors, 'tensors left behind').to.equal(before);
+        expect(d.loss, 'loss').to.be.at.most(1e-4 * Math.max(1, Math.abs(f.loss_value)));
+        for (const key of ['outputs', 'h_T', 'c_T'] as const) if (key in d) expect(d[key], key).to.be.at.most(1e-5);
+        expect(Object.keys(d.grads).sort()).to.deep.equal(Object.keys(f.grads).sort());
+        for (const [param, r] of Object.entries(d.grads)) expect(r, `dL/d${param}`).to.be.at.most(1e-4);
+        for (const key of ['grad_x', 'grad_h0', 'grad_c0'] as const) {
+          if (key in d) expect(d[key], key).to.be.at.most(1e-4);
+        }
+      });
+    }
+
+    it('toPyTorchAsync gives the weights back; the sync compareWithPyTorch and toPyTorch refuse, naming them', async () => {
+      const f = loadFixture('gru');
+      const cell = rt.interop.fromPyTorch(torchKind(f), f.params);
+      try {
+        const back = await rt.interop.toPyTorchAsync(cell);
+        expect(
+          relative((back.weight_hh_l0 as number[][]).flat(), (f.params.weight_hh_l0 as number[][]).flat()),
+        ).to.be.below(1e-7);
+        expect((await thrown(() => rt.interop.toPyTorch(cell))).message).to.match(
+          /toPyTorch: .*'webgpu' backend.*use await rt\.interop\.toPyTorchAsync\(cell\) instead/,
+        );
+      } finally {
+        cell.dispose();
+      }
+      expect((await thrown(() => rt.interop.compareWithPyTorch(f))).message).to.match(
+        /compareWithPyTorch: .*'webgpu'.*compareWithPyTorchAsync/,
+      );
+    });
+  });
+
+  describe('diagnostics: the async variants give the cpu numbers', () => {
+    const [B, T, I, U, O] = [3, 6, 3, 5, 2];
+    const example = async (cell: 'lstm' | 'elman' = 'lstm') => ({
+      net: rt.network({ cell, inputSize: I, units: U, outputSize: O, seed: 4 }),
+      x: tf.tensor3d(
+        Array.from({ length: B * T * I }, (_, i) => Math.sin(i)),
+        [B, T, I],
+      ),
+      y: tf.tensor3d(
+        Array.from({ length: B * T * O }, (_, i) => Math.cos(i)),
+        [B, T, O],
+      ),
+    });
+
+    it('gradientNormsAsync equals gradientNorms on cpu (1e-5 relative); gradientNorms refuses here', async () => {
+      const run = async (sync: boolean) => {
+        const { net, x, y } = await example();
+        try {
+          return sync
+            ? rt.diagnostics.gradientNorms(net, x, y, { loss: 'mse' })
+            : await rt.diagnostics.gradientNormsAsync(net, x, y, { loss: 'mse' });
+        } finally {
+          tf.dispose([x, y]);
+          net.dispose();
+        }
+      };
+      const cpu = await on('cpu', () => run(true));
+      const gpu = await run(false);
+      expect(gpu.perStep).to.have.length(T);
+      expect(relative(gpu.perStep, cpu.perStep), 'perStep').to.be.at.most(1e-5);
+      expect(Object.keys(gpu.perParam)).to.deep.equal(Object.keys(cpu.perParam));
+      expect(relative(Object.values(gpu.perParam), Object.values(cpu.perParam)), 'perParam').to.be.at.most(1e-5);
+      expect((await thrown(() => run(true))).message).to.match(
+        /diagnostics\.gradientNorms: .*'webgpu'.*use await rt\.diagnostics\.gradientNormsAsync\(model, x, y, options\) instead/,
+      );
+    });
+
+    it('gradientCheckAsync passes here as on cpu, at the same entries; gradientCheck refuses here', async () => {
+      const run = async (sync: boolean) => {
+        const { net, x, y } = await example('elman'); // few parameters: each probe is a forward pass and a read
+        const options = { loss: 'mse' as const, samples: 2 };
+        try {
+          return sync
+            ? rt.diagnostics.gradientCheck(net, x, y, options)
+            : await rt.diagnostics.gradientCheckAsync(net, x, y, options);
+        } finally {
+          tf.dispose([x, y]);
+          net.dispose();
+        }
+      };
+      const cpu = await on('cpu', () => run(true));
+      const gpu = await run(false);
+      expect(gpu.passed, `max relative error ${gpu.maxRelativeError}`).to.equal(true);
+      expect(gpu.checked).to.equal(cpu.checked);
+      expect(gpu.details.map((d) => [d.param, d.index])).to.deep.equal(cpu.details.map((d) => [d.param, d.index]));
+      expect(
+        relative(
+          gpu.details.map((d) => d.analytic),
+          cpu.details.map((d) => d.analytic),
+        ),
+        'analytic gradients',
+      ).to.be.at.most(1e-5);
+      expect((await thrown(() => run(true))).message).to.match(/gradientCheck: .*'webgpu'.*gradientCheckAsync/);
+    });
+  });
+});
+
+describe('webgpu in Node without the packages', () => {
+  it('use("webgpu") says exactly what to install', function () {
+    this.timeout(30_000);
+    // A child process in which `webgpu` cannot be resolved (a resolve hook hides it).
+    const hook =
+      'data:text/javascript,export async function resolve(s, c, next) {' +
+      " if (s === 'webgpu') throw new Error('Cannot find package webgpu'); return next(s, c); }";
+    const script =
+      "import { register } from 'node:module'; register(" +
+      JSON.stringify(hook) +
+      ");\nconst rt = await import('./src/index.ts');\n" +
+      "await rt.backends.use('webgpu').then(() => console.log('started'), (e) => console.log(e.message));";
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 25_000,
+    });
+    expect(r.stdout, r.stderr).to.contain('npm install webgpu @tensorflow/tfjs-backend-webgpu');
+  });
+});
