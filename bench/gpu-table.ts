@@ -1,0 +1,175 @@
+/**
+ * The README table of the GPU bench, from the JSON of `bench/gpu.ts` (ours and tf.layers on
+ * WebGPU) and of `bench/gpu-torch.py` (PyTorch, cuDNN), either of which may be missing.
+ *
+ *     npx tsx bench/gpu-table.ts out/gpu-bench.json out/gpu-torch.json
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Sizes } from './models.js';
+
+/** One row of `bench/gpu.ts`: one cell at one size. */
+export interface GpuRow {
+  cell: string;
+  sizes: Sizes;
+  rounds: number;
+  /** Median ms by contender (`ours`, `tfLayers`, `oursPlain`). */
+  trainMs: Record<string, number>;
+  forwardMs: Record<string, number>;
+  trainRuns: Record<string, number[]>;
+  forwardRuns: Record<string, number[]>;
+  /** tfjs kernels (tf.profile) per time step. */
+  trainKernelsPerStep: Record<string, number>;
+  forwardKernelsPerStep: Record<string, number>;
+  /** WebGPU compute dispatches per time step, and queue submits per call. */
+  trainDispatchesPerStep: Record<string, number>;
+  forwardDispatchesPerStep: Record<string, number>;
+  trainSubmits: Record<string, number>;
+  trainGflops: Record<string, number>;
+  forwardGflops: Record<string, number>;
+  /** Dawn errors reported while this row ran (its numbers are not to be trusted if any). */
+  gpuErrors: number;
+}
+
+/** Our forward pass and gradients on webgpu against the cpu backend, same weights and data. */
+export interface Agreement {
+  cell: string;
+  sizes: Sizes;
+  forwardMaxAbsDiff: number;
+  forwardMaxAbs: number;
+  lossAbsDiff: number;
+  gradMaxAbsDiff: number;
+  gradMaxAbs: number;
+}
+
+export interface GpuResults {
+  command: string;
+  date: string;
+  node: string;
+  tfjs: string;
+  backend: string;
+  adapter: { vendor: string; architecture: string; device: string; description: string };
+  adapterName: string;
+  limits: Record<string, number>;
+  features: string[];
+  dawnFlags: string[];
+  webgpuFlags: Record<string, unknown>;
+  matMulGflops?: number;
+  rows: GpuRow[];
+  skipped: string[];
+  agreement: Agreement[];
+  gpuErrors: string[];
+  wallSeconds: number;
+  done: boolean;
+}
+
+/** One row of `bench/gpu-torch.py`. */
+export interface TorchRow {
+  cell: string;
+  sizes: Sizes;
+  rounds: number;
+  /** Median ms with PyTorch's default settings (cuDNN may use TF32). */
+  trainMs: number;
+  forwardMs: number;
+  /** Median ms with TF32 off (strict float32, as WebGPU computes), when measured. */
+  trainMsNoTf32?: number;
+  forwardMsNoTf32?: number;
+  /** CUDA kernels of one training step and one forward pass, when the profiler ran. */
+  trainKernels?: number | null;
+  forwardKernels?: number | null;
+}
+
+export interface TorchResults {
+  device: string;
+  deviceName: string;
+  torch: string;
+  cuda: string | null;
+  cudnn: number | null;
+  rows: TorchRow[];
+}
+
+const key = (cell: string, s: Sizes) => `${cell} ${s.batch}x${s.time}x${s.input}x${s.units}`;
+const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(1));
+const per = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(1));
+
+/** Reads a JSON file, or undefined (with a note on stderr) when it is missing or broken. */
+export function readJson<T>(path: string | undefined): T | undefined {
+  if (!path) return undefined;
+  if (!existsSync(path)) {
+    process.stderr.write(`gpu-table: ${path} not found, leaving its columns empty\n`);
+    return undefined;
+  }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (e) {
+    process.stderr.write(`gpu-table: ${path}: ${(e as Error).message}\n`);
+    return undefined;
+  }
+}
+
+/** The markdown table (plus a line naming the card and a note on what failed). */
+export function gpuTable(gpu: GpuResults | undefined, torch: TorchResults | undefined): string {
+  const order: string[] = [];
+  const rows = new Map<string, { cell: string; sizes: Sizes; gpu?: GpuRow; torch?: TorchRow }>();
+  const add = (cell: string, sizes: Sizes) => {
+    const k = key(cell, sizes);
+    if (!rows.has(k)) {
+      rows.set(k, { cell, sizes });
+      order.push(k);
+    }
+    return rows.get(k)!;
+  };
+  for (const r of gpu?.rows ?? []) add(r.cell, r.sizes).gpu = r;
+  for (const r of torch?.rows ?? []) add(r.cell, r.sizes).torch = r;
+
+  const lines: string[] = [];
+  const about: string[] = [];
+  if (gpu) about.push(`WebGPU (Dawn): ${gpu.adapterName}, tfjs ${gpu.tfjs}, Node ${gpu.node}`);
+  if (torch)
+    about.push(
+      `PyTorch ${torch.torch} on ${torch.deviceName}` +
+        (torch.cudnn ? ` (CUDA ${torch.cuda}, cuDNN ${torch.cudnn})` : ` (${torch.device})`),
+    );
+  if (about.length) lines.push(`${about.join('; ')}. Median ms per call.`, '');
+  lines.push(
+    '| cell | B×T×I×H | ours train | tf.layers train | ours forward | tf.layers forward | PyTorch cuDNN train | PyTorch cuDNN forward | kernels/step (train), tf.layers → ours |',
+    '| ---- | ------- | ---------- | --------------- | ------------ | ----------------- | ------------------- | --------------------- | -------------------------------------- |',
+  );
+  for (const k of order) {
+    const { cell, sizes: s, gpu: g, torch: t } = rows.get(k)!;
+    const flag = g && g.gpuErrors > 0 ? ' (WebGPU errors!)' : '';
+    lines.push(
+      `| ${cell}${flag} | ${s.batch}×${s.time}×${s.input}×${s.units} | ${ms(g?.trainMs.ours)} | ${ms(g?.trainMs.tfLayers)} | ` +
+        `${ms(g?.forwardMs.ours)} | ${ms(g?.forwardMs.tfLayers)} | ${ms(t?.trainMs)} | ${ms(t?.forwardMs)} | ` +
+        `${g ? `${per(g.trainKernelsPerStep.tfLayers)} → ${per(g.trainKernelsPerStep.ours)}` : '–'} |`,
+    );
+  }
+  const strict = order
+    .map((k) => rows.get(k)!)
+    .filter((r) => r.torch?.trainMsNoTf32 !== undefined)
+    .map((r) => `${key(r.cell, r.sizes)} ${ms(r.torch!.trainMsNoTf32)} / ${ms(r.torch!.forwardMsNoTf32)}`);
+  if (strict.length) lines.push('', `PyTorch with TF32 off (train / forward ms): ${strict.join('; ')}.`);
+  const dispatches = (gpu?.rows ?? []).map(
+    (r) => `${key(r.cell, r.sizes)} ${per(r.trainDispatchesPerStep.tfLayers)} → ${per(r.trainDispatchesPerStep.ours)}`,
+  );
+  if (dispatches.length)
+    lines.push('', `WebGPU dispatches per time step (train), tf.layers → ours: ${dispatches.join('; ')}.`);
+  for (const a of gpu?.agreement ?? []) {
+    lines.push(
+      '',
+      `Agreement with the cpu backend (${key(a.cell, a.sizes)}): forward max |Δ| ${a.forwardMaxAbsDiff.toExponential(1)} ` +
+        `(values up to ${a.forwardMaxAbs.toFixed(2)}), loss |Δ| ${a.lossAbsDiff.toExponential(1)}, gradients max |Δ| ` +
+        `${a.gradMaxAbsDiff.toExponential(1)} (up to ${a.gradMaxAbs.toExponential(1)}).`,
+    );
+  }
+  if (gpu?.skipped.length) lines.push('', `Skipped (time budget or errors): ${gpu.skipped.join('; ')}.`);
+  if (gpu && !gpu.done) lines.push('', 'The WebGPU run did not finish: these are the rows it wrote before it stopped.');
+  if (gpu?.gpuErrors.length)
+    lines.push('', `Dawn reported ${gpu.gpuErrors.length} error(s), the first: ${gpu.gpuErrors[0].split('\n')[0]}`);
+  return lines.join('\n');
+}
+
+// `tsx bench/gpu-table.ts gpu.json torch.json` (only when this file is the entry point).
+if (process.argv[1]?.endsWith('gpu-table.ts')) {
+  const [gpuPath = 'out/gpu-bench.json', torchPath = 'out/gpu-torch.json'] = process.argv.slice(2);
+  process.stdout.write(`${gpuTable(readJson<GpuResults>(gpuPath), readJson<TorchResults>(torchPath))}\n`);
+}

@@ -1,0 +1,371 @@
+/**
+ * `npm run bench:gpu [-- options]`: our train step and forward pass against tf.layers on tfjs's
+ * **webgpu** backend in plain Node, through Dawn (the npm package `webgpu`; issue 14). The
+ * contenders are those of `npm run bench` (`bench/models.ts`): our network with
+ * `tf.variableGrads` over `rt.unroll` and Adam, and `tf.layers` with `trainOnBatch` / `predict`,
+ * both with MSE at every step.
+ *
+ * Each call is synchronised with `await t.data()` (a GPU tensor cannot be read synchronously in
+ * Node); the numbers are medians of `--rounds` alternated rounds after `--warmup` calls. Kernels
+ * per time step come from `tf.profile`, WebGPU dispatches from a counter on Dawn's compute
+ * passes. Our forward pass and gradients are checked against the cpu backend (same weights, same
+ * data) at the smallest size, before the timings. The JSON goes to `--out` (default `$OUT/gpu-bench.json` when `OUT`
+ * is set, else `out/gpu-bench.json`) after every row, so a run cut short keeps what it measured.
+ *
+ *     npm run bench:gpu                                   # LSTM and GRU, 32x50x16x128 and 256x100x16x512
+ *     VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json \
+ *       npm run bench:gpu -- --sizes 8x10x4x16 --rounds 1   # software Vulkan, to try it
+ *     npm run bench:gpu -- --table --torch out/gpu-torch.json   # only print the table of earlier runs
+ *
+ * On a borrowed GPU machine it runs from a bundle: `scripts/gpu-bench/pack.sh`, then
+ * `scripts/gpu-bench/run.sh` there.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import * as rt from '../src/index.js';
+import { forwardFlops, matMulPeak, trainFlops } from './flops.js';
+import { adapterName, countGpuWork, releaseDawn, startWebGpu, type DawnSetup } from './gpu-dawn.js';
+import { gpuTable, readJson, type Agreement, type GpuResults, type GpuRow, type TorchResults } from './gpu-table.js';
+import { alternate, median, profile, type Task } from './measure.js';
+import { makeData, ours, tfLayers, type Contender, type Kind, type Sizes } from './models.js';
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '32x50x16x128,256x100x16x512' },
+    cells: { type: 'string', default: 'lstm,gru' },
+    rounds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    contenders: { type: 'string', default: 'ours,tfLayers' },
+    plain: { type: 'boolean', default: false },
+    check: { type: 'string' },
+    'no-check': { type: 'boolean', default: false },
+    'no-peak': { type: 'boolean', default: false },
+    'no-profile': { type: 'boolean', default: false },
+    'budget-s': { type: 'string' },
+    dawn: { type: 'string', default: '' },
+    out: { type: 'string' },
+    torch: { type: 'string' },
+    table: { type: 'boolean', default: false },
+    in: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (args.help) {
+  process.stdout.write(
+    [
+      'npm run bench:gpu -- [options]     (webgpu through Dawn; set VK_DRIVER_FILES for a software or NVIDIA ICD)',
+      '  --sizes 32x50x16x128,256x100x16x512   B x T x I x H, comma-separated',
+      '  --cells lstm,gru         cells (elman too)',
+      '  --rounds 5 --warmup 2    timed alternated rounds, and untimed calls before them',
+      '  --contenders ours,tfLayers   leave tfLayers out where it is too slow (software Vulkan)',
+      '  --plain                  also time our plain per-step graph (unroll fast: false)',
+      '  --check BxTxIxH          size of the cpu-backend agreement check (default the smallest); --no-check',
+      '  --no-profile             skip tf.profile kernel counts; --no-peak skips the matMul GFLOP/s',
+      '  --budget-s S             start no new row after S seconds (the JSON says what was skipped)',
+      '  --dawn a,b               flags for Dawn’s create(), e.g. backend=vulkan',
+      '  --out FILE               JSON (default $OUT/gpu-bench.json if OUT is set, else out/gpu-bench.json)',
+      '  --torch FILE             add the PyTorch columns from bench/gpu-torch.py’s JSON',
+      '  --table [--in FILE]      only print the table from an earlier JSON (no GPU)',
+      '  --json                   print the JSON instead of the table',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const outPath = args.out ?? (process.env.OUT ? join(process.env.OUT, 'gpu-bench.json') : 'out/gpu-bench.json');
+
+if (args.table) {
+  const gpu = readJson<GpuResults>(args.in ?? outPath);
+  process.stdout.write(`${gpuTable(gpu, readJson<TorchResults>(args.torch))}\n`);
+  process.exit(0);
+}
+
+const int = (name: string, v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`bench:gpu: --${name} must be a whole number, got ${v}`);
+  return n;
+};
+const parseSize = (v: string): Sizes => {
+  const parts = v.split(/[x×]/).map((p) => int('sizes', p));
+  if (parts.length !== 4 || parts.some((p) => p <= 0))
+    throw new RangeError(`bench:gpu: a size is BxTxIxH, e.g. 32x50x16x128; got ${v}`);
+  const [batch, time, input, units] = parts;
+  return { batch, time, input, units, output: 1 };
+};
+const list = <T extends string>(name: string, v: string, allowed: readonly T[]) => {
+  const items = v.split(',').filter(Boolean);
+  const bad = items.filter((i) => !allowed.includes(i as T));
+  if (bad.length) throw new RangeError(`bench:gpu: unknown --${name} ${bad.join(', ')} (${allowed.join(', ')})`);
+  return items as T[];
+};
+const sizeKey = (s: Sizes) => `${s.batch}x${s.time}x${s.input}x${s.units}`;
+
+const sizes = args.sizes.split(',').filter(Boolean).map(parseSize);
+const cells = list('cells', args.cells, ['elman', 'lstm', 'gru'] as const) as Kind[];
+const contenderNames = list('contenders', args.contenders, ['ours', 'tfLayers'] as const);
+const rounds = Math.max(1, int('rounds', args.rounds));
+const warmup = Math.max(1, int('warmup', args.warmup));
+const budgetS = args['budget-s'] !== undefined ? int('budget-s', args['budget-s']) : Infinity;
+const volume = (s: Sizes) => s.batch * s.time * s.units * Math.max(s.input, s.units);
+const checkSize = args['no-check']
+  ? undefined
+  : args.check
+    ? parseSize(args.check)
+    : [...sizes].sort((a, b) => volume(a) - volume(b))[0];
+
+const started = performance.now();
+const elapsedS = () => (performance.now() - started) / 1000;
+
+let dawn: DawnSetup;
+try {
+  dawn = await startWebGpu(args.dawn.split(',').filter(Boolean));
+} catch (e) {
+  log(`bench:gpu: ${(e as Error).message}`);
+  process.exit(2);
+}
+const name = adapterName(dawn.adapter);
+log(`webgpu: adapter ${name}`);
+log(
+  `webgpu: maxStorageBuffersPerShaderStage ${dawn.limits.maxStorageBuffersPerShaderStage}, ` +
+    `maxStorageBufferBindingSize ${(dawn.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB, ` +
+    `timestamp-query ${dawn.features.includes('timestamp-query')}`,
+);
+
+const results: GpuResults = {
+  command: `npm run bench:gpu${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  date: new Date().toISOString(),
+  node: process.versions.node,
+  tfjs: tf.version.tfjs,
+  backend: tf.getBackend(),
+  adapter: dawn.adapter,
+  adapterName: name,
+  limits: dawn.limits,
+  features: dawn.features,
+  dawnFlags: dawn.dawnFlags,
+  webgpuFlags: Object.fromEntries(
+    ['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 'WEBGPU_CPU_FORWARD', 'WEBGPU_USE_PROFILE_TOOL'].map((f) => {
+      try {
+        return [f, tf.env().get(f)];
+      } catch {
+        return [f, null];
+      }
+    }),
+  ),
+  rows: [],
+  skipped: [],
+  agreement: [],
+  gpuErrors: dawn.errors,
+  wallSeconds: 0,
+  done: false,
+};
+const save = () => {
+  results.wallSeconds = Math.round(elapsedS());
+  mkdirSync(dirname(outPath), { recursive: true });
+  writeFileSync(outPath, JSON.stringify(results, null, 2));
+};
+
+if (!args['no-peak']) {
+  results.matMulGflops = await matMulPeak(1024, 5);
+  log(`webgpu: 1024x1024 matMul ${results.matMulGflops.toFixed(1)} GFLOP/s`);
+}
+save();
+
+/** Times one cell at one size: train and forward of every contender, alternated. */
+async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
+  const errorsBefore = dawn.errors.length;
+  const data = makeData(s);
+  const contenders: Record<string, Contender> = {};
+  try {
+    if (contenderNames.includes('ours')) contenders.ours = ours(kind, s, data);
+    if (contenderNames.includes('tfLayers')) contenders.tfLayers = tfLayers(kind, s, data);
+    if (args.plain) contenders.oursPlain = ours(kind, s, data, false);
+    const pick = (what: 'train' | 'forward') =>
+      Object.fromEntries(Object.entries(contenders).map(([n, c]) => [n, c[what]])) as Record<string, Task>;
+    // alternate() runs each task once more before timing.
+    for (let w = 1; w < warmup; w++) {
+      for (const c of Object.values(contenders)) {
+        await c.train();
+        await c.forward();
+      }
+    }
+    const trainRuns = await alternate(pick('train'), rounds);
+    const forwardRuns = await alternate(pick('forward'), rounds);
+    const byName = async (f: (c: Contender) => Promise<number>) => {
+      const out: Record<string, number> = {};
+      for (const [n, c] of Object.entries(contenders)) out[n] = await f(c);
+      return out;
+    };
+    const kernels = async (what: 'train' | 'forward') =>
+      args['no-profile'] ? {} : byName(async (c) => (await profile(c[what])).kernels / s.time);
+    const trainWork: Record<string, { dispatches: number; submits: number }> = {};
+    const forwardWork: Record<string, { dispatches: number; submits: number }> = {};
+    for (const [n, c] of Object.entries(contenders)) {
+      trainWork[n] = await countGpuWork(c.train);
+      forwardWork[n] = await countGpuWork(c.forward);
+    }
+    const map = <T>(r: Record<string, T>, f: (v: T) => number) =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, f(v)]));
+    const trainMs = map(trainRuns.wall, median);
+    const forwardMs = map(forwardRuns.wall, median);
+    return {
+      cell: kind,
+      sizes: s,
+      rounds,
+      trainMs,
+      forwardMs,
+      trainRuns: trainRuns.wall,
+      forwardRuns: forwardRuns.wall,
+      trainKernelsPerStep: await kernels('train'),
+      forwardKernelsPerStep: await kernels('forward'),
+      trainDispatchesPerStep: map(trainWork, (w) => w.dispatches / s.time),
+      forwardDispatchesPerStep: map(forwardWork, (w) => w.dispatches / s.time),
+      trainSubmits: map(trainWork, (w) => w.submits),
+      trainGflops: map(trainMs, (t) => trainFlops(kind, s) / t / 1e6),
+      forwardGflops: map(forwardMs, (t) => forwardFlops(kind, s) / t / 1e6),
+      gpuErrors: dawn.errors.length - errorsBefore,
+    };
+  } finally {
+    for (const c of Object.values(contenders)) c.dispose();
+    data.x.dispose();
+    data.y.dispose();
+  }
+}
+
+/** Our forward pass, loss and gradients on `backend`, with the weights given (or the seed's). */
+async function ourNumbers(
+  backend: string,
+  kind: Kind,
+  s: Sizes,
+  weights?: Record<string, Float32Array>,
+): Promise<{
+  y: Float32Array;
+  loss: number;
+  grads: Record<string, Float32Array>;
+  weights: Record<string, Float32Array>;
+}> {
+  await tf.setBackend(backend);
+  await tf.ready();
+  const data = makeData(s);
+  const net = rt.network({ cell: kind, inputSize: s.input, units: s.units, outputSize: s.output, seed: 7 });
+  try {
+    const params = net.params;
+    if (weights) for (const [n, v] of Object.entries(params)) tf.tidy(() => v.assign(tf.tensor(weights[n], v.shape)));
+    const own: Record<string, Float32Array> = {};
+    for (const [n, v] of Object.entries(params)) own[n] = (await v.data()) as Float32Array;
+    const yT = net.predict(data.x);
+    const y = (await yT.data()) as Float32Array;
+    yT.dispose();
+    const { value, grads } = tf.variableGrads(() => {
+      const { outputs } = rt.unroll(net.cell, data.x);
+      return tf.losses.meanSquaredError(data.y, net.output(outputs)) as tf.Scalar;
+    }, Object.values(params));
+    const loss = (await value.data())[0];
+    const g: Record<string, Float32Array> = {};
+    for (const [n, v] of Object.entries(params)) g[n] = (await grads[v.name].data()) as Float32Array;
+    tf.dispose([value, ...Object.values(grads)]);
+    return { y, loss, grads: g, weights: own };
+  } finally {
+    net.dispose();
+    data.x.dispose();
+    data.y.dispose();
+  }
+}
+
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = a.length === b.length ? 0 : Infinity;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+/** Our forward pass and gradients on webgpu against the cpu backend. */
+async function agreement(kind: Kind, s: Sizes): Promise<Agreement> {
+  const cpu = await ourNumbers('cpu', kind, s);
+  const gpu = await ourNumbers('webgpu', kind, s, cpu.weights);
+  let gradMaxAbsDiff = 0;
+  let gradMaxAbs = 0;
+  for (const [n, g] of Object.entries(cpu.grads)) {
+    gradMaxAbsDiff = Math.max(gradMaxAbsDiff, gpu.grads[n] ? maxAbsDiff(g, gpu.grads[n]) : Infinity);
+    gradMaxAbs = Math.max(gradMaxAbs, maxAbs(g));
+  }
+  return {
+    cell: kind,
+    sizes: s,
+    forwardMaxAbsDiff: maxAbsDiff(cpu.y, gpu.y),
+    forwardMaxAbs: maxAbs(cpu.y),
+    lossAbsDiff: Math.abs(cpu.loss - gpu.loss),
+    gradMaxAbsDiff,
+    gradMaxAbs,
+  };
+}
+
+// The agreement first: it is quick, and a wrong GPU result makes the timings moot.
+if (checkSize) {
+  for (const kind of cells) {
+    if (elapsedS() > budgetS) {
+      results.skipped.push(`${kind} ${sizeKey(checkSize)} cpu check: time budget`);
+      continue;
+    }
+    try {
+      const a = await agreement(kind, checkSize);
+      results.agreement.push(a);
+      log(
+        `check ${kind} ${sizeKey(checkSize)} webgpu vs cpu: forward max |diff| ${a.forwardMaxAbsDiff.toExponential(2)}, ` +
+          `loss ${a.lossAbsDiff.toExponential(2)}, gradients ${a.gradMaxAbsDiff.toExponential(2)}`,
+      );
+    } catch (e) {
+      log(`check ${kind} failed: ${(e as Error).stack ?? e}`);
+      results.skipped.push(`${kind} ${sizeKey(checkSize)} cpu check: ${(e as Error).message}`);
+    }
+    save();
+  }
+  await tf.setBackend('webgpu');
+  await tf.ready();
+}
+
+for (const s of sizes) {
+  for (const kind of cells) {
+    const what = `${kind} ${sizeKey(s)}`;
+    if (elapsedS() > budgetS) {
+      log(`webgpu: ${what} skipped (${elapsedS().toFixed(0)} s > --budget-s ${budgetS})`);
+      results.skipped.push(`${what}: time budget`);
+      save();
+      continue;
+    }
+    log(`webgpu: ${what} ...`);
+    try {
+      const row = await benchRow(kind, s);
+      results.rows.push(row);
+      const f = (r: Record<string, number>) =>
+        Object.entries(r)
+          .map(([n, v]) => `${n} ${v.toFixed(1)}`)
+          .join(', ');
+      log(
+        `webgpu: ${what} train ms ${f(row.trainMs)}; forward ms ${f(row.forwardMs)}; kernels/step (train) ` +
+          `${f(row.trainKernelsPerStep)}; dispatches/step (train) ${f(row.trainDispatchesPerStep)}` +
+          (row.gpuErrors ? `; ${row.gpuErrors} WebGPU errors` : '') +
+          ` [${elapsedS().toFixed(0)} s]`,
+      );
+    } catch (e) {
+      log(`webgpu: ${what} failed: ${(e as Error).stack ?? e}`);
+      results.skipped.push(`${what}: ${(e as Error).message}`);
+    }
+    save();
+  }
+}
+
+results.done = true;
+save();
+log(`wrote ${outPath} (${elapsedS().toFixed(0)} s)`);
+process.stdout.write(
+  args.json ? `${JSON.stringify(results, null, 2)}\n` : `${gpuTable(results, readJson<TorchResults>(args.torch))}\n`,
+);
+releaseDawn();
+// Dawn's device can keep the event loop alive; leave once the output is out.
+setTimeout(() => process.exit(0), 1000).unref();
