@@ -256,7 +256,7 @@ describe('io hostile: the CLI model directory (model and vocabulary as one unit)
   it('--out is checked before training, with clear messages', async () => {
     writeFileSync(join(base, 'afile'), 'x');
     await refused(checkOutDir('train', join(base, 'afile')), /--out .*afile: .*afile is a file; expected a directory/);
-    await refused(checkOutDir('train', join(base, 'afile', 'sub')), /a part of its parent path is a file/);
+    await refused(checkOutDir('train', join(base, 'afile', 'sub')), /a part of the path is a file/);
     await refused(checkOutDir('train', '/proc/nope'), /is in a virtual file system/);
     writeFileSync(join(dir, 'notes.txt'), 'mine');
     await refused(checkOutDir('train', dir), /holds files that are not a model \(notes\.txt\)/);

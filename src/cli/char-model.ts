@@ -14,7 +14,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { BOUNDARY, Vocabulary, type CharCorpus, type CorpusMode } from '../data/text.js';
 import * as rt from '../index.js';
-import { MAX_JSON_BYTES, parseJson, readRegularText } from '../io/file.js';
+import { MAX_JSON_BYTES, mkdirFailure, parseJson, readRegularText } from '../io/file.js';
 import { acquireLock } from '../io/lock.js';
 import { currentDirectory, freshPartial, swapIn } from '../io/swap.js';
 import { BIN, displayPath } from './command.js';
@@ -75,18 +75,7 @@ export async function checkOutDir(where: string, dir: string): Promise<void> {
   try {
     probe = await freshPartial(target);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EEXIST' || code === 'ENOTDIR'
-        ? 'a part of its parent path is a file, expected directories'
-        : code === 'EROFS'
-          ? 'the file system is read-only'
-          : code === 'EACCES' || code === 'EPERM'
-            ? 'permission denied in its parent directory'
-            : code === 'ENOENT'
-              ? 'its parent directory cannot be created'
-              : (err as Error).message;
-    throw refuse(`${why} (${code ?? 'error'})`);
+    throw refuse(`cannot create it: ${mkdirFailure(err)}`);
   }
   await rm(probe, { recursive: true, force: true });
 }

@@ -339,23 +339,28 @@ export function fileHandler(dir: string): tf.io.IOHandler {
   };
 }
 
+/** Why a directory could not be made, in words, with the errno code in parentheses. */
+export function mkdirFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === 'EEXIST' || code === 'ENOTDIR'
+      ? 'a part of the path is a file, expected directories'
+      : code === 'EROFS'
+        ? 'the file system is read-only'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'ENOENT'
+            ? 'a parent directory cannot be created there'
+            : errnoText(err);
+  return `${why} (${code ?? 'error'})`;
+}
+
 /** `mkdir -p dir`, with errors that say which part of the path is in the way. */
 async function makeDirectory(fs: Fs, dir: string): Promise<void> {
   try {
     await fs.mkdir(dir, { recursive: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EEXIST' || code === 'ENOTDIR'
-        ? 'a part of the path is a file, expected directories'
-        : code === 'EROFS'
-          ? 'the file system is read-only'
-          : code === 'EACCES' || code === 'EPERM'
-            ? 'permission denied'
-            : code === 'ENOENT'
-              ? 'a parent directory cannot be created there'
-              : errnoText(err);
-    throw new Error(`Cannot create the model directory ${dir}: ${why} (${code ?? 'error'})`);
+    throw new Error(`Cannot create the model directory ${dir}: ${mkdirFailure(err)}`);
   }
   const st = await fs.stat(dir);
   if (!st.isDirectory()) throw new Error(`Cannot save to ${dir}: it is ${kindOf(st)}, expected a directory`);
