@@ -6,12 +6,22 @@
 import { elmanFastPath } from './elman.js';
 import { gruFastPath } from './gru.js';
 import { lstmFastPath } from './lstm.js';
-import { registerFastPath } from './registry.js';
+import { registerFastPath, registerStepKernel } from './registry.js';
+import { webgpuStepKernel } from './webgpu.js';
 
 registerFastPath('elman', elmanFastPath);
 registerFastPath('lstm', lstmFastPath);
 registerFastPath('gru', gruFastPath);
+for (const kind of ['elman', 'lstm', 'gru'] as const) registerStepKernel(kind, 'webgpu', webgpuStepKernel);
 
-export { fastPathFor, fastPathFactory, registerFastPath, type Backward, type FastPath } from './registry.js';
+export {
+  fastPathFor,
+  fastPathFactory,
+  registerFastPath,
+  registerStepKernel,
+  type Backward,
+  type FastPath,
+  type StepKernel,
+} from './registry.js';
 export { runFast, type Loop } from './sequence.js';
 export { unstack } from './split.js';

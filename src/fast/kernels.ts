@@ -16,13 +16,23 @@ export interface WasmBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
+/** The WebGPU backend: runs a WGSL program (tfjs-backend-webgpu's `WebGPUProgram`) on tensors. */
+export interface WebGPUBackend {
+  runWebGPUProgram(
+    program: object,
+    inputs: tf.TensorInfo[],
+    outputDtype: tf.DataType,
+    uniforms?: { type: 'int32' | 'float32'; data: number[] }[],
+  ): tf.TensorInfo;
+}
+
 /**
  * A kernel of ours: `run(inputs, attrs)` dispatches it where one is registered for the current
  * backend (registering it and its gradient on the first call) and returns null elsewhere.
  */
 export function ownKernel(
   kernelName: string,
-  kernels: Partial<Record<'cpu' | 'wasm', tf.KernelFunc>>,
+  kernels: Partial<Record<'cpu' | 'wasm' | 'webgpu', tf.KernelFunc>>,
   gradient: Omit<tf.GradConfig, 'kernelName'>,
 ): { run(inputs: tf.NamedTensorMap, attrs: object): tf.Tensor | tf.Tensor[] | null } {
   let registered = false;

@@ -3,10 +3,11 @@
  * cell's kind and `fast !== false`. A fast path runs the cell's own equations (from its file in
  * `src/cells/`) on fused weights ({@link FusedLayout}) and, where the cell's activations allow,
  * replaces tfjs's per-step gradient with the hand-derived backward pass of the whole sequence
- * ({@link Backward}, run by `./sequence.ts`). The plain path, `cell.step` in a loop, is the
- * reference every fast path is tested against.
+ * ({@link Backward}, run by `./sequence.ts`). A backend may add its own kernel for a step of the
+ * equations ({@link StepKernel}, e.g. `./webgpu.ts`): one dispatch where tf ops take a dozen. The
+ * plain path, `cell.step` in a loop, is the reference every fast path is tested against.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { CellConfig, CellKind, State } from '../cells/cell.js';
 import type { FusedLayout } from './fused.js';
 
@@ -41,16 +42,33 @@ export interface Backward {
   separate?(dXP: tf.Tensor2D, q: Record<string, tf.Tensor2D>): Record<string, tf.Tensor2D>;
 }
 
+/**
+ * One step of a cell's equations as a backend's own kernel: the state after step k from the
+ * input halves of the whole sequence `XP` (`[T*B, G*U]`, step k's rows from `row0`), this step's
+ * recurrent halves `hp` and the state before. It has no gradient of its own: it runs only where
+ * tfjs records nothing (inference, or inside the whole-sequence gradient).
+ */
+export interface StepKernel {
+  /** Whether it runs at this batch size (else the step stays tf ops). */
+  fits(batch: number): boolean;
+  step(XP: tf.Tensor2D, row0: number, hp: tf.Tensor2D, state: State): State;
+}
+
 /** A cell kind's fast path for one configuration. */
 export interface FastPath {
   layout: FusedLayout;
   /** Undefined where an activation has no derivative through its output (tfjs then derives the gradient). */
   backward?: Backward;
+  /** The current backend's kernel for a step, where one is registered for this configuration. */
+  stepKernel?: StepKernel;
 }
 
 export type FastPathFactory = (config: CellConfig) => FastPath;
+/** A backend's step kernel for a configuration of a cell kind, or undefined where it has none (other activations). */
+export type StepKernelFactory = (config: CellConfig) => StepKernel | undefined;
 
 const registry = new Map<CellKind, FastPathFactory>();
+const stepKernels = new Map<string, StepKernelFactory>();
 
 /** Registers (or replaces) the fast path of a cell kind. */
 export function registerFastPath(kind: CellKind, factory: FastPathFactory): void {
@@ -62,7 +80,14 @@ export function fastPathFactory(kind: CellKind): FastPathFactory | undefined {
   return registry.get(kind);
 }
 
-/** The fast path of a cell configuration, or undefined where its kind has none. */
+/** Registers (or replaces) a backend's step kernel for a cell kind. */
+export function registerStepKernel(kind: CellKind, backend: string, factory: StepKernelFactory): void {
+  stepKernels.set(`${kind}/${backend}`, factory);
+}
+
+/** The fast path of a cell configuration on the current backend, or undefined where its kind has none. */
 export function fastPathFor(config: CellConfig): FastPath | undefined {
-  return registry.get(config.kind)?.(config);
+  const path = registry.get(config.kind)?.(config);
+  const stepKernel = stepKernels.get(`${config.kind}/${tf.getBackend()}`)?.(config);
+  return path && stepKernel ? { ...path, stepKernel } : path;
 }

@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { stateOf, type Cell, type Equations, type Quantities, type State } from '../cells/cell.js';
 import { definitionOf } from '../cells/kinds.js';
-import { fuse, fusedTerms, hidden, project, separateGates, type FusedLayout, type FusedWeights } from './fused.js';
+import { fuse, fusedTerms, hidden, project, separateGates, type FusedWeights } from './fused.js';
 import { matMul } from './matmul.js';
 import type { Backward, FastPath } from './registry.js';
 import { split, unstack } from './split.js';
@@ -50,23 +50,59 @@ export function runFast(cell: Cell, path: FastPath, inputs: SequenceInputs, loop
   const equations = definitionOf(cell.kind).equations(cell.config);
   const w = fuse(cell.params, path.layout, cell.units);
   if (path.backward && tf.engine().isTapeOn()) {
-    return withGradient(path.layout, equations, path.backward, w, inputs, loop);
+    return withGradient(path, equations, path.backward, w, inputs, loop);
   }
-  const step = fusedStep(path.layout, equations, w, inputs.X, inputs.state0.h.shape[0]);
-  const states = loop((k, state) => tf.tidy(() => stateOf(step(k, state))), inputs.state0);
+  // Without a gradient to form, a step kernel runs wherever the backend has one.
+  const stepper = makeStepper(path, equations, w, inputs.X, inputs.state0.h.shape[0], []);
+  const states = loop((k, state) => stepper.step(k, state), inputs.state0);
   return { hs: tf.stack(states.map((s) => s.h)) as tf.Tensor3D, state: states[states.length - 1] };
 }
 
-/** Step k of the equations on the fused weights: the input halves of all steps are one matMul, split once. */
-function fusedStep(
-  layout: FusedLayout,
+/** Steps of the equations on the fused weights, and the quantities a backward pass keeps of them. */
+interface Stepper {
+  /** The state after step k (its intermediate tensors disposed). */
+  step(k: number, state: State): State;
+  /** The kept quantities of every step, stacked (`[T*B, …]`), given the states before each step stacked. */
+  kept(prev: State): Record<string, tf.Tensor2D>;
+}
+
+/**
+ * The steps of the sequence whose rows are `X`. The input halves of all steps are one matMul.
+ * With the backend's step kernel a step is that kernel (it reads its rows of the projection in
+ * place) and the kept quantities are computed afterwards for all steps at once, by the same
+ * equations on the stacked rows; otherwise a step is the equations on slices of the projection
+ * (split once) and keeps its quantities as it goes.
+ */
+function makeStepper(
+  path: FastPath,
   equations: Equations,
   w: FusedWeights,
   X: tf.Tensor2D,
   batch: number,
-): (k: number, state: State) => Quantities {
-  const xps = unstack(project(X, w).reshape([X.shape[0] / batch, batch, -1])) as tf.Tensor2D[];
-  return (k, state) => equations(fusedTerms(xps[k], hidden(state.h, w), w, layout), state);
+  keep: readonly string[],
+): Stepper {
+  const XP = project(X, w);
+  const pick = (q: Quantities) => Object.fromEntries(keep.map((name) => [name, q[name]!]));
+  const kernel = path.stepKernel;
+  if (kernel?.fits(batch)) {
+    return {
+      step: (k, state) => tf.tidy(() => kernel.step(XP, k * batch, hidden(state.h, w), state)),
+      kept: (prev) => pick(equations(fusedTerms(XP, hidden(prev.h, w), w, path.layout), prev)),
+    };
+  }
+  const xps = unstack(XP.reshape([X.shape[0] / batch, batch, -1])) as tf.Tensor2D[];
+  const steps: Record<string, tf.Tensor2D>[] = [];
+  return {
+    step: (k, state) => {
+      const out = tf.tidy(() => {
+        const q = equations(fusedTerms(xps[k], hidden(state.h, w), w, path.layout), state);
+        return { state: stateOf(q), kept: pick(q) };
+      });
+      steps.push(out.kept);
+      return out.state;
+    },
+    kept: () => Object.fromEntries(keep.map((name) => [name, tf.concat(steps.map((values) => values[name]))])),
+  };
 }
 
 /**
@@ -74,7 +110,7 @@ function fusedStep(
  * with the hand-derived `backward` as its gradient.
  */
 function withGradient(
-  layout: FusedLayout,
+  path: FastPath,
   equations: Equations,
   backward: Backward,
   w: FusedWeights,
@@ -85,7 +121,7 @@ function withGradient(
   const time = X.shape[0] / batch;
   const withC = state0.c !== undefined;
   const hasBh = w.bh !== undefined;
-  const separate = separateGates(layout);
+  const separate = separateGates(path.layout);
   const inputs = [
     X,
     w.WxT,
@@ -104,33 +140,22 @@ function withGradient(
     const sep = Object.fromEntries(separate.map((k) => [k, rest.shift()!]));
     const [h0, c0] = rest;
     const first: State = withC ? { h: h0, c: c0 } : { h: h0 };
-    const step = fusedStep(
-      layout,
-      equations,
-      { WxT, b: b as unknown as tf.Tensor1D, WhT, bh, separate: sep },
-      X,
-      batch,
-    );
-    // The cell's forward, keeping the quantities its backward needs.
-    const kept: Record<string, tf.Tensor2D>[] = [];
-    const states = loop((k, state) => {
-      const out = tf.tidy(() => {
-        const q = step(k, state);
-        return { state: stateOf(q), kept: Object.fromEntries(backward.keep.map((name) => [name, q[name]!])) };
-      });
-      kept.push(out.kept);
-      return out.state;
-    }, first);
-    const prev = [first, ...states.slice(0, -1)];
+    const weights = { WxT, b: b as unknown as tf.Tensor1D, WhT, bh, separate: sep };
+    const stepper = makeStepper(path, equations, weights, X, batch, backward.keep);
+    const states = loop((k, state) => stepper.step(k, state), first);
+    const prevStates = [first, ...states.slice(0, -1)];
+    const prev: State = { h: tf.concat(prevStates.map((s) => s.h)) };
+    if (withC) prev.c = tf.concat(prevStates.map((s) => s.c!));
+    const kept = stepper.kept(prev);
     save([
       X,
       WxT,
       WhT,
       ...separate.map((k) => sep[k]),
-      tf.concat(prev.map((s) => s.h)),
-      ...(withC ? [tf.concat(prev.map((s) => s.c!))] : []),
+      prev.h,
+      ...(withC ? [prev.c!] : []),
       ...(keep ? [keep] : []),
-      ...backward.keep.map((name) => tf.concat(kept.map((values) => values[name]))),
+      ...backward.keep.map((name) => kept[name]),
     ]);
     return {
       value: tf.stack([...(withC ? [states[time - 1].c!] : []), ...states.map((s) => s.h)]),
