@@ -52,6 +52,19 @@ export interface StepKernel {
   /** Whether it runs at this batch size (else the step stays tf ops). */
   fits(batch: number): boolean;
   step(XP: tf.Tensor2D, row0: number, hp: tf.Tensor2D, state: State): State;
+  /**
+   * One step back, as {@link Backward.step} computes it, for a sequence without a mask: from the
+   * op's `dL/d[(c_T,) h_1..h_T]` as rows `DY` (step k's from `dyRow0`), the gradient carried from
+   * the later steps and the factors of all steps stacked (step k's rows from `row0`): `gh`, the
+   * whole `dL/dh_t` that reaches the step, `dL/d hp_t` and the elementwise part of `dL/d state_{t-1}`.
+   */
+  back?(
+    DY: tf.Tensor2D,
+    dyRow0: number,
+    carry: { h: tf.Tensor2D; c?: tf.Tensor2D },
+    factors: Record<string, tf.Tensor2D>,
+    row0: number,
+  ): { gh: tf.Tensor2D; hp: tf.Tensor2D; prev: Partial<State> };
 }
 
 /** A cell kind's fast path for one configuration. */

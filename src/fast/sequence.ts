@@ -24,7 +24,7 @@ import { stateOf, type Cell, type Equations, type Quantities, type State } from 
 import { definitionOf } from '../cells/kinds.js';
 import { fuse, fusedTerms, hidden, project, separateGates, type FusedWeights } from './fused.js';
 import { matMul } from './matmul.js';
-import type { Backward, FastPath } from './registry.js';
+import type { Backward, FastPath, StepKernel } from './registry.js';
 import { split, unstack } from './split.js';
 
 /** `unroll`'s loop: the state after every step (processing order), each from `step(k, state)`. */
@@ -160,7 +160,15 @@ function withGradient(
     return {
       value: tf.stack([...(withC ? [states[time - 1].c!] : []), ...states.map((s) => s.h)]),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        backwardPass(backward, dy, saved, { time, batch, withC, hasBh, separate, masked: keep !== null }),
+        backwardPass(backward, dy, saved, {
+          time,
+          batch,
+          withC,
+          hasBh,
+          separate,
+          masked: keep !== null,
+          back: keep === null && path.stepKernel?.fits(batch) ? path.stepKernel.back : undefined,
+        }),
     };
   });
 
@@ -177,7 +185,16 @@ function backwardPass(
   backward: Backward,
   dy: tf.Tensor,
   saved: tf.Tensor[],
-  o: { time: number; batch: number; withC: boolean; hasBh: boolean; separate: string[]; masked: boolean },
+  o: {
+    time: number;
+    batch: number;
+    withC: boolean;
+    hasBh: boolean;
+    separate: string[];
+    masked: boolean;
+    /** The backend's kernels for a step back, where they run (no mask). */
+    back?: StepKernel['back'];
+  },
 ): tf.Tensor[] {
   const { time, batch, withC, hasBh, separate } = o;
   return tf.tidy(() => {
@@ -190,6 +207,27 @@ function backwardPass(
     const Wh = tf.transpose(WhT);
 
     const factors = backward.factors(withC ? { h: prevH, c: prevC } : { h: prevH }, q);
+    const back = o.back;
+    if (back) {
+      // The backend's kernels read step k's rows of dy and of the factors in place.
+      const DY = dy.reshape([-1, prevH.shape[1]]) as tf.Tensor2D;
+      const first = withC ? 1 : 0;
+      let carry: { h: tf.Tensor2D; c?: tf.Tensor2D } = { h: tf.zeros([batch, prevH.shape[1]]) };
+      if (withC) carry.c = DY.slice(0, batch);
+      const gs: tf.Tensor2D[] = new Array(time);
+      const dhps: tf.Tensor2D[] = new Array(time);
+      for (let k = time - 1; k >= 0; k--) {
+        const out = tf.tidy(() => {
+          const { gh, hp, prev } = back(DY, (k + first) * batch, carry, factors, k * batch);
+          const viaW = matMul(hp, Wh);
+          return { gh, hp, next: { h: prev.h ? (tf.add(prev.h, viaW) as tf.Tensor2D) : viaW, c: prev.c } };
+        });
+        gs[k] = out.gh;
+        dhps[k] = out.hp;
+        carry = out.next;
+      }
+      return weightGradients(backward, { X, WxT, prevH, q, factors, separate, hasBh, gs, dhps }, carry);
+    }
     const perStep = Object.entries(factors).map(
       ([name, f]) => [name, unstack(f.reshape([time, batch, ...f.shape.slice(1)]))] as const,
     );
@@ -220,23 +258,45 @@ function backwardPass(
       carry = out.next;
     }
 
-    const dHP = tf.concat(dhps);
-    const dXP = backward.xp ? backward.xp(tf.concat(gs), dHP, factors) : dHP;
-    const dSeparate = backward.separate?.(dXP, q) ?? {};
-    // Column sums as matMuls with a row of ones: the matMul just before packed the same operand.
-    const ones = tf.ones([1, time * batch]);
-    const columnSum = (m: tf.Tensor2D) => tf.reshape(matMul(ones, m), [-1]);
-    return [
-      matMul(dXP, WxT, false, true), // dX
-      matMul(X, dXP, true), // dW_x^T
-      columnSum(dXP), // db
-      matMul(prevH, dHP, true), // dW_h^T
-      ...(hasBh ? [columnSum(dHP)] : []), // db_h
-      ...separate.map((k) => tf.transpose(dSeparate[k])), // dW_kh^T of the separate gates
-      carry.h!, // dh_0
-      ...(withC ? [carry.c!] : []), // dc_0
-    ];
+    return weightGradients(backward, { X, WxT, prevH, q, factors, separate, hasBh, gs, dhps }, carry);
   });
+}
+
+/**
+ * The gradients of the op's inputs once the steps are walked back: every weight gradient as one
+ * matMul over all steps (rows of all steps stacked), `dX`, and `dh_0` (`dc_0`) from `carry`.
+ */
+function weightGradients(
+  backward: Backward,
+  s: {
+    X: tf.Tensor2D;
+    WxT: tf.Tensor2D;
+    prevH: tf.Tensor2D;
+    q: Record<string, tf.Tensor2D>;
+    factors: Record<string, tf.Tensor2D>;
+    separate: string[];
+    hasBh: boolean;
+    gs: tf.Tensor2D[];
+    dhps: tf.Tensor2D[];
+  },
+  carry: Partial<State>,
+): tf.Tensor[] {
+  const dHP = tf.concat(s.dhps);
+  const dXP = backward.xp ? backward.xp(tf.concat(s.gs), dHP, s.factors) : dHP;
+  const dSeparate = backward.separate?.(dXP, s.q) ?? {};
+  // Column sums as matMuls with a row of ones: the matMul just before packed the same operand.
+  const ones = tf.ones([1, dXP.shape[0]]);
+  const columnSum = (m: tf.Tensor2D) => tf.reshape(matMul(ones, m), [-1]);
+  return [
+    matMul(dXP, s.WxT, false, true), // dX
+    matMul(s.X, dXP, true), // dW_x^T
+    columnSum(dXP), // db
+    matMul(s.prevH, dHP, true), // dW_h^T
+    ...(s.hasBh ? [columnSum(dHP)] : []), // db_h
+    ...s.separate.map((k) => tf.transpose(dSeparate[k])), // dW_kh^T of the separate gates
+    carry.h!, // dh_0
+    ...(carry.c ? [carry.c] : []), // dc_0
+  ];
 }
 
 /** `m ⊙ s` for every entry of the state (`m: [batch, 1]`). */

@@ -32,26 +32,50 @@ const WORKGROUP = 64;
 /** WebGPU's limit on workgroups along x: larger steps keep the tf ops. */
 const MAX_WORKGROUPS = 65535;
 
-/** The WGSL of each kernel's output value, from the indices `x` (into XP), `p` (into HP), `o` (output) and `u`. */
-const BODIES = {
-  elmanH: 'tanh_(XP[x] + HP[p])',
-  lstmC: 'sigmoid_(XP[x + u] + HP[p + u]) * S[o] + sigmoid_(XP[x] + HP[p]) * tanh_(XP[x + 2 * u] + HP[p + 2 * u])',
-  lstmH: 'sigmoid_(XP[x + 3 * u] + HP[p + 3 * u]) * tanh_(S[o])',
-  gruH: `gru(sigmoid_(XP[x] + HP[p]), sigmoid_(XP[x + u] + HP[p + u]), XP[x + 2 * u], HP[p + 2 * u], S[o])`,
+/**
+ * Each kernel: the tensors it reads (in this order) and the WGSL of one output entry. Indices:
+ * `b` the batch row, `col` the output column, `j = col mod u`, `o = b·u + j` (a `[B, u]` state
+ * entry), `x` and `p` step k's entry of gate 0 in `XP` and `HP`; for the backward kernels `r` the
+ * row of step k in the stacked factors and `d` step k's entry in `DY` (the op's `dL/d[(c_T,) h]`).
+ */
+const KERNELS = {
+  // Forward: the state after a step.
+  elmanH: { reads: ['XP', 'HP'], value: 'tanh_(XP[x] + HP[p])' },
+  lstmC: {
+    reads: ['XP', 'HP', 'S'],
+    value: 'sigmoid_(XP[x + u] + HP[p + u]) * S[o] + sigmoid_(XP[x] + HP[p]) * tanh_(XP[x + 2 * u] + HP[p + 2 * u])',
+  },
+  lstmH: { reads: ['XP', 'HP', 'S'], value: 'sigmoid_(XP[x + 3 * u] + HP[p + 3 * u]) * tanh_(S[o])' },
+  gruH: {
+    reads: ['XP', 'HP', 'S'],
+    value: 'gru(sigmoid_(XP[x] + HP[p]), sigmoid_(XP[x + u] + HP[p + u]), XP[x + 2 * u], HP[p + 2 * u], S[o])',
+  },
+  // Backward (the factors of `./elman.ts`, `./lstm.ts`, `./gru.ts`): dL/dh_t = dy_t + the carry.
+  gradH: { reads: ['DY', 'CH'], value: 'DY[d] + CH[o]' },
+  elmanHP: { reads: ['G', 'F'], value: 'G[o] * F[r * u + j]' }, // ā = h̄ ⊙ f'
+  // ā = [c̄, c̄, c̄, h̄] ⊙ d_gates with c̄ = c̄_carry + h̄ ⊙ dh_dc; then c̄_{t-1} = c̄ ⊙ f_t
+  lstmHP: {
+    reads: ['G', 'CC', 'A', 'D'],
+    value: 'select(CC[o] + G[o] * A[r * u + j], G[o], col / u == 3) * D[r * 4 * u + col]',
+  },
+  lstmPrevC: { reads: ['G', 'CC', 'A', 'F'], value: '(CC[o] + G[o] * A[r * u + j]) * F[r * u + j]' },
+  gruHP: { reads: ['G', 'D'], value: 'G[o] * D[r * 3 * u + col]' }, // [h̄, h̄, h̄] ⊙ d_hp
+  gruPrevH: { reads: ['G', 'Z'], value: 'G[o] * Z[r * u + j]' }, // h̄ ⊙ z_t
 } as const;
 
-type Body = keyof typeof BODIES;
+type Kernel = keyof typeof KERNELS;
 
-/** The program for one kernel: output `[batch, units]`, one invocation per entry. */
-function program(body: Body, batch: number, units: number) {
-  const size = batch * units;
+/** The program of one kernel with output `[batch, width]`, one invocation per entry. */
+function program(name: Kernel, batch: number, width: number) {
+  const size = batch * width;
   return {
-    // A binding the shader does not read would leave the bind group invalid: the Elman step reads no state.
-    variableNames: body === 'elmanH' ? ['XP', 'HP'] : ['XP', 'HP', 'S'],
-    outputShape: [batch, units],
-    shaderKey: `tfjsRecurrent_${body}`,
+    // Only what the shader reads is bound: an unread binding leaves the bind group invalid.
+    variableNames: [...KERNELS[name].reads],
+    outputShape: [batch, width],
+    shaderKey: `tfjsRecurrent_${name}`,
     size: true,
-    uniforms: 'row0 : i32, units : i32, xpWidth : i32, hpWidth : i32,',
+    // Sizes are uniforms, not constants in the code: tfjs caches a pipeline by shader key and ranks only.
+    uniforms: 'row0 : i32, dyRow0 : i32, units : i32, width : i32, xpWidth : i32, hpWidth : i32,',
     workgroupSize: [WORKGROUP, 1, 1] as [number, number, number],
     dispatchLayout: { x: [0, 1] },
     dispatch: [Math.ceil(size / WORKGROUP), 1, 1] as [number, number, number],
@@ -68,33 +92,42 @@ function program(body: Body, batch: number, units: number) {
       fn main(index : i32) {
         if (index < uniforms.size) {
           let u = uniforms.units;
-          let b = index / u;
-          let j = index - b * u;
+          let width = uniforms.width;
+          let b = index / width;
+          let col = index - b * width;
+          let j = col % u;
+          let o = b * u + j;
           let x = (uniforms.row0 + b) * uniforms.xpWidth + j;
           let p = b * uniforms.hpWidth + j;
-          let o = index;
-          result[index] = ${BODIES[body]};
+          let r = uniforms.row0 + b;
+          let d = (uniforms.dyRow0 + b) * u + j;
+          result[index] = ${KERNELS[name].value};
         }
       }`,
   };
 }
 
 interface StepAttrs {
-  body: Body;
+  name: Kernel;
+  /** Step k's first row in `XP` and in the stacked factors. */
   row0: number;
+  /** Step k's first row in `DY`. */
+  dyRow0: number;
+  /** The output's width: units, or gates × units. */
+  width: number;
 }
 
 const kernel = ownKernel(
   'TfjsRecurrentStep',
   {
     webgpu: ({ inputs, attrs, backend }) => {
-      const { XP, HP, S } = inputs as { XP: tf.TensorInfo; HP: tf.TensorInfo; S: tf.TensorInfo };
-      const { body, row0 } = attrs as unknown as StepAttrs;
-      const [batch, units] = S.shape;
-      const uniforms = [row0, units, XP.shape[1], HP.shape[1]].map((v) => ({ type: 'int32' as const, data: [v] }));
-      const prog = program(body, batch, units);
-      const bound = prog.variableNames.length === 3 ? [XP, HP, S] : [XP, HP];
-      return (backend as WebGPUBackend).runWebGPUProgram(prog, bound, 'float32', uniforms);
+      const { name, row0, dyRow0, width } = attrs as unknown as StepAttrs;
+      const reads = KERNELS[name].reads.map((v) => inputs[v] as tf.TensorInfo);
+      const [batch, units] = (inputs.batchOf as tf.TensorInfo).shape;
+      const [xpWidth, hpWidth] = [inputs.XP, inputs.HP].map((t) => (t as tf.TensorInfo | undefined)?.shape[1] ?? 0);
+      const sizes = [row0, dyRow0, units, width, xpWidth, hpWidth];
+      const uniforms = sizes.map((v) => ({ type: 'int32' as const, data: [v] }));
+      return (backend as WebGPUBackend).runWebGPUProgram(program(name, batch, width), reads, 'float32', uniforms);
     },
   },
   {
@@ -104,9 +137,18 @@ const kernel = ownKernel(
   },
 );
 
-/** Runs one kernel: `[batch, units]` from the rows of `XP` at `row0`, `hp` and `s` (the state entry it reads). */
-function run(body: Body, XP: tf.Tensor2D, row0: number, hp: tf.Tensor2D, s: tf.Tensor2D): tf.Tensor2D {
-  return kernel.run({ XP, HP: hp, S: s }, { body, row0 }) as tf.Tensor2D;
+/**
+ * Runs one kernel on the tensors it reads; `state` is any `[batch, units]` tensor of the step (it
+ * gives the sizes), `width` the output's columns (default units).
+ */
+function run(
+  name: Kernel,
+  tensors: Record<string, tf.Tensor>,
+  state: tf.Tensor2D,
+  at: { row0?: number; dyRow0?: number; width?: number } = {},
+): tf.Tensor2D {
+  const { row0 = 0, dyRow0 = 0, width = state.shape[1] } = at;
+  return kernel.run({ ...tensors, batchOf: state }, { name, row0, dyRow0, width }) as tf.Tensor2D;
 }
 
 /** The kernels' activations: tanh and the logistic σ. */
@@ -115,20 +157,30 @@ function applies(config: CellConfig): boolean {
   return config.activation === 'tanh' && sigmoid;
 }
 
-/** The WebGPU step kernel of a configuration, where its activations are the kernels' ones. */
+/** The WebGPU step kernels of a configuration, where its activations are the kernels' ones. */
 export const webgpuStepKernel: StepKernelFactory = (config) => {
-  if (!applies(config)) return undefined;
-  const fits = (batch: number) => Math.ceil((batch * config.units) / WORKGROUP) <= MAX_WORKGROUPS;
-  const kernelOf = (step: StepKernel['step']): StepKernel => ({ fits, step });
-  if (config.kind === 'elman') {
-    return kernelOf((XP, row0, hp, { h }) => ({ h: run('elmanH', XP, row0, hp, h) }));
+  if (!applies(config) || (config.kind === 'gru' && config.resetAfter === false)) {
+    return undefined; // other activations; a GRU without resetAfter has a matMul inside its step
   }
-  if (config.kind === 'lstm') {
-    return kernelOf((XP, row0, hp, { c }) => {
-      const c_t = run('lstmC', XP, row0, hp, c!);
-      return { h: run('lstmH', XP, row0, hp, c_t), c: c_t };
-    });
-  }
-  if (config.resetAfter === false) return undefined; // W_nh multiplies r_t ⊙ h_{t-1}: a matMul inside the step
-  return kernelOf((XP, row0, hp, { h }) => ({ h: run('gruH', XP, row0, hp, h) }));
+  const u = config.units;
+  const gates = { elman: 1, lstm: 4, gru: 3 }[config.kind];
+  const fits = (batch: number) => Math.ceil((batch * gates * u) / WORKGROUP) <= MAX_WORKGROUPS;
+  const step: StepKernel['step'] = (XP, row0, HP, { h, c }) => {
+    if (config.kind === 'elman') return { h: run('elmanH', { XP, HP }, h, { row0 }) };
+    if (config.kind === 'gru') return { h: run('gruH', { XP, HP, S: h }, h, { row0 }) };
+    const c_t = run('lstmC', { XP, HP, S: c! }, h, { row0 });
+    return { h: run('lstmH', { XP, HP, S: c_t }, h, { row0 }), c: c_t };
+  };
+  const back: StepKernel['back'] = (DY, dyRow0, carry, f, row0) => {
+    const G = run('gradH', { DY, CH: carry.h }, carry.h, { dyRow0 });
+    if (config.kind === 'elman') return { gh: G, hp: run('elmanHP', { G, F: f.df }, G, { row0 }), prev: {} };
+    if (config.kind === 'gru') {
+      const hp = run('gruHP', { G, D: f.d_hp }, G, { row0, width: 3 * u });
+      return { gh: G, hp, prev: { h: run('gruPrevH', { G, Z: f.z_t }, G, { row0 }) } };
+    }
+    const common = { G, CC: carry.c!, A: f.dh_dc };
+    const hp = run('lstmHP', { ...common, D: f.d_gates }, G, { row0, width: 4 * u });
+    return { gh: G, hp, prev: { c: run('lstmPrevC', { ...common, F: f.f_t }, G, { row0 }) } };
+  };
+  return { fits, step, back };
 };
