@@ -6,6 +6,7 @@
  * loads like the built-in ones.
  */
 import * as tf from '@tensorflow/tfjs';
+import { show } from './check/index.js';
 
 /** An activation: an elementwise (or last-axis) map. */
 export type ActivationFn = (x: tf.Tensor) => tf.Tensor;
@@ -49,7 +50,7 @@ export function activationNames(): string[] {
  */
 export function registerActivation(name: string, fn: ActivationFn): void {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new TypeError(`registerActivation: expected a non-empty name, got ${JSON.stringify(name)}`);
+    throw new TypeError(`registerActivation: expected a non-empty name, got ${show(name)}`);
   }
   if (typeof fn !== 'function') {
     throw new TypeError(`registerActivation('${name}'): expected a function (x: Tensor) => Tensor, got ${typeof fn}`);
@@ -65,7 +66,7 @@ export function getActivation(name: string): ActivationFn {
   const fn = typeof name === 'string' ? registry.get(name) : undefined;
   if (fn === undefined) {
     throw new Error(
-      `Unknown activation ${JSON.stringify(name)}: expected one of ${activationNames().join(', ')} ` +
+      `Unknown activation ${show(name)}: expected one of ${activationNames().join(', ')} ` +
         `(or a name registered with registerActivation)`,
     );
   }

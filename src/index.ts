@@ -9,6 +9,8 @@ export type { CompareRow, CompareOptions } from './backends/index.js';
 export type { CharCorpus } from './data/index.js';
 export type { GradientNorms } from './diagnostics/index.js';
 export { unroll, type UnrollOptions, type UnrollResult } from './unroll.js';
+// NaN in predict/unroll/step inputs propagates (as in any tfjs op): a cheap check to call first.
+export { checkFinite, checkFiniteAsync } from './check/index.js';
 export { network, RecurrentNetwork, type NetworkOptions, type NetworkConfig, type ApplyResult } from './network.js';
 export { registerActivation, getActivation, activationNames, type ActivationFn } from './activations.js';
 export * as interop from './interop/index.js';

@@ -19,7 +19,16 @@ import * as tf from '@tensorflow/tfjs';
 import { getActivation } from './activations.js';
 import { checkCell, type Cell, type CellKind, type State } from './cells/cell.js';
 import { createCell, CELL_KINDS } from './cells/kinds.js';
-import { checkKeys, checkOneOf, checkPositiveInt, checkTensor } from './check/index.js';
+import {
+  checkKeys,
+  checkLive,
+  checkOneOf,
+  checkPositiveInt,
+  checkSequence,
+  checkTensor,
+  inapplicable,
+  show,
+} from './check/index.js';
 import { freshSeed, initVariable, prng } from './init.js';
 import { toLayersModel } from './interop/layers-model.js';
 import { saveNetwork, type NetworkConfig, type SavedNetwork } from './io/artifacts.js';
@@ -107,8 +116,9 @@ export class RecurrentNetwork {
 
   /** Runs the cell over `x` and the output function at every step. */
   apply(x: tf.Tensor, options: { initialState?: State } = {}): ApplyResult {
+    checkLive('net.apply', 'the network', Object.values(this.params));
     checkKeys('net.apply', options, ['initialState']);
-    checkTensor('net.apply', 'x', x, ['batch', 'time', this.inputSize]);
+    checkSequence('net.apply', 'x', x, this.inputSize);
     return tf.tidy(() => {
       const { outputs, state } = unroll(this.cell, x, options);
       return { y: this.output(outputs), state };
@@ -120,7 +130,7 @@ export class RecurrentNetwork {
     return applyOutput(h, this.outputParams.W_yh, this.outputParams.b_y, this.g);
   }
 
-  /** `y` at every step, `[batch, time, outputSize]`. */
+  /** `y` at every step, `[batch, time, outputSize]` (checked as {@link apply} checks, under its name). */
   predict(x: tf.Tensor): tf.Tensor3D {
     return tf.tidy(() => this.apply(x).y);
   }
@@ -145,11 +155,10 @@ export class RecurrentNetwork {
 /** Builds a {@link RecurrentNetwork}. */
 export function network(options: NetworkOptions): RecurrentNetwork {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(
-      `network: expected options { cell, inputSize, units, outputSize, ... }, got ${String(options)}`,
-    );
+    throw new TypeError(`network: expected options { cell, inputSize, units, outputSize, ... }, got ${show(options)}`);
   }
   checkKeys('network', options, NETWORK_KEYS);
+  checkApplicable(options);
   // The output options first: a refusal then leaves no cell behind.
   const outputSize = checkPositiveInt('network', 'outputSize', options.outputSize);
   const outputActivation = options.outputActivation ?? 'linear';
@@ -164,8 +173,8 @@ export function network(options: NetworkOptions): RecurrentNetwork {
             inputSize: checkPositiveInt('network', 'inputSize', options.inputSize),
             units: checkPositiveInt('network', 'units', options.units),
             activation: options.activation ?? 'tanh',
-            recurrentActivation: options.cell === 'elman' ? undefined : options.recurrentActivation,
-            resetAfter: options.cell === 'gru' ? options.resetAfter : undefined,
+            recurrentActivation: options.recurrentActivation,
+            resetAfter: options.resetAfter,
           },
           { seed },
         )
@@ -175,6 +184,45 @@ export function network(options: NetworkOptions): RecurrentNetwork {
     W_yh: initVariable('W_yh', 'glorotUniform', [outputSize, cell.units], rand),
     b_y: initVariable('b_y', 'zeros', [outputSize], rand),
   });
+}
+
+/**
+ * Refuses options that do not apply to the cell asked for, rather than ignoring them:
+ * `resetAfter` beyond the GRU, `recurrentActivation` on the Elman cell, and beside a Cell object
+ * any cell option (the cell's own apply) except `inputSize`/`units` equal to its sizes.
+ */
+function checkApplicable(options: NetworkOptions): void {
+  const given = (key: keyof NetworkOptions) => options[key] !== undefined;
+  const { cell } = options;
+  if (cell !== null && typeof cell === 'object') {
+    for (const key of ['inputSize', 'units'] as const) {
+      if (given(key) && options[key] !== (cell as Cell)[key]) {
+        throw inapplicable(
+          'network',
+          key,
+          options[key],
+          `beside a Cell object, whose ${key} is ${show((cell as Cell)[key])}`,
+        );
+      }
+    }
+    for (const key of ['activation', 'recurrentActivation', 'resetAfter'] as const) {
+      if (given(key))
+        throw inapplicable('network', key, options[key], 'beside a Cell object (set it when building the cell)');
+    }
+    return;
+  }
+  if (!CELL_KINDS.includes(cell)) return; // refused as an unknown kind when the cell is built
+  if (given('resetAfter') && cell !== 'gru') {
+    throw inapplicable('network', 'resetAfter', options.resetAfter, `to cell ${show(cell)} (only to 'gru')`);
+  }
+  if (given('recurrentActivation') && cell === 'elman') {
+    throw inapplicable(
+      'network',
+      'recurrentActivation',
+      options.recurrentActivation,
+      "to cell 'elman' (it has no gates; its f is activation)",
+    );
+  }
 }
 
 /** The network that a {@link SavedNetwork} (read by `io/`) describes, holding its variables. */

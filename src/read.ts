@@ -33,6 +33,11 @@ export function backendOf(t?: tf.Tensor): string {
   return tf.getBackend();
 }
 
+/** Whether the current backend (and the one holding each tensor given) can be read synchronously. */
+export function isSyncReadable(tensors: readonly tf.Tensor[] = []): boolean {
+  return [tf.getBackend(), ...tensors.map(backendOf)].every((name) => !GPU_BACKENDS.has(name));
+}
+
 /**
  * Throws unless the current backend (and the backend holding each tensor given) can be read
  * synchronously. `where` names the function, `instead` what to call instead.

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Cell, State } from './cells/cell.js';
 import { checkCell, checkState } from './cells/cell.js';
-import { checkBoolean, checkKeys, checkTensor } from './check/index.js';
+import { checkBoolean, checkKeys, checkMaskValues, checkSequence, checkTensor } from './check/index.js';
 import { fastPathFor, runFast, unstack, type Loop } from './fast/index.js';
 
 export interface UnrollOptions {
@@ -23,7 +23,9 @@ export interface UnrollOptions {
   reverse?: boolean;
   /**
    * `[batch, time]`, 1 (or true) where a step is real, 0 where it is padding. At a masked step
-   * the state and the output carry the previous ones forward (as tfjs's layers do).
+   * the state and the output carry the previous ones forward (as tfjs's layers do). Other values
+   * (0.5, 7, NaN) are refused; on webgpu and webgl only the shape is checked, since the values
+   * could be read there only asynchronously.
    */
   mask?: tf.Tensor;
   /**
@@ -53,12 +55,14 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
   for (const flag of ['reverse', 'fast'] as const) {
     if (options[flag] !== undefined) checkBoolean('unroll', flag, options[flag]);
   }
-  checkTensor('unroll', 'x', x, ['batch', 'time', cell.inputSize]);
+  checkSequence('unroll', 'x', x, cell.inputSize);
   const [batch, time] = x.shape;
-  if (time === 0) throw new RangeError('unroll: expected x with at least one time step, got time = 0');
   const initial = options.initialState ?? null;
   if (initial) checkState('unroll', cell, initial, batch);
-  if (options.mask !== undefined) checkTensor('unroll', 'mask', options.mask, [batch, time]);
+  if (options.mask !== undefined) {
+    checkTensor('unroll', 'mask', options.mask, [batch, time]);
+    checkMaskValues('unroll', options.mask);
+  }
   const { reverse = false, probe } = options;
   const path = options.fast !== false && !probe ? fastPathFor(cell.config) : undefined;
 

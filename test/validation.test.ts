@@ -330,12 +330,12 @@ describe('validation: train', () => {
     [
       'NaN in x',
       (T) => rt.train(net, { x: T.fill([4, 5, 3], Number.NaN), y }, opts),
-      /non-finite value \(NaN or Infinity\) in data x or y/,
+      /non-finite value \(NaN or Infinity\) in data x at/,
     ],
     [
       'Infinity in y',
       (T) => rt.train(net, { x, y: T.fill([4, 5, 2], Infinity) }, opts),
-      /non-finite value \(NaN or Infinity\) in data x or y/,
+      /non-finite value \(NaN or Infinity\) in data y at/,
     ],
     [
       'y of the wrong shape',

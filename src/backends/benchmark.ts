@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CellKind } from '../cells/cell.js';
 import { CELL_KINDS } from '../cells/kinds.js';
-import { checkKeys, checkOneOf, checkPositiveInt, checkSeed } from '../check/index.js';
+import { checkKeys, checkOneOf, checkPositiveInt, checkSeed, show } from '../check/index.js';
 import { network } from '../network.js';
 import { compare, type CompareRow } from './compare.js';
 
@@ -37,7 +37,7 @@ export async function benchmark(options: BenchmarkOptions): Promise<CompareRow[]
   const where = 'backends.benchmark';
   if (options === null || typeof options !== 'object') {
     throw new TypeError(
-      `${where}: expected options { cell, backends, units?, time?, batch?, ... }, got ${String(options)}`,
+      `${where}: expected options { cell, backends, units?, time?, batch?, ... }, got ${show(options)}`,
     );
   }
   checkKeys(where, options, ['cell', 'backends', ...Object.keys(BENCHMARK_DEFAULTS)]);

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Cell } from '../cells/cell.js';
 import { createCell } from '../cells/kinds.js';
-import { checkKeys, checkPositiveInt, checkTensor } from '../check/index.js';
+import { checkKeys, checkPositiveInt, checkTensor, show } from '../check/index.js';
 import { uniqueName } from '../init.js';
 import { RecurrentNetwork } from '../network.js';
 import { unroll } from '../unroll.js';
@@ -226,22 +226,20 @@ function rendererName(): string | undefined {
 function checkCompareOptions(options: CompareOptions) {
   const where = 'backends.compare';
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`${where}: expected options { model, x, y?, backends, steps? }, got ${String(options)}`);
+    throw new TypeError(`${where}: expected options { model, x, y?, backends, steps? }, got ${show(options)}`);
   }
   checkKeys(where, options, ['model', 'x', 'y', 'backends', 'steps']);
   const { model, x, y, backends } = options;
   const isCell = (m: unknown): m is Cell =>
     m !== null && typeof m === 'object' && typeof (m as Cell).step === 'function' && 'config' in m;
   if (!(model instanceof RecurrentNetwork) && !isCell(model)) {
-    throw new TypeError(`${where}: expected model to be a RecurrentNetwork or a Cell, got ${String(model)}`);
+    throw new TypeError(`${where}: expected model to be a RecurrentNetwork or a Cell, got ${show(model)}`);
   }
   const [batch, time] = checkTensor(where, 'x', x, ['batch', 'time', model.inputSize]).shape as number[];
   const outSize = model instanceof RecurrentNetwork ? model.outputSize : model.units;
   if (y !== undefined) checkTensor(where, 'y', y, [batch, time, outSize]);
   if (!Array.isArray(backends) || backends.length === 0 || !backends.every((b) => typeof b === 'string' && b)) {
-    throw new TypeError(
-      `${where}: expected backends to be a non-empty array of names, got ${JSON.stringify(backends)}`,
-    );
+    throw new TypeError(`${where}: expected backends to be a non-empty array of names, got ${show(backends)}`);
   }
   const steps = options.steps === undefined ? 5 : checkPositiveInt(where, 'steps', options.steps);
   return { model, x: x as tf.Tensor3D, y, backends, steps, outputSize: outSize };

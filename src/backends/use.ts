@@ -22,6 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { lazyImport } from '../lazy-import.js';
 import { setUpDawn, whyNoAdapter, WEBGPU_NODE_PACKAGES } from './dawn.js';
+import { show } from '../check/index.js';
 
 /** The optional packages behind the backends that `@tensorflow/tfjs` does not register itself. */
 const PACKAGES: Readonly<Record<string, string>> = {
@@ -53,9 +54,7 @@ function inBrowser(): boolean {
  */
 export async function use(name: string): Promise<void> {
   if (typeof name !== 'string' || name === '') {
-    throw new TypeError(
-      `backends.use: expected a backend name (one of ${available().join(', ')}), got ${JSON.stringify(name)}`,
-    );
+    throw new TypeError(`backends.use: expected a backend name (one of ${available().join(', ')}), got ${show(name)}`);
   }
   await register(name);
   const running = tf.getBackend();

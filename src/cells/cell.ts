@@ -18,7 +18,7 @@
  * hand the same equations terms it computed for all gates at once.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkKeys, checkPositiveInt, checkSeed, checkTensor, fmt, describe } from '../check/index.js';
+import { checkKeys, checkLive, checkPositiveInt, checkSeed, checkTensor, fmt, describe, show } from '../check/index.js';
 import { freshSeed, initVariable, prng, type Initializer } from '../init.js';
 
 export type CellKind = 'elman' | 'lstm' | 'gru';
@@ -163,7 +163,7 @@ export function shapesOf(def: CellDefinition, config: CellConfig): Map<string, n
 export function checkCellOptions(def: CellDefinition, options: CellOptions, extra: readonly string[]): void {
   const where = `cells.${def.kind}`;
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`${where}: expected an options object { inputSize, units, ... }, got ${String(options)}`);
+    throw new TypeError(`${where}: expected an options object { inputSize, units, ... }, got ${show(options)}`);
   }
   checkKeys(where, options, [...CELL_OPTION_KEYS, ...extra]);
   checkPositiveInt(where, 'inputSize', options.inputSize);
@@ -205,6 +205,7 @@ export function makeCell(def: CellDefinition, config: CellConfig, options: CellO
       return Object.fromEntries(def.stateNames.map((n) => [n, tf.zeros([batch, units])])) as unknown as State;
     },
     step(x_t: tf.Tensor2D, state: State): State {
+      checkLive(`${where}.step`, 'the cell', Object.values(params));
       checkTensor(`${where}.step`, 'x_t', x_t, ['batch', inputSize]);
       checkState(`${where}.step`, cell, state, x_t.shape[0]);
       return tf.tidy(() => stateOf(equations(plainTerms(params, recurrentBias, x_t, state.h), state)));
@@ -227,13 +228,14 @@ export function checkCell(where: string, cell: unknown): Cell {
     Number.isInteger(c.inputSize) &&
     Number.isInteger(c.units);
   if (!ok) throw new TypeError(`${where}: expected cell to be a Cell (rt.cells.elman/lstm/gru), got ${describe(cell)}`);
+  checkLive(where, 'the cell', Object.values(c.params ?? {}));
   return c;
 }
 
 /** Checks that `state` has every entry the cell needs, each `[batch, units]`. */
 export function checkState(where: string, cell: Cell, state: unknown, batch: number): State {
   if (state === null || typeof state !== 'object') {
-    throw new TypeError(`${where}: expected state { ${cell.stateNames.join(', ')} }, got ${String(state)}`);
+    throw new TypeError(`${where}: expected state { ${cell.stateNames.join(', ')} }, got ${show(state)}`);
   }
   for (const name of cell.stateNames) {
     checkTensor(where, `state.${name}`, (state as Record<string, unknown>)[name], [batch, cell.units]);

@@ -18,6 +18,7 @@ import { MAX_JSON_BYTES, mkdirFailure, parseJson, readRegularText } from '../io/
 import { acquireLock } from '../io/lock.js';
 import { currentDirectory, freshPartial, swapIn } from '../io/swap.js';
 import { BIN, displayPath } from './command.js';
+import { show } from '../check/index.js';
 
 export const VOCAB_FILE = 'vocab.json';
 const FORMAT = 'tfjs-recurrent/char-vocabulary';
@@ -158,8 +159,8 @@ function checkAgainstModel(where: string, dir: string, vocab: VocabFile, artifac
     const i = vocab.chars.findIndex((c, k) => k > 0 && !(vocab.chars[k - 1] < c));
     if (i > 0) {
       throw new Error(
-        `${where}: ${vocabPath} is not in sorted order (${JSON.stringify(vocab.chars[i - 1])} before ` +
-          `${JSON.stringify(vocab.chars[i])}), as \`${BIN} train\` writes it: edited or permuted; train the model again`,
+        `${where}: ${vocabPath} is not in sorted order (${show(vocab.chars[i - 1])} before ` +
+          `${show(vocab.chars[i])}), as \`${BIN} train\` writes it: edited or permuted; train the model again`,
       );
     }
     return;
@@ -172,8 +173,8 @@ function checkAgainstModel(where: string, dir: string, vocab: VocabFile, artifac
       chars.length !== vocab.chars.length
         ? `${vocab.chars.length} characters, the network's has ${chars.length}`
         : k >= 0
-          ? `id ${k} is ${JSON.stringify(vocab.chars[k])}, the network's is ${JSON.stringify(chars[k])}`
-          : `mode ${JSON.stringify(vocab.mode)}, the network's is ${JSON.stringify(stored.mode)}`;
+          ? `id ${k} is ${show(vocab.chars[k])}, the network's is ${show(chars[k])}`
+          : `mode ${show(vocab.mode)}, the network's is ${show(stored.mode)}`;
     throw new Error(
       `${where}: ${vocabPath} is not the vocabulary the network in ${dir}/model.json was trained with ` +
         `(${detail}); the files come from different models: train the model again`,
@@ -190,11 +191,11 @@ function parseVocab(where: string, file: string, text: string): VocabFile {
     throw bad((err as Error).message);
   }
   if (v === null || typeof v !== 'object' || v.format !== FORMAT) throw bad(`expected format '${FORMAT}'`);
-  if (v.mode !== 'lines' && v.mode !== 'text') throw bad(`mode is ${JSON.stringify(v.mode)}, expected lines or text`);
-  if (v.boundary !== BOUNDARY) throw bad(`boundary is ${JSON.stringify(v.boundary)}, expected "\\n"`);
+  if (v.mode !== 'lines' && v.mode !== 'text') throw bad(`mode is ${show(v.mode)}, expected lines or text`);
+  if (v.boundary !== BOUNDARY) throw bad(`boundary is ${show(v.boundary)}, expected "\\n"`);
   if (!Array.isArray(v.chars) || v.chars.length === 0) throw bad('chars must be a non-empty array');
   const i = v.chars.findIndex((c) => typeof c !== 'string' || Array.from(c).length !== 1);
-  if (i >= 0) throw bad(`chars[${i}] is ${JSON.stringify(v.chars[i])}, expected one character`);
+  if (i >= 0) throw bad(`chars[${i}] is ${show(v.chars[i])}, expected one character`);
   if (new Set(v.chars).size !== v.chars.length) throw bad('chars holds a character twice');
   return v;
 }

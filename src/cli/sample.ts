@@ -2,16 +2,19 @@
  * `tfjs-recurrent sample DIR`: text from a model that `tfjs-recurrent train` saved. The network
  * reads the prime (after an item boundary, for a corpus of one item per line), then draws one
  * character at a time from `softmax(logits / temperature)` and feeds it back, carrying the state.
+ * `--temperature 0` always takes the likeliest character; temperatures between 0 and 0.001 are
+ * refused (logits / temperature would overflow and every draw be the last character).
  * In `lines` mode a sample ends at the boundary, so each sample is one new item.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { BOUNDARY, oneHot, type Vocabulary } from '../data/text.js';
 import { prng } from '../init.js';
 import type { State } from '../cells/cell.js';
 import type { RecurrentNetwork } from '../network.js';
 import { loadCharModel } from './char-model.js';
-import { command, integer, positiveInt, positiveNumber, printJson, startBackend } from './command.js';
+import { command, integer, positiveInt, printJson, startBackend } from './command.js';
+import { checkTemperature, MIN_TEMPERATURE, show } from '../check/index.js';
 
 export const SAMPLE_DEFAULTS = { n: 10, temperature: 0.8, prime: '', maxLength: 100, backend: 'wasm', seed: 1 };
 
@@ -31,7 +34,12 @@ export function registerSample(program: Command): void {
     command('sample', 'Generate text from a model saved by `train`')
       .argument('<dir>', 'the directory `train --out` wrote')
       .option('--n <count>', 'number of samples', positiveInt, d.n)
-      .option('--temperature <t>', 'lower: likelier characters, higher: more variety', positiveNumber, d.temperature)
+      .option(
+        '--temperature <t>',
+        `lower: likelier characters, higher: more variety; 0: always the likeliest (at least ${MIN_TEMPERATURE} otherwise)`,
+        temperature,
+        d.temperature,
+      )
       .option('--prime <text>', 'text every sample starts with', d.prime)
       .option('--max-length <n>', 'the most characters generated per sample', positiveInt, d.maxLength)
       .option('--backend <name>', 'TensorFlow.js backend', d.backend)
@@ -48,7 +56,7 @@ async function sampleCommand(dir: string, o: SampleOptions): Promise<void> {
     const unknown = [...new Set(Array.from(o.prime))].filter((c) => !vocabulary.has(c));
     if (unknown.length > 0) {
       throw new Error(
-        `sample: --prime has ${unknown.map((c) => JSON.stringify(c)).join(', ')}, which the corpus never had; ` +
+        `sample: --prime has ${unknown.map((c) => show(c)).join(', ')}, which the corpus never had; ` +
           `use characters of the corpus`,
       );
     }
@@ -94,7 +102,12 @@ async function generate(
         const { y, state: next } = net.apply(input, state ? { initialState: state } : {});
         const time = y.shape[1];
         const logits = y.slice([0, time - 1, 0], [o.n, 1, vocabulary.size]).reshape([o.n, vocabulary.size]);
-        return { probs: tf.softmax(tf.div(logits, o.temperature)), state: next };
+        // Temperature 0 is argmax: all the probability on the likeliest character.
+        const probs =
+          o.temperature === 0
+            ? tf.oneHot(tf.argMax(logits, 1), vocabulary.size).toFloat()
+            : tf.softmax(tf.div(logits, o.temperature));
+        return { probs, state: next };
       });
       const probs = await step.probs.array();
       step.probs.dispose();
@@ -117,6 +130,16 @@ async function generate(
     if (state) tf.dispose(Object.values(state));
   }
   return out.map((ids) => vocabulary.decode(ids));
+}
+
+/** Parses `--temperature`: 0 (argmax) or at least {@link MIN_TEMPERATURE}. */
+function temperature(value: string): number {
+  const n = Number(value);
+  try {
+    return checkTemperature('sample', '--temperature', value.trim() !== '' && !Number.isNaN(n) ? n : value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 /** The index that the uniform draw `u` falls on in the cumulative distribution `p`. */

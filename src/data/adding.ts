@@ -10,7 +10,7 @@
  * every backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkKeys, checkPositiveInt, checkSeed } from '../check/index.js';
+import { checkKeys, checkPositiveInt, checkSeed, show } from '../check/index.js';
 import { prng } from '../init.js';
 
 /** The mean squared error of always predicting 1: Var(u_1 + u_2) for u ~ U(0, 1). */
@@ -72,7 +72,7 @@ export function addingBatches(options: AddingOptions & { batches: number }): Asy
 
 function checkAddingOptions(where: string, options: AddingOptions, extra: string[]): void {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`${where}: expected options { batch, time, seed }, got ${String(options)}`);
+    throw new TypeError(`${where}: expected options { batch, time, seed }, got ${show(options)}`);
   }
   checkKeys(where, options, ['batch', 'time', 'seed', ...extra]);
   checkPositiveInt(where, 'batch', options.batch);

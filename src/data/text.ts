@@ -7,7 +7,7 @@
  * where items start and stop, and sampling makes one item at a time.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkKeys, checkOneOf, checkPositiveInt, checkSeed, describe } from '../check/index.js';
+import { checkKeys, checkOneOf, checkPositiveInt, checkSeed, describe, show } from '../check/index.js';
 import { prng } from '../init.js';
 
 /** The character that separates items in a line corpus. */
@@ -53,7 +53,7 @@ export class Vocabulary {
     return Array.from(text, (c) => {
       const id = this.index.get(c);
       if (id === undefined) {
-        throw new Error(`Vocabulary: the character ${JSON.stringify(c)} is not in the vocabulary of the corpus`);
+        throw new Error(`Vocabulary: the character ${show(c)} is not in the vocabulary of the corpus`);
       }
       return id;
     });

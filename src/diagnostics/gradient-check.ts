@@ -13,7 +13,7 @@
  * A tf.LayersModel is run with `training: false` (no dropout), for both gradients.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkKeys } from '../check/index.js';
+import { checkKeys, show } from '../check/index.js';
 import { prng } from '../init.js';
 import type { RecurrentNetwork } from '../network.js';
 import { assertSyncReadable, runAsync, runSync, type Reader, type Values } from '../read.js';
@@ -21,6 +21,7 @@ import {
   asTrainable,
   checkExample,
   checkLoss,
+  exampleValues,
   lossFunction,
   selectTarget,
   type LossFn,
@@ -109,12 +110,13 @@ function check(
   const floor = positive(where, 'floor', options.floor, 1e-4);
   const loss = checkLoss(where, options.loss);
   const trainable = asTrainable(where, model);
-  const { target } = checkExample(where, trainable, x, y, loss, options.target);
+  const { target, predShape } = checkExample(where, trainable, x, y, loss, options.target);
   const given = checkGiven(where, trainable.names, trainable.variables, options.gradients);
   const lossFn = lossFunction(loss);
   const f = () => lossFn(y, selectTarget(trainable.forward(x, { training: false }).y, target));
 
   return (function* (): Reader<GradientCheckResult> {
+    yield* exampleValues(where, x, y, loss, predShape[predShape.length - 1]);
     const evaluate = function* (): Generator<readonly tf.Tensor[], number, Values[]> {
       const value = tf.tidy(f);
       try {
@@ -221,7 +223,7 @@ function positive(where: string, name: string, value: unknown, fallback: number,
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
     throw new RangeError(
-      `${where}: expected ${name} to be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`,
+      `${where}: expected ${name} to be a positive ${integer ? 'integer' : 'number'}, got ${show(value)}`,
     );
   }
   return value;

@@ -17,6 +17,7 @@ import {
   asTrainable,
   checkExample,
   checkLoss,
+  exampleValues,
   lossFunction,
   selectTarget,
   type LossFn,
@@ -83,20 +84,24 @@ function norms(
   checkKeys(where, options, ['loss', 'target']);
   const loss = checkLoss(where, options.loss);
   const trainable = asTrainable(where, model);
-  const { target } = checkExample(where, trainable, x, y, loss, options.target);
+  const { target, predShape } = checkExample(where, trainable, x, y, loss, options.target);
   const lossFn = lossFunction(loss);
   const [batch, time] = x.shape as [number, number, number];
 
-  const norms = tf.tidy(() => {
-    const probes = Array.from({ length: time }, () => tf.zeros([batch, model.units]));
-    const f = () => {
-      const { outputs } = unroll(model.cell, x, { probe: (t, h) => tf.add(h, probes[t]) });
-      return lossFn(y, selectTarget(model.output(outputs), target));
-    };
-    const grads = tf.grads(f)([...probes, ...trainable.variables]);
-    return tf.stack(grads.map((g) => tf.norm(g)));
-  });
+  const compute = () =>
+    tf.tidy(() => {
+      const probes = Array.from({ length: time }, () => tf.zeros([batch, model.units]));
+      const f = () => {
+        const { outputs } = unroll(model.cell, x, { probe: (t, h) => tf.add(h, probes[t]) });
+        return lossFn(y, selectTarget(model.output(outputs), target));
+      };
+      const grads = tf.grads(f)([...probes, ...trainable.variables]);
+      return tf.stack(grads.map((g) => tf.norm(g)));
+    });
   return (function* (): Reader<GradientNorms> {
+    // NaN or Infinity in x or y would give NaN norms (and invalid labels a meaningless loss): refused first.
+    yield* exampleValues(where, x, y, loss, predShape[predShape.length - 1]);
+    const norms = compute();
     try {
       const values = Array.from((yield [norms])[0]);
       return {

@@ -22,12 +22,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { plainTerms, stateOf, type Quantities, type State } from '../cells/cell.js';
 import { definitionOf } from '../cells/kinds.js';
-import { checkKeys } from '../check/index.js';
+import { checkKeys, show } from '../check/index.js';
 import { requireOutputDerivative as derivative } from '../fast/derivatives.js';
 import { fastPathFor } from '../fast/index.js';
 import { separateGates } from '../fast/fused.js';
 import { RecurrentNetwork } from '../network.js';
-import { asTrainable, checkExample, LOSS_NAMES, selectTarget, type LossName, type Target } from '../objective/index.js';
+import {
+  asTrainable,
+  checkExample,
+  exampleValues,
+  LOSS_NAMES,
+  selectTarget,
+  type LossName,
+  type Target,
+} from '../objective/index.js';
+import { isSyncReadable, runSync } from '../read.js';
 
 export interface ManualBpttOptions {
   /** A built-in loss (its derivative is written by hand too). */
@@ -54,10 +63,15 @@ export function manualBPTT(
   if (!LOSS_NAMES.includes(options.loss)) {
     throw new Error(
       `${where}: expected loss to be one of ${LOSS_NAMES.join(', ')} (a function has no hand-written derivative), ` +
-        `got ${typeof options.loss === 'function' ? 'a function' : JSON.stringify(options.loss)}`,
+        `got ${show(options.loss)}`,
     );
   }
-  const { target } = checkExample(where, asTrainable(where, net), x, y, options.loss, options.target);
+  const { target, predShape } = checkExample(where, asTrainable(where, net), x, y, options.loss, options.target);
+  // The values (finite x and y, labels the loss accepts) are checked where a synchronous read is
+  // allowed; on webgpu and webgl (no synchronous read) NaN inputs give NaN gradients.
+  if (isSyncReadable([x, y])) {
+    runSync(where, 'a cpu or wasm backend', exampleValues(where, x, y, options.loss, predShape[predShape.length - 1]));
+  }
   const config = net.cell.config;
   for (const name of [config.activation, config.recurrentActivation]) if (name !== undefined) derivative(where, name);
   const dg = derivative(where, net.outputActivation);

@@ -8,7 +8,7 @@ export {
   type StateDict,
   type StateDictEntry,
 } from './pytorch.js';
-export { fromKeras, toKeras } from './keras.js';
+export { fromKeras, toKeras, type FromKerasOptions } from './keras.js';
 export { toLayersModel } from './layers-model.js';
 export {
   compareWithPyTorch,

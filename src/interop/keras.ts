@@ -26,7 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Cell, CellConfig, CellKind } from '../cells/cell.js';
 import { createCell, definitionOf } from '../cells/kinds.js';
-import { fmt } from '../check/index.js';
+import { checkKeys, describe, fmt, inapplicable, show } from '../check/index.js';
 
 /** tfjs's recurrent layer class names and the cell each computes. */
 const KERAS_KINDS: Record<string, CellKind> = { SimpleRNN: 'elman', LSTM: 'lstm', GRU: 'gru' };
@@ -70,14 +70,35 @@ export function fromTfjsActivation(where: string, name: string): string {
 }
 
 /**
+ * Options of a tfjs recurrent layer that a cell cannot carry: they change what the layer computes.
+ * (`returnState` and `returnSequences` do not: unroll returns every output and the final state.)
+ */
+const LAYER_ONLY = ['goBackwards', 'stateful'] as const;
+type LayerOnly = (typeof LAYER_ONLY)[number];
+const LAYER_ONLY_HOW: Record<LayerOnly, string> = {
+  goBackwards: 'run it with rt.unroll(cell, x, { reverse: true })',
+  stateful: "carry the state across batches yourself with unroll's initialState",
+};
+
+export interface FromKerasOptions {
+  /**
+   * Layer options to accept without carrying them (`goBackwards`, `stateful`):
+   * without this a layer that has one set is refused, since the cell alone would compute
+   * something else (a reversed sequence, a state carried across batches).
+   */
+  ignore?: LayerOnly[];
+}
+
+/**
  * The cell that computes what a tfjs `SimpleRNN`, `LSTM` or `GRU` layer (built, e.g. inside a
  * model) computes, holding copies of its weights: activation and recurrentActivation carry over
  * (tfjs's layers default to `hardSigmoid` gates), a tfjs GRU gives `resetAfter: false`, a layer
- * without bias gives zero biases. Layer-level options (`goBackwards`, `returnSequences`,
- * `stateful`) belong to {@link unroll}'s caller, and dropout is a training-time option that a cell
- * does not have.
+ * without bias gives zero biases. A layer with `goBackwards` or `stateful` set is
+ * refused (naming the option) unless `options.ignore` lists it: they belong to {@link unroll}'s
+ * caller. `returnSequences` and `returnState` change nothing here, and dropout is a training-time option that a
+ * cell does not have.
  */
-export function fromKeras(layer: tf.layers.Layer): Cell {
+export function fromKeras(layer: tf.layers.Layer, options: FromKerasOptions = {}): Cell {
   if (!(layer instanceof tf.layers.Layer)) {
     throw new TypeError(`fromKeras: expected a tfjs SimpleRNN, LSTM or GRU layer, got ${describe(layer)}`);
   }
@@ -89,6 +110,22 @@ export function fromKeras(layer: tf.layers.Layer): Cell {
   const where = `fromKeras(${className} '${layer.name}')`;
   if (!layer.built) throw new Error(`${where}: the layer is not built yet; apply it to an input or add it to a model`);
   const config = layer.getConfig();
+  checkKeys('fromKeras', options, ['ignore']);
+  const ignore = options.ignore ?? [];
+  if (!Array.isArray(ignore) || ignore.some((k) => !(LAYER_ONLY as readonly string[]).includes(k))) {
+    throw new TypeError(`fromKeras: expected ignore to be a list of ${LAYER_ONLY.join(', ')}, got ${show(ignore)}`);
+  }
+  for (const option of LAYER_ONLY) {
+    if (config[option] === true && !ignore.includes(option)) {
+      throw inapplicable(
+        where,
+        option,
+        true,
+        `to a cell, which is one step of the equations (${LAYER_ONLY_HOW[option]}); pass ` +
+          `{ ignore: ['${option}'] } to take the weights anyway`,
+      );
+    }
+  }
   const units = config.units as number;
   const gates = definitionOf(kind).gates;
   const G = gates.length;
@@ -156,10 +193,4 @@ export function toKeras(cell: Cell): tf.Tensor[] {
     }
     return [kernel, recurrentKernel, bias];
   });
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'Object'})`;
-  return `${typeof value} ${JSON.stringify(value)}`;
 }

@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Cell } from '../cells/cell.js';
 import { createCell } from '../cells/kinds.js';
-import { checkOneOf, fmt } from '../check/index.js';
+import { checkNested, checkOneOf, describe, fmt, show, sizeOf } from '../check/index.js';
 import { assertSyncReadable, readArraySync } from '../read.js';
 
 export type PyTorchKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
@@ -39,7 +39,7 @@ function torchGateOrder(kind: PyTorchKind): string[] {
 export function fromPyTorch(kind: PyTorchKind, stateDict: StateDict): Cell {
   checkOneOf('fromPyTorch', 'kind', kind, KINDS);
   if (stateDict === null || typeof stateDict !== 'object') {
-    throw new TypeError(`fromPyTorch: expected a state dict with ${KEYS.join(', ')}, got ${String(stateDict)}`);
+    throw new TypeError(`fromPyTorch: expected a state dict with ${KEYS.join(', ')}, got ${show(stateDict)}`);
   }
   const missing = KEYS.filter((k) => !(k in stateDict));
   if (missing.length) {
@@ -167,7 +167,7 @@ export function pyTorchTensors(where: string, cell: Cell): Record<(typeof KEYS)[
 /** The PyTorch module a cell corresponds to, or a clear error when there is none. */
 function pyTorchKind(where: string, cell: Cell): PyTorchKind {
   const c = cell?.config;
-  if (!c) throw new TypeError(`${where}: expected a Cell, got ${String(cell)}`);
+  if (!c) throw new TypeError(`${where}: expected a Cell, got ${show(cell)}`);
   if (c.kind === 'elman') {
     if (c.activation === 'tanh' || c.activation === 'relu') return `rnn_${c.activation}`;
     throw new Error(`${where}: PyTorch's nn.RNN has tanh or relu, got activation '${c.activation}'`);
@@ -186,38 +186,38 @@ function pyTorchKind(where: string, cell: Cell): PyTorchKind {
 }
 
 function toTensor(name: string, entry: StateDictEntry, rank: number, shape?: number[]): tf.Tensor2D {
-  let t: tf.Tensor;
-  try {
-    t =
-      entry !== null && typeof entry === 'object' && !Array.isArray(entry) && 'shape' in entry
-        ? tf.tensor(Array.from(entry.data), entry.shape, 'float32')
-        : tf.tensor(entry as number[], undefined, 'float32');
-  } catch (e) {
-    throw new TypeError(
-      `fromPyTorch: ${name} is not a (nested) number array or { shape, data }: ${(e as Error).message}`,
-    );
+  const where = 'fromPyTorch';
+  const expected = shape ?? new Array<string>(rank).fill('?');
+  let given: number[];
+  let values: ArrayLike<number> | number[];
+  if (entry !== null && typeof entry === 'object' && !Array.isArray(entry) && 'shape' in entry) {
+    given = checkNested(where, `${name}.shape`, entry.shape);
+    const data = entry.data as unknown;
+    if (given.length !== 1 || !entry.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new TypeError(`${where}: expected ${name}.shape to be a list of sizes, got ${show(entry.shape)}`);
+    }
+    if (data === null || typeof data !== 'object' || typeof (data as ArrayLike<number>).length !== 'number') {
+      throw new TypeError(`${where}: expected ${name}.data to be an array of numbers, got ${describe(data)}`);
+    }
+    const flat = Array.from(data as ArrayLike<unknown>);
+    checkNested(where, `${name}.data`, flat);
+    given = [...entry.shape];
+    if (flat.length !== sizeOf(given)) {
+      throw new RangeError(
+        `${where}: ${name}.shape ${fmt(given)} holds ${sizeOf(given)} values, but ${name}.data has ${flat.length}`,
+      );
+    }
+    values = flat as number[];
+  } else {
+    if (!Array.isArray(entry)) {
+      throw new TypeError(`${where}: ${name} is not a (nested) number array or { shape, data }: got ${show(entry)}`);
+    }
+    // A ragged array (rows of different lengths) is refused here: tf.tensor would read it by its first rows.
+    given = checkNested(where, name, entry);
+    values = (entry as unknown[]).flat(Infinity) as number[];
   }
-  const expected = shape ?? new Array(rank).fill('?');
-  if (t.rank !== rank || (shape && !shape.every((d, i) => t.shape[i] === d))) {
-    const got = fmt(t.shape);
-    t.dispose();
-    throw new RangeError(`fromPyTorch: expected ${name} of shape ${fmt(expected)}, got ${got}`);
+  if (given.length !== rank || (shape && !shape.every((d, i) => given[i] === d))) {
+    throw new RangeError(`${where}: expected ${name} of shape ${fmt(expected)}, got ${fmt(given)}`);
   }
-  // Checked on the values given, not on the tensor: no read back from a GPU backend.
-  const given = entry !== null && typeof entry === 'object' && 'shape' in entry ? entry.data : entry;
-  if (!allFinite(given)) {
-    t.dispose();
-    throw new RangeError(`fromPyTorch: expected finite numbers in ${name}, got NaN or Infinity`);
-  }
-  return t as tf.Tensor2D;
-}
-
-/** Whether every number in a (nested) array or typed array is finite. */
-function allFinite(values: unknown): boolean {
-  if (typeof values === 'number') return Number.isFinite(values);
-  if (Array.isArray(values)) return values.every(allFinite);
-  if (ArrayBuffer.isView(values) || (values !== null && typeof values === 'object' && 'length' in values)) {
-    return Array.from(values as ArrayLike<unknown>).every(allFinite);
-  }
-  return true;
+  return tf.tensor(Array.from(values), given as [number, number], 'float32') as tf.Tensor2D;
 }

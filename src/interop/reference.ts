@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Cell, State } from '../cells/cell.js';
 import { createCell } from '../cells/kinds.js';
+import { checkNested } from '../check/index.js';
 import { unroll } from '../unroll.js';
 import { assertSyncReadable, readSync, runAsync, runSync, type Reader, type Values as ReadValues } from '../read.js';
 import { fromPyTorch, pyTorchTensors, type PyTorchKind, type StateDict } from './pytorch.js';
@@ -79,6 +80,10 @@ export async function compareWithPyTorchAsync(ref: PyTorchReference): Promise<Re
 
 /** Computes our side on the backend, then yields it to be read and compares it with the reference. */
 function comparison(ref: PyTorchReference): Reader<ReferenceComparison> {
+  // The nested arrays that become tensors: a ragged one would be misread by tf.tensor.
+  for (const key of ['x', 'h0', 'c0', 'R', 'S', 'U'] as const) {
+    if (ref?.[key] !== undefined) checkNested('interop.compareWithPyTorch', key, ref[key]);
+  }
   const cell = fromPyTorch(pyTorchKindOf(ref), ref.params);
   let ours: Record<string, tf.Tensor>;
   try {

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
-import { fmt } from '../check/index.js';
+import { checkWeight, fmt } from '../check/index.js';
 
 /** The options of every `tf.layers.Layer` (name, inputShape, batchInputShape, ...). */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -80,4 +80,35 @@ export function checkActivation(where: string, name: string, value: unknown): st
     throw new Error(`${where}: ${name}: ${(e as Error).message}`);
   }
   return value as string;
+}
+
+/**
+ * Makes every write to `weight` (`setWeights`, and `tf.loadLayersModel`, which writes the loaded
+ * values straight into the layer's variables) check the value first: float32, the weight's shape,
+ * a transposed matrix named as such. tfjs's own messages ("Shape mismatch: [2,4] vs. [4,2]",
+ * "dtype of the new value (int32) and previous value (float32) must match") name neither.
+ */
+export function guardWrites(where: string, weight: tf.LayerVariable): tf.LayerVariable {
+  const write = weight.write.bind(weight);
+  weight.write = (value: tf.Tensor) => write(checkWeight(where, symbolOf(weight), value, weight.shape as number[]));
+  return weight;
+}
+
+/**
+ * The values handed to a layer's `setWeights`, checked against its weights (count, shape with a
+ * transposed matrix named, dtype) before tfjs's own check, whose message names no weight.
+ */
+export function checkSetWeights(where: string, layer: tf.layers.Layer, values: tf.Tensor[]): void {
+  const weights = layer.weights;
+  if (!Array.isArray(values) || values.length !== weights.length) {
+    throw new Error(
+      `${where}: expected ${weights.length} weights (${weights.map((w) => symbolOf(w)).join(', ')}), got ` +
+        `${Array.isArray(values) ? values.length : typeof values}`,
+    );
+  }
+  weights.forEach((w, i) => checkWeight(where, symbolOf(w), values[i], w.shape as number[]));
+}
+
+function symbolOf(weight: tf.LayerVariable): string {
+  return weight.originalName.split('/').pop() ?? weight.originalName;
 }

@@ -14,11 +14,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
-import { checkKeys, checkPositiveInt, checkSeed, fmt } from '../check/index.js';
+import { checkKeys, checkPositiveInt, checkSeed, fmt, show } from '../check/index.js';
 import { freshSeed, initValues, prng } from '../init.js';
 import { applyOutput } from '../output.js';
 import {
   checkActivation,
+  checkSetWeights,
+  guardWrites,
   initializerFrom,
   LAYER_ARG_KEYS,
   registerOnce,
@@ -50,7 +52,7 @@ export class RecurrentOutput extends tf.layers.Layer {
 
   constructor(args: OutputLayerArgs) {
     if (args === null || typeof args !== 'object') {
-      throw new TypeError(`${WHERE}: expected an options object { units, activation? }, got ${String(args)}`);
+      throw new TypeError(`${WHERE}: expected an options object { units, activation? }, got ${show(args)}`);
     }
     checkKeys(WHERE, args, ['units', 'activation', 'seed', ...LAYER_ARG_KEYS]);
     super(args);
@@ -72,8 +74,8 @@ export class RecurrentOutput extends tf.layers.Layer {
     }
     const wShape = [this.units, unitsIn];
     const glorot = () => tf.tensor(initValues('glorotUniform', wShape, prng(this.seed ?? freshSeed())), wShape);
-    this.W_yh = this.addWeight('W_yh', wShape, 'float32', initializerFrom(glorot));
-    this.b_y = this.addWeight('b_y', [this.units], 'float32', tf.initializers.zeros());
+    this.W_yh = guardWrites(WHERE, this.addWeight('W_yh', wShape, 'float32', initializerFrom(glorot)));
+    this.b_y = guardWrites(WHERE, this.addWeight('b_y', [this.units], 'float32', tf.initializers.zeros()));
     this.built = true;
   }
 
@@ -93,6 +95,12 @@ export class RecurrentOutput extends tf.layers.Layer {
       );
     }
     return applyOutput(h, this.W_yh.read(), this.b_y.read(), this.g);
+  }
+
+  /** Checks the values (count, shapes, dtype: see `checkSetWeights`), then sets them. */
+  override setWeights(weights: tf.Tensor[]): void {
+    checkSetWeights(WHERE, this, weights);
+    super.setWeights(weights);
   }
 
   /** `units`, `activation` (and `seed`), for saving. */

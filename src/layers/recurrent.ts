@@ -24,11 +24,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkCellSize, type Cell, type CellConfig, type CellKind, type State } from '../cells/cell.js';
 import { createCell, definitionOf, paramShapes } from '../cells/kinds.js';
-import { checkBoolean, checkKeys, checkPositiveInt, checkSeed, checkTensor, fmt } from '../check/index.js';
+import { checkBoolean, checkKeys, checkPositiveInt, checkSeed, checkTensor, fmt, show } from '../check/index.js';
 import { freshSeed } from '../init.js';
 import { unroll } from '../unroll.js';
 import {
   checkActivation,
+  checkSetWeights,
+  guardWrites,
   initializerFrom,
   LAYER_ARG_KEYS,
   registerOnce,
@@ -98,13 +100,16 @@ export class RecurrentLayer extends tf.layers.Layer {
   cell: Cell | null = null;
   private batchSize: number | null = null;
   private states_: tf.Tensor2D[] | null = null;
-  /** Earlier states kept alive for backpropagation during training, disposed by `resetStates`. */
-  private keptStates: tf.Tensor2D[][] = [];
+  /**
+   * Earlier states kept alive for backpropagation during training, with the gradient tape that
+   * may need them; freed once that tape is done (see {@link freeFinishedStates}) or by `resetStates`.
+   */
+  private keptStates: { tape: unknown; states: tf.Tensor2D[] }[] = [];
 
   constructor(kind: CellKind, args: GruLayerArgs) {
     const where = `layers.${kind}`;
     if (args === null || typeof args !== 'object') {
-      throw new TypeError(`${where}: expected an options object { units, ... }, got ${String(args)}`);
+      throw new TypeError(`${where}: expected an options object { units, ... }, got ${show(args)}`);
     }
     checkKeys(where, args, [...COMMON_KEYS, ...KIND_KEYS[kind], ...LAYER_ARG_KEYS]);
     super(args);
@@ -170,7 +175,7 @@ export class RecurrentLayer extends tf.layers.Layer {
     const params: Record<string, tf.Variable> = {};
     for (const [symbol, shape] of paramShapes(config)) {
       const initial = initializerFrom(() => (seeded.cell ??= createCell(config, { seed })).params[symbol].clone());
-      params[symbol] = this.addWeight(symbol, shape, 'float32', initial).read() as tf.Variable;
+      params[symbol] = guardWrites(this.where, this.addWeight(symbol, shape, 'float32', initial)).read() as tf.Variable;
     }
     seeded.cell?.dispose();
     this.cell = createCell(config, { params });
@@ -230,11 +235,29 @@ export class RecurrentLayer extends tf.layers.Layer {
 
   /** Keeps copies of the new state; the old one is kept too while training (the tape needs it). */
   private carryStates(states: tf.Tensor2D[], training: boolean): void {
+    this.freeFinishedStates();
     if (this.states_) {
-      if (training) this.keptStates.push(this.states_);
+      const tape = activeTape();
+      if (training && tape !== null) this.keptStates.push({ tape, states: this.states_ });
       else tf.dispose(this.states_);
     }
     this.states_ = states.map((s) => tf.keep(s.clone()));
+  }
+
+  /**
+   * Frees the kept states whose gradient tape is done. tfjs records a gradient computation
+   * (`tf.variableGrads`, `optimizer.minimize`, `model.fit`'s step) on one tape, forward and
+   * backward within one synchronous call; a new outermost computation starts a new tape. So a
+   * state kept under another tape than the active one (or with none active) is needed no more.
+   * Without this a stateful layer trained with `rt.train` or `model.fit` kept one tensor per
+   * step until `resetStates()`.
+   */
+  private freeFinishedStates(): void {
+    const tape = activeTape();
+    const done = this.keptStates.filter((k) => k.tape !== tape);
+    if (done.length === 0) return;
+    tf.dispose(done.flatMap((k) => k.states));
+    this.keptStates = this.keptStates.filter((k) => k.tape === tape);
   }
 
   /**
@@ -263,7 +286,7 @@ export class RecurrentLayer extends tf.layers.Layer {
   }
 
   private disposeStates(): void {
-    tf.dispose([...(this.states_ ?? []), ...this.keptStates.flat()]);
+    tf.dispose([...(this.states_ ?? []), ...this.keptStates.flatMap((k) => k.states)]);
     this.states_ = null;
     this.keptStates = [];
   }
@@ -273,6 +296,12 @@ export class RecurrentLayer extends tf.layers.Layer {
     const result = super.dispose();
     if (result.refCountAfterDispose === 0) this.disposeStates();
     return result;
+  }
+
+  /** Checks the values (count, shapes, dtype: see `checkSetWeights`), then sets them. */
+  override setWeights(weights: tf.Tensor[]): void {
+    checkSetWeights(this.where, this, weights);
+    super.setWeights(weights);
   }
 
   /** The options, for saving and for `tf.layers.bidirectional` (which rebuilds the layer from them). */
@@ -314,6 +343,12 @@ export class RecurrentGRU extends RecurrentLayer {
   constructor(args: GruLayerArgs) {
     super('gru', args);
   }
+}
+
+/** The gradient tape being recorded (an array tfjs replaces for every outermost gradient), or null. */
+function activeTape(): unknown {
+  const state = tf.engine().state;
+  return state.gradientDepth > 0 ? state.activeTape : null;
 }
 
 registerOnce(RecurrentElman);

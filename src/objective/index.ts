@@ -12,9 +12,9 @@ export {
   selectTarget,
   targetShape,
   checkLabels,
-  inputFlags,
+  labelKind,
   type LossName,
   type LossFn,
   type Target,
 } from './loss.js';
-export { asTrainable, checkExample, type Trainable } from './trainable.js';
+export { asTrainable, checkExample, exampleValues, type Trainable } from './trainable.js';

@@ -11,7 +11,7 @@
  * - a function `(yTrue, yPred) => tf.Scalar` (Keras' argument order).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fmt } from '../check/index.js';
+import { fmt, show, type LabelKind } from '../check/index.js';
 
 export type LossName = 'mse' | 'softmaxCrossEntropy' | 'sparseSoftmaxCrossEntropy';
 export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
@@ -26,7 +26,7 @@ export function checkLoss(where: string, loss: unknown): LossName | LossFn {
   if (LOSS_NAMES.includes(loss as LossName)) return loss as LossName;
   throw new Error(
     `${where}: expected loss to be one of ${LOSS_NAMES.map((n) => `'${n}'`).join(', ')} or a function ` +
-      `(yTrue, yPred) => tf.Scalar, got ${typeof loss === 'string' ? `'${loss}'` : String(loss)}`,
+      `(yTrue, yPred) => tf.Scalar, got ${typeof loss === 'string' ? `'${loss}'` : show(loss)}`,
   );
 }
 
@@ -85,21 +85,9 @@ export function checkLabels(where: string, y: tf.Tensor, predShape: readonly num
   }
 }
 
-/**
- * Two flags, `[finite, labelsValid]`: 1 when every entry of `x` and `y` is finite, and 1 when
- * sparse labels are class indices in `[0, classes)` (always 1 for other losses). One read per
- * batch tells whether the batch is usable.
- */
-export function inputFlags(x: tf.Tensor, y: tf.Tensor, loss: LossName | LossFn, classes: number): tf.Tensor1D {
-  return tf.tidy(() => {
-    const finite = (t: tf.Tensor) => tf.all(tf.isFinite(tf.cast(t, 'float32')));
-    let labelsValid = tf.scalar(true, 'bool');
-    if (loss === 'sparseSoftmaxCrossEntropy') {
-      const labels = tf.cast(y, 'float32');
-      const integral = tf.all(tf.equal(labels, tf.round(labels)));
-      const inRange = tf.logicalAnd(tf.all(tf.greaterEqual(labels, 0)), tf.all(tf.less(labels, classes)));
-      labelsValid = tf.logicalAnd(integral, inRange);
-    }
-    return tf.cast(tf.stack([tf.logicalAnd(finite(x), finite(y)), labelsValid]), 'float32') as tf.Tensor1D;
-  });
+/** What the labels of `loss` must hold: probabilities, class indices, or anything (mse, a function). */
+export function labelKind(loss: LossName | LossFn): LabelKind {
+  if (loss === 'softmaxCrossEntropy') return 'probabilities';
+  if (loss === 'sparseSoftmaxCrossEntropy') return 'classes';
+  return 'any';
 }

@@ -5,9 +5,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { State } from '../cells/cell.js';
-import { checkTensor } from '../check/index.js';
+import {
+  checkLive,
+  checkSequence,
+  checkTensor,
+  disposedMessage,
+  exampleFlags,
+  exampleProblem,
+} from '../check/index.js';
 import { RecurrentNetwork } from '../network.js';
-import { checkLabels, resolveTarget, targetShape, type LossFn, type LossName, type Target } from './loss.js';
+import { checkLabels, labelKind, resolveTarget, targetShape, type LossFn, type LossName, type Target } from './loss.js';
 
 export interface Trainable {
   /** The model as given. */
@@ -31,7 +38,7 @@ export interface Trainable {
 
 /** Wraps a network or a tf.LayersModel; anything else is refused. */
 export function asTrainable(where: string, model: unknown): Trainable {
-  if (model instanceof RecurrentNetwork) return networkTrainable(model);
+  if (model instanceof RecurrentNetwork) return networkTrainable(where, model);
   if (model instanceof tf.LayersModel) return layersTrainable(where, model);
   throw new TypeError(
     `${where}: expected model to be a RecurrentNetwork (rt.network) or a tf.LayersModel, got ${describeModel(model)}`,
@@ -51,6 +58,7 @@ export function checkExample(
   target: Target | undefined,
 ): { target: Target; predShape: number[] } {
   const xs = trainable.checkX(where, x);
+  if (xs.rank === 3) checkSequence(where, 'x', xs, null); // refuses an empty batch or time = 0 by name
   if (!(y instanceof tf.Tensor) || y.isDisposed) {
     throw new TypeError(
       `${where}: expected y to be a tf.Tensor, got ${y instanceof tf.Tensor ? 'a disposed tensor' : typeof y}`,
@@ -62,14 +70,42 @@ export function checkExample(
   return { target: resolved, predShape };
 }
 
-function networkTrainable(net: RecurrentNetwork): Trainable {
+/**
+ * Checks the values of an example whose shapes {@link checkExample} accepted: x and y finite, and
+ * the labels what the loss needs (probabilities, or class indices below `classes`). One small
+ * tensor is read (asynchronously with `readAsync`, else synchronously). `names` name x and y in
+ * the message, `at` says where the example came from.
+ */
+export function* exampleValues(
+  where: string,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  loss: LossName | LossFn,
+  classes: number,
+  names: { x: string; y: string } = { x: 'x', y: 'y' },
+  at = '',
+): Generator<readonly tf.Tensor[], void, ArrayLike<number>[]> {
+  const kind = labelKind(loss);
+  const flags = exampleFlags(x, y, kind, classes);
+  let values: ArrayLike<number>;
+  try {
+    [values] = yield [flags];
+  } finally {
+    flags.dispose();
+  }
+  const problem = exampleProblem(where, values, names, kind, classes, at);
+  if (problem) throw problem;
+}
+
+function networkTrainable(where: string, net: RecurrentNetwork): Trainable {
+  checkLive(where, 'the network', Object.values(net.params));
   const params = net.params;
   return {
     model: net,
     net,
     variables: Object.values(params),
     names: Object.keys(params),
-    checkX: (where, x) => checkTensor(where, 'x', x, ['batch', 'time', net.inputSize]),
+    checkX: (w, x) => checkSequence(w, 'x', x, net.inputSize),
     predShape: (x) => [x.shape[0], x.shape[1] as number, net.outputSize],
     forward: (x, { initialState }) => net.apply(x, initialState ? { initialState } : {}),
   };
@@ -86,10 +122,18 @@ function layersTrainable(where: string, model: tf.LayersModel): Trainable {
   const outputShape = model.outputs[0].shape;
   const weights = model.trainableWeights;
   if (weights.length === 0) throw new Error(`${where}: the tf.LayersModel has no trainable weights`);
+  // A disposed model's weights refuse read() with tfjs's own message.
+  const variables = weights.map((w) => {
+    try {
+      return w.read() as tf.Variable;
+    } catch {
+      throw new Error(disposedMessage(where, 'the tf.LayersModel'));
+    }
+  });
   return {
     model,
     net: null,
-    variables: weights.map((w) => w.read() as tf.Variable),
+    variables,
     names: weights.map((w) => w.originalName ?? w.name),
     checkX: (w, x) => checkTensor(w, 'x', x, inputShape),
     predShape: (x) => outputShape.map((d, i) => d ?? x.shape[i]),

@@ -3,7 +3,7 @@
  * that names what was expected and what came).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkBoolean, checkKeys, checkOneOf, checkPositiveInt, checkSeed } from '../check/index.js';
+import { checkBoolean, checkKeys, checkOneOf, checkPositiveInt, checkSeed, show } from '../check/index.js';
 import { checkLoss, TARGETS, type LossFn, type LossName, type Target } from '../objective/index.js';
 import type { TrainData } from './data.js';
 
@@ -120,7 +120,7 @@ const KEYS = [
 /** Checks `options` and fills in the defaults. Creates the optimizer when it is given by name. */
 export function resolveOptions(where: string, options: TrainOptions, isNetwork: boolean): Resolved {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`${where}: expected options { loss, ... }, got ${String(options)}`);
+    throw new TypeError(`${where}: expected options { loss, ... }, got ${show(options)}`);
   }
   checkKeys(where, options, KEYS);
   const loss = checkLoss(where, options.loss);
@@ -180,7 +180,7 @@ function checkBptt(where: string, bptt: unknown, isNetwork: boolean): number | n
   if (bptt === undefined || bptt === 'full') return null;
   const k = (bptt as { truncate?: unknown } | null)?.truncate;
   if (bptt === null || typeof bptt !== 'object' || Object.keys(bptt).some((key) => key !== 'truncate')) {
-    throw new Error(`${where}: expected bptt to be 'full' or { truncate: k }, got ${JSON.stringify(bptt)}`);
+    throw new Error(`${where}: expected bptt to be 'full' or { truncate: k }, got ${show(bptt)}`);
   }
   checkPositiveInt(where, 'bptt.truncate', k);
   if (!isNetwork) {
@@ -197,7 +197,7 @@ function checkCheckpoint(where: string, checkpoint: unknown, isNetwork: boolean)
   const c = checkpoint as { path?: unknown; every?: unknown } | null;
   if (c === null || typeof c !== 'object' || typeof c.path !== 'string' || c.path.length === 0) {
     throw new TypeError(
-      `${where}: expected checkpoint to be { path: string, every?: number }, got ${String(checkpoint)}`,
+      `${where}: expected checkpoint to be { path: string, every?: number }, got ${show(checkpoint)}`,
     );
   }
   checkKeys(`${where}: checkpoint`, c, ['path', 'every']);
@@ -217,7 +217,7 @@ function checkCheckpoint(where: string, checkpoint: unknown, isNetwork: boolean)
 function checkCallbacks(where: string, callbacks: unknown): TrainCallbacks {
   if (callbacks === undefined) return {};
   if (callbacks === null || typeof callbacks !== 'object') {
-    throw new TypeError(`${where}: expected callbacks to be { onBatchEnd?, onEpochEnd? }, got ${String(callbacks)}`);
+    throw new TypeError(`${where}: expected callbacks to be { onBatchEnd?, onEpochEnd? }, got ${show(callbacks)}`);
   }
   checkKeys(`${where}: callbacks`, callbacks, ['onBatchEnd', 'onEpochEnd']);
   for (const [name, fn] of Object.entries(callbacks)) {
@@ -231,7 +231,7 @@ function checkCallbacks(where: string, callbacks: unknown): TrainCallbacks {
 function checkPositive(where: string, name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`${where}: expected ${name} to be a positive number, got ${JSON.stringify(value)}`);
+    throw new RangeError(`${where}: expected ${name} to be a positive number, got ${show(value)}`);
   }
   return value;
 }

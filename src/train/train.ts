@@ -25,7 +25,7 @@ import { networkFromSaved, type RecurrentNetwork } from '../network.js';
 import {
   asTrainable,
   checkExample,
-  inputFlags,
+  exampleValues,
   lossFunction,
   selectTarget,
   type LossFn,
@@ -33,6 +33,7 @@ import {
   type Trainable,
 } from '../objective/index.js';
 import { createProgress, defaultProgress, type Progress } from '../progress.js';
+import { runAsync } from '../read.js';
 import { sum } from '../sum.js';
 import { clipGradients } from './clip.js';
 import { batchSource, type Batch, type BatchSource, type TrainData } from './data.js';
@@ -167,15 +168,8 @@ async function checkBatch(run: Run, { x, y }: Batch, at: string, name: string): 
   const { target, predShape } = checkExample(`train (${name} ${at})`, trainable, x, y, opts.loss, run.target);
   run.target = target;
   const classes = predShape[predShape.length - 1];
-  const flags = inputFlags(x, y, opts.loss, classes);
-  const [finite, labelsValid] = await flags.data();
-  flags.dispose();
-  if (!finite) throw new Error(`train: non-finite value (NaN or Infinity) in ${name} x or y at ${at} (0-based)`);
-  if (!labelsValid) {
-    throw new Error(
-      `train: sparse labels must be integers in [0, ${classes}), got others in ${name} y at ${at} (0-based)`,
-    );
-  }
+  const names = { x: `${name} x`, y: `${name} y` };
+  await runAsync(exampleValues('train', x, y, opts.loss, classes, names, ` at ${at} (0-based)`));
   return target;
 }
 
