@@ -146,6 +146,31 @@ describe('io hostile: silently wrong files are refused', () => {
     });
   }
 
+  it('layersModel: a class config that is not an object, and a weight named "constructor"', async () => {
+    const save = async () => {
+      const net = rt.network({ cell: 'lstm', inputSize: 2, units: 3, outputSize: 2, seed: 4 });
+      const model = net.toLayersModel();
+      await model.save(`file://${dir}`);
+      model.dispose();
+      net.dispose();
+      return JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    };
+    const json = await save();
+    json.modelTopology.config.layers[0].config = 5;
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    await refused(
+      tf.loadLayersModel(`file://${dir}`),
+      /Malformed .*model\.json: modelTopology\.config\.layers\[0\]\.config of "LSTM" is 5, expected an object/,
+    );
+    const again = await save();
+    again.weightsManifest[0].weights[0].name = 'constructor';
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(again));
+    await refused(
+      tf.loadLayersModel(`file://${dir}`),
+      /the weight name "constructor" is a property of every JavaScript/,
+    );
+  });
+
   it('a weights file changed behind the manifest (same size) fails the checksum', async () => {
     await saveNet();
     const file = join(dir, 'weights.bin');

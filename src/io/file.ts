@@ -183,6 +183,12 @@ export function checkWeightValues(specs: tf.io.WeightsManifestEntry[], data: Arr
     if (seen.has(spec.name)) {
       throw new Error(`Malformed ${where}: the weight ${JSON.stringify(spec.name)} appears twice in the manifest`);
     }
+    if (spec.name in Object.prototype) {
+      throw new Error(
+        `Malformed ${where}: the weight name ${JSON.stringify(spec.name)} is a property of every JavaScript ` +
+          'object, expected a weight name such as "lstm/kernel"',
+      );
+    }
     seen.add(spec.name);
     const bytes = specBytes(spec, where);
     if (spec.dtype === 'float32' && !spec.quantization && offset + bytes <= data.byteLength) {
@@ -412,6 +418,7 @@ async function artifactsFromJson(root: string, jsonPath: string, text: string): 
   if (modelJson === null || typeof modelJson !== 'object' || !Array.isArray(modelJson.weightsManifest)) {
     throw new Error(`Malformed ${jsonPath}: expected an object with a weightsManifest array`);
   }
+  checkClassConfigs(modelJson.modelTopology, jsonPath);
   return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
     const specs: tf.io.WeightsManifestEntry[] = [];
     const files: string[] = [];
@@ -450,6 +457,30 @@ async function artifactsFromJson(root: string, jsonPath: string, text: string): 
     checkWeightValues(specs, data, `weights of ${jsonPath}`);
     return [specs, data];
   });
+}
+
+/**
+ * Refuses a topology in which a serialized class (`{ class_name, config }`: a model, a layer, an
+ * initializer) has a `config` that is not an object: tfjs would fail on it with a message of its
+ * own ("Cannot create property 'customObjects' on number"). The depth is bounded by `parseJson`.
+ */
+function checkClassConfigs(node: unknown, jsonPath: string, at = 'modelTopology'): void {
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    node.forEach((item, i) => checkClassConfigs(item, jsonPath, `${at}[${i}]`));
+    return;
+  }
+  const entry = node as Record<string, unknown>;
+  if (typeof entry.class_name === 'string' && 'config' in entry) {
+    const config = entry.config;
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+      throw new Error(
+        `Malformed ${jsonPath}: ${at}.config of ${JSON.stringify(entry.class_name)} is ` +
+          `${Array.isArray(config) ? 'an array' : JSON.stringify(config)}, expected an object`,
+      );
+    }
+  }
+  for (const [key, value] of Object.entries(entry)) checkClassConfigs(value, jsonPath, `${at}.${key}`);
 }
 
 /**
