@@ -24,8 +24,9 @@ export interface UnrollOptions {
   /**
    * `[batch, time]`, 1 (or true) where a step is real, 0 where it is padding. At a masked step
    * the state and the output carry the previous ones forward (as tfjs's layers do). Other values
-   * (0.5, 7, NaN) are refused; on webgpu and webgl only the shape is checked, since the values
-   * could be read there only asynchronously.
+   * (0.5, 7, NaN) are refused; on webgpu and webgl, where the values could be read only
+   * asynchronously, only the shape is checked and any value other than 0 counts as a real step
+   * (a mask is never used as weights).
    */
   mask?: tf.Tensor;
   /**
@@ -70,9 +71,9 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
     // Time-major and in processing order: row block k of X is the k-th step processed.
     const inOrder = (t: tf.Tensor) => (reverse ? tf.reverse(t, 0) : t);
     const X = inOrder(tf.transpose(x, [1, 0, 2])).reshape([time * batch, cell.inputSize]) as tf.Tensor2D;
-    const keep = options.mask
-      ? (inOrder(tf.transpose(tf.cast(options.mask, 'float32'))).reshape([time, batch, 1]) as tf.Tensor3D)
-      : null;
+    // 1 where the mask is not 0, as a boolean mask means (other values are refused where they can be read).
+    const real = options.mask ? tf.cast(tf.notEqual(options.mask, 0), 'float32') : null;
+    const keep = real ? (inOrder(tf.transpose(real)).reshape([time, batch, 1]) as tf.Tensor3D) : null;
     const keeps = keep ? (unstack(keep) as tf.Tensor2D[]) : null;
     const state0 = initial ?? cell.initialState(batch);
 
