@@ -18,6 +18,10 @@
  * Masks are handled here (a masked row passes its gradient to the previous state untouched);
  * `reverse` needs nothing, since `unroll` hands over the steps in processing order. The matMuls go
  * through `./matmul.ts` and the cutting into steps through `./split.ts`, both fast on CPU and WASM.
+ *
+ * Where the backend has a step kernel (`./webgpu.ts`), a step forward is that kernel, the
+ * quantities the backward needs are recomputed afterwards for all steps at once by the cell's own
+ * equations on the stacked rows, and (without a mask) a step back is the kernel's `back`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { stateOf, type Cell, type Equations, type Quantities, type State } from '../cells/cell.js';
@@ -52,8 +56,9 @@ export function runFast(cell: Cell, path: FastPath, inputs: SequenceInputs, loop
   if (path.backward && tf.engine().isTapeOn()) {
     return withGradient(path, equations, path.backward, w, inputs, loop);
   }
-  // Without a gradient to form, a step kernel runs wherever the backend has one.
-  const stepper = makeStepper(path, equations, w, inputs.X, inputs.state0.h.shape[0], []);
+  // A step kernel has no gradient: with the tape on (and no hand-derived backward) tf ops run.
+  const plain = tf.engine().isTapeOn() ? { ...path, stepKernel: undefined } : path;
+  const stepper = makeStepper(plain, equations, w, inputs.X, inputs.state0.h.shape[0], []);
   const states = loop((k, state) => stepper.step(k, state), inputs.state0);
   return { hs: tf.stack(states.map((s) => s.h)) as tf.Tensor3D, state: states[states.length - 1] };
 }
