@@ -4,50 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import * as rt from '../src/index.js';
 import { checkTemperature, describe as describeValue, show } from '../src/check/index.js';
-
-/** Inputs of one case, disposed after the call, so that the tensor count shows only what the call left. */
-class Inputs {
-  private readonly made: { dispose(): void }[] = [];
-  keep<V extends { dispose(): void }>(value: V): V {
-    this.made.push(value);
-    return value;
-  }
-  fill(shape: number[], value: number): tf.Tensor {
-    return this.keep(tf.fill(shape, value));
-  }
-  tensor(values: number[], shape: number[]): tf.Tensor {
-    return this.keep(tf.tensor(values, shape));
-  }
-  dispose(): void {
-    for (const m of this.made) m.dispose();
-  }
-}
-
-/**
- * `f` throws (or rejects) with a message matching `pattern`, and leaves no tensor behind (unless
- * `leaks` says why tfjs itself does).
- */
-async function expectError(f: (T: Inputs) => unknown, pattern: RegExp, leaks?: string): Promise<void> {
-  const T = new Inputs();
-  const before = tf.memory().numTensors;
-  let error: unknown;
-  try {
-    await f(T);
-  } catch (e) {
-    error = e;
-  }
-  T.dispose();
-  expect(error, `expected an error matching ${pattern}`).to.be.instanceOf(Error);
-  expect((error as Error).message).to.match(pattern);
-  if (leaks === undefined) {
-    expect(tf.memory().numTensors, `tensors left behind by a refused call (${pattern})`).to.equal(before);
-  }
-}
-
-type Case = [what: string, f: (T: Inputs) => unknown, pattern: RegExp, leaks?: string];
-function cases(list: Case[]): void {
-  for (const [what, f, pattern, leaks] of list) it(what, () => expectError(f, pattern, leaks));
-}
+import { cases, type Inputs } from './helpers/refusals.js';
 
 const lstm = rt.cells.lstm({ inputSize: 3, units: 4, seed: 1 });
 const net = rt.network({ cell: 'lstm', inputSize: 3, units: 4, outputSize: 2, seed: 1 });

@@ -6,56 +6,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import * as rt from '../src/index.js';
-import type { State } from '../src/cells/cell.js';
-
-/**
- * Makes the inputs of one case (disposed after the call), so that the tensor count shows only
- * what the refused call itself left behind.
- */
-class Inputs {
-  private readonly made: { dispose(): void }[] = [];
-  zeros(shape: number[]): tf.Tensor {
-    return this.keep(tf.zeros(shape));
-  }
-  ones(shape: number[]): tf.Tensor {
-    return this.keep(tf.ones(shape));
-  }
-  fill(shape: number[], value: number): tf.Tensor {
-    return this.keep(tf.fill(shape, value));
-  }
-  /** A tensor, a cell or a state (a record of tensors) to dispose after the call. */
-  keep<V extends { dispose(): void } | State>(value: V): V {
-    if ('dispose' in value && typeof value.dispose === 'function') this.made.push(value as { dispose(): void });
-    else this.made.push(...Object.values(value as State));
-    return value;
-  }
-  dispose(): void {
-    for (const m of this.made) m.dispose();
-  }
-}
-
-/** `f` throws (or rejects) with a message matching `pattern`, and leaves no tensor behind. */
-async function expectError(f: (T: Inputs) => unknown, pattern: RegExp): Promise<void> {
-  const T = new Inputs();
-  const before = tf.memory().numTensors;
-  let error: unknown;
-  try {
-    await f(T);
-  } catch (e) {
-    error = e;
-  }
-  T.dispose();
-  expect(error, `expected an error matching ${pattern}`).to.be.instanceOf(Error);
-  expect((error as Error).message).to.match(pattern);
-  expect(tf.memory().numTensors, `tensors left behind by a refused call (${pattern})`).to.equal(before);
-}
-
-type Case = [what: string, f: (T: Inputs) => unknown, pattern: RegExp];
-
-/** One `it` per case, so that a gap shows as one named failure. */
-function cases(list: Case[]): void {
-  for (const [what, f, pattern] of list) it(what, () => expectError(f, pattern));
-}
+import { cases } from './helpers/refusals.js';
 
 // Shared, long-lived fixtures (disposed after all tests).
 const elman = rt.cells.elman({ inputSize: 2, units: 3, seed: 1 });
