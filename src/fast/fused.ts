@@ -102,7 +102,8 @@ export function fusedTerms(xp: tf.Tensor2D, hp: tf.Tensor2D, w: FusedWeights, la
     x: (k) => xs()[at(gates, k)] as tf.Tensor2D,
     h: (k, v) => {
       if (v === undefined) return hs()[at(recurrentGates, k)] as tf.Tensor2D;
-      return matMul(v, w.separate[separate[at(separate, k)]]);
+      at(separate, k); // only a gate outside the per-step matMul has its W_kh^T on its own
+      return matMul(v, w.separate[k]);
     },
   };
 }

@@ -115,15 +115,16 @@ interface StepAttrs {
   dyRow0: number;
   /** The output's width: units, or gates × units. */
   width: number;
+  batch: number;
+  units: number;
 }
 
 const kernel = ownKernel(
   'TfjsRecurrentStep',
   {
     webgpu: ({ inputs, attrs, backend }) => {
-      const { name, row0, dyRow0, width } = attrs as unknown as StepAttrs;
+      const { name, row0, dyRow0, width, batch, units } = attrs as unknown as StepAttrs;
       const reads = KERNELS[name].reads.map((v) => inputs[v] as tf.TensorInfo);
-      const [batch, units] = (inputs.batchOf as tf.TensorInfo).shape;
       const [xpWidth, hpWidth] = [inputs.XP, inputs.HP].map((t) => (t as tf.TensorInfo | undefined)?.shape[1] ?? 0);
       const sizes = [row0, dyRow0, units, width, xpWidth, hpWidth];
       const uniforms = sizes.map((v) => ({ type: 'int32' as const, data: [v] }));
@@ -147,8 +148,9 @@ function run(
   state: tf.Tensor2D,
   at: { row0?: number; dyRow0?: number; width?: number } = {},
 ): tf.Tensor2D {
-  const { row0 = 0, dyRow0 = 0, width = state.shape[1] } = at;
-  return kernel.run({ ...tensors, batchOf: state }, { name, row0, dyRow0, width }) as tf.Tensor2D;
+  const [batch, units] = state.shape;
+  const { row0 = 0, dyRow0 = 0, width = units } = at;
+  return kernel.run(tensors, { name, row0, dyRow0, width, batch, units }) as tf.Tensor2D;
 }
 
 /** The kernels' activations: tanh and the logistic σ. */
