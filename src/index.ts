@@ -31,5 +31,8 @@ export * as diagnostics from './diagnostics/index.js';
 export * as data from './data/index.js';
 
 import { registerFileRouter } from './io/file.js';
+import { registerWasmKernels } from './backends/wasm-kernels.js';
 // In Node, `file://` URLs save and load (networks and tf.LayersModels) without tfjs-node.
 registerFileRouter();
+// The embedding's gradient (UnsortedSegmentSum), which tfjs-backend-wasm lacks.
+registerWasmKernels();
