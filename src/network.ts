@@ -81,6 +81,11 @@ export class RecurrentNetwork {
   /** The output weights `W_yh` and `b_y`. */
   readonly outputParams: { W_yh: tf.Variable; b_y: tf.Variable };
   private readonly g: (x: tf.Tensor) => tf.Tensor;
+  /**
+   * Set to true (in an `rt.train` callback, as on a tf.LayersModel in `fit`) to stop training
+   * after the current batch. `rt.train` sets it to false when it starts.
+   */
+  stopTraining = false;
 
   constructor(
     cell: Cell,

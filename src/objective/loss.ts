@@ -8,24 +8,42 @@
  * - `softmaxCrossEntropy`: the predictions are logits (keep the output activation linear), `y`
  *   holds probabilities; the mean over rows of `-Σ_k y_k log softmax(ŷ)_k`.
  * - `sparseSoftmaxCrossEntropy`: the same with integer class labels (`y` has no class axis).
+ * - tfjs's names, as `model.compile` takes them, with tfjs's definitions (`tf.metrics`), the
+ *   mean over rows: `meanSquaredError` (= `mse`), `meanAbsoluteError`,
+ *   `meanAbsolutePercentageError`, `binaryCrossentropy`, `cosineProximity`,
+ *   `categoricalCrossentropy` (the predictions are probabilities: the model ends in softmax) and
+ *   `sparseCategoricalCrossentropy` (the same with integer class labels).
  * - a function `(yTrue, yPred) => tf.Scalar` (Keras' argument order).
  */
 import * as tf from '@tensorflow/tfjs';
 import { fmt, show, type LabelKind } from '../check/index.js';
 
-export type LossName = 'mse' | 'softmaxCrossEntropy' | 'sparseSoftmaxCrossEntropy';
+/** tfjs's loss names that `rt.train` takes too. */
+export const TFJS_LOSS_NAMES = [
+  'meanSquaredError',
+  'meanAbsoluteError',
+  'meanAbsolutePercentageError',
+  'binaryCrossentropy',
+  'cosineProximity',
+  'categoricalCrossentropy',
+  'sparseCategoricalCrossentropy',
+] as const;
+export type TfjsLossName = (typeof TFJS_LOSS_NAMES)[number];
+export type LossName = 'mse' | 'softmaxCrossEntropy' | 'sparseSoftmaxCrossEntropy' | TfjsLossName;
 export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
 export type Target = 'lastStep' | 'everyStep';
 
+/** Our loss names (the ones `rt.diagnostics.manualBPTT` has hand-derived gradients of). */
 export const LOSS_NAMES: readonly LossName[] = ['mse', 'softmaxCrossEntropy', 'sparseSoftmaxCrossEntropy'];
+const ALL_LOSS_NAMES: readonly LossName[] = [...LOSS_NAMES, ...TFJS_LOSS_NAMES];
 export const TARGETS: readonly Target[] = ['lastStep', 'everyStep'];
 
 /** A loss given by name or as a function, checked. */
 export function checkLoss(where: string, loss: unknown): LossName | LossFn {
   if (typeof loss === 'function') return loss as LossFn;
-  if (LOSS_NAMES.includes(loss as LossName)) return loss as LossName;
+  if (ALL_LOSS_NAMES.includes(loss as LossName)) return loss as LossName;
   throw new Error(
-    `${where}: expected loss to be one of ${LOSS_NAMES.map((n) => `'${n}'`).join(', ')} or a function ` +
+    `${where}: expected loss to be one of ${ALL_LOSS_NAMES.map((n) => `'${n}'`).join(', ')} or a function ` +
       `(yTrue, yPred) => tf.Scalar, got ${typeof loss === 'string' ? `'${loss}'` : show(loss)}`,
   );
 }
@@ -33,12 +51,24 @@ export function checkLoss(where: string, loss: unknown): LossName | LossFn {
 /** The loss as a function of labels and (target-selected) predictions. */
 export function lossFunction(loss: LossName | LossFn): LossFn {
   if (typeof loss === 'function') return loss;
-  if (loss === 'mse') return (y, p) => tf.mean(tf.squaredDifference(p, y)) as tf.Scalar;
+  if (loss === 'mse' || loss === 'meanSquaredError') return (y, p) => tf.mean(tf.squaredDifference(p, y)) as tf.Scalar;
   if (loss === 'softmaxCrossEntropy') return crossEntropy;
-  return (y, p) => {
-    const classes = p.shape[p.rank - 1];
-    return crossEntropy(tf.oneHot(tf.cast(y.flatten(), 'int32'), classes).reshape(p.shape), p);
-  };
+  if (loss === 'sparseSoftmaxCrossEntropy') return (y, p) => crossEntropy(oneHot(y, p), p);
+  if (loss === 'sparseCategoricalCrossentropy') {
+    return (y, p) => tf.mean(tf.metrics.categoricalCrossentropy(oneHot(y, p), p)) as tf.Scalar;
+  }
+  const perRow = tf.metrics[loss];
+  return (y, p) => tf.mean(perRow(y, p)) as tf.Scalar;
+}
+
+/** Integer class labels as one-hot rows shaped like the predictions `p`. */
+function oneHot(y: tf.Tensor, p: tf.Tensor): tf.Tensor {
+  return tf.oneHot(tf.cast(y.flatten(), 'int32'), p.shape[p.rank - 1]).reshape(p.shape);
+}
+
+/** Losses whose labels are class indices (the predictions without their class axis). */
+function isSparse(loss: LossName | LossFn): boolean {
+  return loss === 'sparseSoftmaxCrossEntropy' || loss === 'sparseCategoricalCrossentropy';
 }
 
 /** `mean over rows of -Σ_k y_k log softmax(logits)_k`. */
@@ -49,7 +79,7 @@ function crossEntropy(y: tf.Tensor, logits: tf.Tensor): tf.Scalar {
 /** The target a run uses: the one given, or the one the labels' rank implies. */
 export function resolveTarget(target: Target | undefined, loss: LossName | LossFn, y: tf.Tensor): Target {
   if (target !== undefined) return target;
-  const timeRank = loss === 'sparseSoftmaxCrossEntropy' ? 2 : 3;
+  const timeRank = isSparse(loss) ? 2 : 3;
   return y.rank === timeRank ? 'everyStep' : 'lastStep';
 }
 
@@ -76,7 +106,7 @@ export function targetShape(where: string, predShape: readonly number[], target:
 
 /** Refuses labels whose shape does not fit the predictions the loss compares them with. */
 export function checkLabels(where: string, y: tf.Tensor, predShape: readonly number[], loss: LossName | LossFn): void {
-  const sparse = loss === 'sparseSoftmaxCrossEntropy';
+  const sparse = isSparse(loss);
   const expected = sparse ? predShape.slice(0, -1) : predShape;
   const ok = y.rank === expected.length && expected.every((d, i) => y.shape[i] === d);
   if (!ok) {
@@ -87,7 +117,7 @@ export function checkLabels(where: string, y: tf.Tensor, predShape: readonly num
 
 /** What the labels of `loss` must hold: probabilities, class indices, or anything (mse, a function). */
 export function labelKind(loss: LossName | LossFn): LabelKind {
-  if (loss === 'softmaxCrossEntropy') return 'probabilities';
-  if (loss === 'sparseSoftmaxCrossEntropy') return 'classes';
+  if (loss === 'softmaxCrossEntropy' || loss === 'categoricalCrossentropy') return 'probabilities';
+  if (isSparse(loss)) return 'classes';
   return 'any';
 }

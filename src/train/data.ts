@@ -155,3 +155,36 @@ export function permutation(n: number, seed: number): Int32Array {
 function isDataset(data: unknown): data is tf.data.Dataset<tf.TensorContainer> {
   return data instanceof tf.data.Dataset;
 }
+
+/**
+ * `validationSplit` as tfjs's `fit` does it: the last `fraction` of the rows of `{ x, y }` tensor
+ * data (before any shuffling) become the validation data and the rest the training data. With
+ * `fraction` 0 the data stay as given. `dispose` frees the slices.
+ */
+export function holdOut(
+  where: string,
+  data: TrainData,
+  fraction: number,
+): { data: TrainData; validation?: TrainData; dispose(): void } {
+  if (fraction === 0) return { data, dispose: () => {} };
+  const { x, y } = data as { x?: unknown; y?: unknown };
+  if (!(x instanceof tf.Tensor && y instanceof tf.Tensor)) {
+    throw new Error(
+      `${where}: validationSplit holds out rows of { x, y } tensor data; an iterable or a dataset needs its ` +
+        `own validation data (validation: ...)`,
+    );
+  }
+  const rows = x.shape[0];
+  // Rows that do not match are refused with the data's own message, by the batch source.
+  if (y.shape[0] !== rows) return { data, dispose: () => {} };
+  const at = Math.floor(rows * (1 - fraction));
+  if (at === 0)
+    throw new RangeError(`${where}: validationSplit ${fraction} of ${rows} rows leaves no rows to train on`);
+  const [xTrain, xVal] = tf.split(x, [at, rows - at]);
+  const [yTrain, yVal] = tf.split(y, [at, y.shape[0] - at]);
+  return {
+    data: { x: xTrain, y: yTrain },
+    validation: { x: xVal, y: yVal },
+    dispose: () => tf.dispose([xTrain, xVal, yTrain, yVal]),
+  };
+}

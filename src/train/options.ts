@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkBoolean, checkKeys, checkOneOf, checkPositiveInt, checkSeed, show } from '../check/index.js';
 import { checkLoss, TARGETS, type LossFn, type LossName, type Target } from '../objective/index.js';
+import { checkCallbacks, type CallbackList, type Callbacks } from './callbacks.js';
 import type { TrainData } from './data.js';
 
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop' | 'adagrad';
@@ -14,24 +15,6 @@ const OPTIMIZERS: Record<OptimizerName, { make: (lr: number) => tf.Optimizer; le
   rmsprop: { make: (lr) => tf.train.rmsprop(lr), learningRate: 1e-3 },
   adagrad: { make: (lr) => tf.train.adagrad(lr), learningRate: 1e-2 },
 };
-
-/** Logs of one batch: its loss and its number of sequences. */
-export interface BatchLogs {
-  loss: number;
-  size: number;
-}
-
-/** Logs of one epoch: the mean training loss and, with validation data, the validation loss. */
-export interface EpochLogs {
-  loss: number;
-  valLoss?: number;
-}
-
-/** Called as training goes; may return a promise, which is awaited. Indices are 0-based, as in tfjs. */
-export interface TrainCallbacks {
-  onBatchEnd?: (batch: number, logs: BatchLogs) => void | Promise<void>;
-  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
-}
 
 export interface TrainOptions {
   /** `'mse'`, `'softmaxCrossEntropy'`, `'sparseSoftmaxCrossEntropy'` or `(yTrue, yPred) => tf.Scalar`. */
@@ -60,11 +43,19 @@ export interface TrainOptions {
   clipNorm?: number;
   /** Clip every gradient entry to `[-clipValue, clipValue]`. */
   clipValue?: number;
-  /** Data to evaluate with the same loss after every epoch (`valLoss`). */
+  /** Data to evaluate with the same loss after every epoch (`val_loss`, also `valLoss`). */
   validation?: TrainData;
-  callbacks?: TrainCallbacks;
+  /**
+   * As tfjs's `fit`: the last `validationSplit` (between 0 and 1) of the rows of `{ x, y }` tensor
+   * data are held out (before shuffling) and evaluated after every epoch instead of trained on.
+   */
+  validationSplit?: number;
+  /** Hooks, `tf.Callback`s (`tf.callbacks.earlyStopping()`), or an array of them: see {@link Callbacks}. */
+  callbacks?: Callbacks;
   /** A progress bar on stdout (default: when stdout is a terminal, in Node). */
   progress?: boolean;
+  /** As tfjs's `fit`: 0 is `progress: false`, 1 and 2 are `progress: true`. */
+  verbose?: 0 | 1 | 2;
   /**
    * Write a checkpoint to the directory `path` every `every` epochs (default 1) and after the
    * last. RecurrentNetwork only, Node only.
@@ -92,7 +83,9 @@ export interface Resolved {
   clipNorm?: number;
   clipValue?: number;
   validation?: TrainData;
-  callbacks: TrainCallbacks;
+  /** The fraction of `{ x, y }` rows held out for validation, or 0. */
+  validationSplit: number;
+  callbacks: CallbackList;
   progress?: boolean;
   checkpoint?: { path: string; every: number };
   resume: boolean;
@@ -111,8 +104,10 @@ const KEYS = [
   'clipNorm',
   'clipValue',
   'validation',
+  'validationSplit',
   'callbacks',
   'progress',
+  'verbose',
   'checkpoint',
   'resume',
 ];
@@ -134,7 +129,8 @@ export function resolveOptions(where: string, options: TrainOptions, isNetwork: 
   const clipNorm = checkPositive(where, 'clipNorm', options.clipNorm);
   const clipValue = checkPositive(where, 'clipValue', options.clipValue);
   const callbacks = checkCallbacks(where, options.callbacks);
-  const progress = checkOptionalBoolean(where, 'progress', options.progress);
+  const progress = checkProgress(where, options.progress, options.verbose);
+  const validationSplit = checkValidationSplit(where, options.validationSplit, options.validation);
   const resume = checkOptionalBoolean(where, 'resume', options.resume) ?? false;
   const checkpoint = checkCheckpoint(where, options.checkpoint, isNetwork);
   if (resume && !checkpoint) throw new Error(`${where}: resume: true needs checkpoint: { path } to resume from`);
@@ -152,6 +148,7 @@ export function resolveOptions(where: string, options: TrainOptions, isNetwork: 
     clipNorm,
     clipValue,
     validation: options.validation,
+    validationSplit,
     callbacks,
     progress,
     checkpoint,
@@ -214,18 +211,31 @@ function checkCheckpoint(where: string, checkpoint: unknown, isNetwork: boolean)
   return { path: c.path.startsWith('file://') ? c.path.slice('file://'.length) : c.path, every };
 }
 
-function checkCallbacks(where: string, callbacks: unknown): TrainCallbacks {
-  if (callbacks === undefined) return {};
-  if (callbacks === null || typeof callbacks !== 'object') {
-    throw new TypeError(`${where}: expected callbacks to be { onBatchEnd?, onEpochEnd? }, got ${show(callbacks)}`);
+/** `progress`, or tfjs's `verbose` (0: none; 1, 2: progress), refused when the two disagree. */
+function checkProgress(where: string, progress: unknown, verbose: unknown): boolean | undefined {
+  const given = checkOptionalBoolean(where, 'progress', progress);
+  if (verbose === undefined) return given;
+  if (verbose !== 0 && verbose !== 1 && verbose !== 2) {
+    throw new RangeError(`${where}: expected verbose to be 0, 1 or 2, got ${show(verbose)}`);
   }
-  checkKeys(`${where}: callbacks`, callbacks, ['onBatchEnd', 'onEpochEnd']);
-  for (const [name, fn] of Object.entries(callbacks)) {
-    if (fn !== undefined && typeof fn !== 'function') {
-      throw new TypeError(`${where}: expected callbacks.${name} to be a function, got ${typeof fn}`);
-    }
+  const fromVerbose = verbose !== 0;
+  if (given !== undefined && given !== fromVerbose) {
+    throw new Error(`${where}: progress: ${given} and verbose: ${verbose} disagree; give one of them`);
   }
-  return callbacks as TrainCallbacks;
+  return fromVerbose;
+}
+
+function checkValidationSplit(where: string, split: unknown, validation: unknown): number {
+  if (split === undefined) return 0;
+  if (typeof split !== 'number' || !(split > 0 && split < 1)) {
+    throw new RangeError(
+      `${where}: expected validationSplit to be a number between 0 and 1 (exclusive), got ${show(split)}`,
+    );
+  }
+  if (validation !== undefined) {
+    throw new Error(`${where}: give validation data or validationSplit, not both`);
+  }
+  return split;
 }
 
 function checkPositive(where: string, name: string, value: unknown): number | undefined {

@@ -36,14 +36,16 @@ import { createProgress, defaultProgress, type Progress } from '../progress.js';
 import { runAsync } from '../read.js';
 import { sum } from '../sum.js';
 import { clipGradients } from './clip.js';
-import { batchSource, type Batch, type BatchSource, type TrainData } from './data.js';
+import type { Stoppable } from './callbacks.js';
+import { batchSource, holdOut, type Batch, type BatchSource, type TrainData } from './data.js';
 import { resolveOptions, type Resolved, type TrainOptions } from './options.js';
 
 /** What `rt.train` returns, shaped like tfjs's `History`. */
 export interface History {
   /** The epoch indices trained so far (restored ones included), 0-based. */
   epoch: number[];
-  history: { loss: number[]; valLoss?: number[] };
+  /** `val_loss` is tfjs's name of the validation losses; `valLoss` the same array. */
+  history: { loss: number[]; val_loss?: number[]; valLoss?: number[] };
   /** With `resume`, the number of epochs the checkpoint had already done (0 when there was none). */
   resumedFromEpoch?: number;
 }
@@ -75,48 +77,85 @@ export async function train(
   const opts = resolveOptions(where, options, trainable.net !== null);
   let progress: Progress | null = null;
   let unlock: (() => Promise<void>) | null = null;
+  let held: ReturnType<typeof holdOut> | null = null;
   try {
+    held = holdOut(where, data, opts.validationSplit);
     // One run at a time per checkpoint path: a second is refused at once, with the holder named.
     if (opts.checkpoint) unlock = await lockCheckpoint(opts.checkpoint.path);
     const run: Run = { trainable, opts, lossFn: lossFunction(opts.loss), target: opts.target };
     const resumed = opts.resume ? await findResumePoint(run) : null;
     const seed = resumed?.state.seed ?? opts.seed ?? freshSeed();
-    const source = trainingSource(where, data, opts, seed);
-    const validation = opts.validation === undefined ? null : validationSource(where, opts, seed);
+    const source = trainingSource(where, held.data, opts, seed);
+    const validationData = held.validation ?? opts.validation;
+    const validation = validationData === undefined ? null : validationSource(where, validationData, opts, seed);
     if (resumed) await restore(run, resumed.dir, resumed.state.optimizerWeights);
-    const history: History['history'] = resumed?.state.history ?? { loss: [], ...(validation ? { valLoss: [] } : {}) };
+    const saved = resumed?.state.history ?? { loss: [], ...(validation ? { valLoss: [] } : {}) };
+    const history: History['history'] = { ...saved, ...(saved.valLoss ? { val_loss: saved.valLoss } : {}) };
     const start = resumed?.state.epochsDone ?? 0;
     progress = (opts.progress ?? defaultProgress()) ? await createProgress() : null;
+    // A callback stops training as in tfjs: by setting stopTraining on the model it was given.
+    const stopper = stoppable(trainable);
+    stopper.stopTraining = false;
+    opts.callbacks.attach(stopper, {
+      epochs: opts.epochs,
+      initialEpoch: start,
+      steps: source.count ?? null,
+      batchSize: opts.batchSize,
+      verbose: progress ? 1 : 0,
+      doValidation: validation !== null,
+      metrics: validation ? ['loss', 'val_loss'] : ['loss'],
+    });
+    await opts.callbacks.trainBegin();
 
     for (let epoch = start; epoch < opts.epochs; epoch++) {
+      await opts.callbacks.epochBegin(epoch);
       progress?.epochStart(epoch, opts.epochs, source.count);
-      const loss = await trainEpoch(run, source, epoch, progress);
+      const loss = await trainEpoch(run, source, epoch, progress, stopper);
       const valLoss = validation ? await evaluate(run, validation, epoch) : undefined;
       history.loss.push(loss);
-      if (valLoss !== undefined) (history.valLoss ??= []).push(valLoss);
-      const logs = valLoss === undefined ? { loss } : { loss, valLoss };
+      if (valLoss !== undefined) {
+        history.valLoss ??= history.val_loss = [];
+        history.valLoss.push(valLoss);
+      }
+      const logs = valLoss === undefined ? { loss } : { loss, val_loss: valLoss, valLoss };
       progress?.epochEnd(logs);
+      await opts.callbacks.epochEnd(epoch, logs);
+      const last = epoch + 1 === opts.epochs || stopper.stopTraining;
       const { checkpoint } = opts;
-      if (checkpoint && ((epoch + 1) % checkpoint.every === 0 || epoch + 1 === opts.epochs)) {
+      if (checkpoint && ((epoch + 1) % checkpoint.every === 0 || last)) {
         await writeCheckpoint(checkpoint.path, trainable.net!, opts.optimizer, {
           epochsDone: epoch + 1,
           seed,
-          history,
+          history: { loss: history.loss, ...(history.valLoss ? { valLoss: history.valLoss } : {}) },
           optimizer: opts.optimizer.getClassName(),
         });
       }
-      await opts.callbacks.onEpochEnd?.(epoch, logs);
+      if (stopper.stopTraining) break;
     }
+    await opts.callbacks.trainEnd();
     return {
       epoch: history.loss.map((_, i) => i),
       history,
       ...(opts.resume ? { resumedFromEpoch: start } : {}),
     };
   } finally {
+    held?.dispose();
     progress?.stop();
     if (opts.ownsOptimizer) opts.optimizer.dispose();
     await unlock?.();
   }
+}
+
+/**
+ * What a callback sets `stopTraining` on: the network, or the tf.LayersModel. (An uncompiled
+ * tf.Sequential makes its inner model, which holds the flag, on its first call; it is made here,
+ * as that call would.)
+ */
+function stoppable(trainable: Trainable): Stoppable {
+  if (trainable.net) return trainable.net;
+  const model = trainable.model as tf.LayersModel;
+  if (model instanceof tf.Sequential && (model as unknown as { model: unknown }).model == null) model.build();
+  return model;
 }
 
 function trainingSource(where: string, data: TrainData, opts: Resolved, seed: number): BatchSource {
@@ -129,12 +168,18 @@ function trainingSource(where: string, data: TrainData, opts: Resolved, seed: nu
   return source;
 }
 
-function validationSource(where: string, opts: Resolved, seed: number): BatchSource {
-  return batchSource(where, 'validation', opts.validation, { batchSize: opts.batchSize, shuffle: false, seed });
+function validationSource(where: string, data: TrainData, opts: Resolved, seed: number): BatchSource {
+  return batchSource(where, 'validation', data, { batchSize: opts.batchSize, shuffle: false, seed });
 }
 
-/** One epoch; resolves to the mean loss per sequence. */
-async function trainEpoch(run: Run, source: BatchSource, epoch: number, progress: Progress | null): Promise<number> {
+/** One epoch (or its batches until a callback stops training); resolves to the mean loss per sequence. */
+async function trainEpoch(
+  run: Run,
+  source: BatchSource,
+  epoch: number,
+  progress: Progress | null,
+  stopper: Stoppable,
+): Promise<number> {
   let sum = 0;
   let rows = 0;
   let index = 0;
@@ -142,6 +187,7 @@ async function trainEpoch(run: Run, source: BatchSource, epoch: number, progress
     const at = `epoch ${epoch}, batch ${index}`;
     let loss: number;
     try {
+      await run.opts.callbacks.batchBegin(index, batch.x.shape[0]);
       loss = await trainBatch(run, batch, at);
     } finally {
       if (batch.owned) tf.dispose([batch.x, batch.y]);
@@ -150,8 +196,9 @@ async function trainEpoch(run: Run, source: BatchSource, epoch: number, progress
     sum += loss * size;
     rows += size;
     progress?.batchEnd(loss);
-    await run.opts.callbacks.onBatchEnd?.(index, { loss, size });
+    await run.opts.callbacks.batchEnd(epoch, index, { loss, size });
     index += 1;
+    if (stopper.stopTraining) break;
   }
   if (index === 0) {
     throw new Error(
