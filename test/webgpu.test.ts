@@ -173,7 +173,7 @@ describe('webgpu in Node (Dawn)', () => {
     });
   });
 
-  describe('the step kernels (src/fast/webgpu.ts) agree with the plain path', () => {
+  describe('the step kernels (src/fast/step-kernels.ts) agree with the plain path', () => {
     const kinds = ['elman', 'lstm', 'gru'] as const;
     // Two sizes one after the other: tfjs caches a pipeline by shader key, so no size may be baked in.
     for (const [kind, units] of kinds.flatMap((k) => [[k, 5] as const, [k, 7] as const])) {

@@ -7,12 +7,14 @@ import { elmanFastPath } from './elman.js';
 import { gruFastPath } from './gru.js';
 import { lstmFastPath } from './lstm.js';
 import { registerFastPath, registerStepKernel } from './registry.js';
-import { webgpuStepKernel } from './webgpu.js';
+import { gpuStepKernel } from './step-kernels.js';
 
 registerFastPath('elman', elmanFastPath);
 registerFastPath('lstm', lstmFastPath);
 registerFastPath('gru', gruFastPath);
-for (const kind of ['elman', 'lstm', 'gru'] as const) registerStepKernel(kind, 'webgpu', webgpuStepKernel);
+for (const kind of ['elman', 'lstm', 'gru'] as const) {
+  for (const backend of ['webgpu', 'webgl']) registerStepKernel(kind, backend, gpuStepKernel);
+}
 
 export {
   fastPathFor,

@@ -1,6 +1,6 @@
 /**
- * What the fast path's own kernels (`./split.ts`, `./matmul.ts`) share: the parts of tfjs's CPU and
- * WASM backends they touch, and registering a kernel with its gradient once, on first use.
+ * What the fast path's own kernels (`./split.ts`, `./matmul.ts`, `./step-kernels.ts`) share: the
+ * parts of tfjs's backends they touch, and registering a kernel with its gradient once, on first use.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -26,13 +26,23 @@ export interface WebGPUBackend {
   ): tf.TensorInfo;
 }
 
+/** The WebGL backend: runs a GLSL program (tfjs-backend-webgl's `GPGPUProgram`) on tensors. */
+export interface WebGLBackend {
+  runWebGLProgram(
+    program: object,
+    inputs: tf.TensorInfo[],
+    outputDtype: tf.DataType,
+    customUniformValues?: number[][],
+  ): tf.TensorInfo;
+}
+
 /**
  * A kernel of ours: `run(inputs, attrs)` dispatches it where one is registered for the current
  * backend (registering it and its gradient on the first call) and returns null elsewhere.
  */
 export function ownKernel(
   kernelName: string,
-  kernels: Partial<Record<'cpu' | 'wasm' | 'webgpu', tf.KernelFunc>>,
+  kernels: Partial<Record<'cpu' | 'wasm' | 'webgpu' | 'webgl', tf.KernelFunc>>,
   gradient: Omit<tf.GradConfig, 'kernelName'>,
 ): { run(inputs: tf.NamedTensorMap, attrs: object): tf.Tensor | tf.Tensor[] | null } {
   let registered = false;

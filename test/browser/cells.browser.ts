@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import * as rt from 'tfjs-recurrent';
 import { fixtures, maxAbsDiff, relativeError, torchGrad, torchKind, values, type Fixture } from './fixtures.js';
+import { requestedBackend } from './requested.js';
 
 const NAMES = ['rnn-tanh', 'rnn-relu', 'lstm', 'gru'];
 
@@ -32,6 +33,14 @@ export function cellParitySuite(): void {
           expect(maxAbsDiff(await values(state.h), f.h_T.flat())).to.be.below(1e-5);
           if (f.c_T) expect(maxAbsDiff(await values(state.c!), f.c_T.flat())).to.be.below(1e-5);
           tf.dispose([x, initialState.h, initialState.c, outputs, state.h, state.c]);
+        });
+
+        it('steps with the backend’s own kernel exactly where it has one (webgl, webgpu; tanh and σ)', async () => {
+          const x = tf.tensor3d(f.x);
+          const info = await tf.profile(() => tf.tidy(() => rt.unroll(cell, x, { fast }).outputs));
+          const own = fast && ['webgl', 'webgpu'].includes(requestedBackend()) && name !== 'rnn-relu';
+          expect(info.kernelNames.includes('TfjsRecurrentStep')).to.equal(own);
+          tf.dispose([x, info.result as tf.Tensor]);
         });
 
         it('gradients of the loss (tf.variableGrads) within 1e-4 relative', async () => {

@@ -1,0 +1,85 @@
+/**
+ * One step of a cell's pointwise equations as one GPU kernel, for the fast path's loop, on the
+ * backends that have one (WebGPU: `./webgpu.ts`; WebGL: `./webgl.ts`; both generated from the
+ * table in `./step-equations.ts`).
+ *
+ * On a GPU, tfjs is bound by dispatches (about 36 µs each on an H100 through Dawn, whatever the
+ * size), and a step of the equations written with tf ops is a dozen of them: the split of the
+ * projections, an add, the activations, the products. Here the step after the recurrent matMul is
+ * one dispatch (two for the LSTM, whose `h_t` needs the finished `c_t`), reading its rows of the
+ * whole sequence's input projection in place, so the projection is not cut into steps either.
+ *
+ * The kernels compute the cells' equations (`src/cells/`) for their default activations, tanh and
+ * the logistic σ; other activations keep the tf ops. They have no gradient: the fast path uses them
+ * only where nothing is recorded (inference, and the forward inside the whole-sequence gradient,
+ * whose backward recomputes the quantities it needs from the same equations on all steps at once;
+ * its steps back use the backward kernels). They are tested against the plain path and the
+ * PyTorch fixtures on webgpu (Node) and webgl (Chromium).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { CellConfig } from '../cells/cell.js';
+import { ownKernel } from './kernels.js';
+import type { StepKernel, StepKernelFactory } from './registry.js';
+import type { StepKernelName } from './step-equations.js';
+import { webglStep } from './webgl.js';
+import { WEBGPU_MAX_ENTRIES, webgpuStep } from './webgpu.js';
+
+const kernel = ownKernel(
+  'TfjsRecurrentStep',
+  { webgpu: webgpuStep, webgl: webglStep },
+  {
+    gradFunc: () => {
+      throw new Error('TfjsRecurrentStep has no gradient: the fast path runs it only where nothing is recorded');
+    },
+  },
+);
+
+/**
+ * Runs one kernel on the tensors it reads; `state` is any `[batch, units]` tensor of the step (it
+ * gives the sizes), `width` the output's columns (default units).
+ */
+function run(
+  name: StepKernelName,
+  tensors: Record<string, tf.Tensor>,
+  state: tf.Tensor2D,
+  at: { row0?: number; dyRow0?: number; width?: number } = {},
+): tf.Tensor2D {
+  const [batch, units] = state.shape;
+  const { row0 = 0, dyRow0 = 0, width = units } = at;
+  return kernel.run(tensors, { name, row0, dyRow0, width, batch, units }) as tf.Tensor2D;
+}
+
+/** The kernels' activations: tanh and the logistic σ. */
+function applies(config: CellConfig): boolean {
+  const sigmoid = config.recurrentActivation === undefined || config.recurrentActivation === 'sigmoid';
+  return config.activation === 'tanh' && sigmoid;
+}
+
+/** The step kernels of a configuration, where its activations are the kernels' ones. */
+export const gpuStepKernel: StepKernelFactory = (config) => {
+  if (config.kind !== 'elman' && config.kind !== 'lstm' && config.kind !== 'gru') return undefined; // no kernels
+  if (!applies(config) || (config.kind === 'gru' && config.resetAfter === false)) {
+    return undefined; // other activations; a GRU without resetAfter has a matMul inside its step
+  }
+  const u = config.units;
+  const gates = { elman: 1, lstm: 4, gru: 3 }[config.kind];
+  const fits = (batch: number) => tf.getBackend() !== 'webgpu' || batch * gates * u <= WEBGPU_MAX_ENTRIES;
+  const step: StepKernel['step'] = (XP, row0, HP, { h, c }) => {
+    if (config.kind === 'elman') return { h: run('elmanH', { XP, HP }, h, { row0 }) };
+    if (config.kind === 'gru') return { h: run('gruH', { XP, HP, S: h }, h, { row0 }) };
+    const c_t = run('lstmC', { XP, HP, S: c! }, h, { row0 });
+    return { h: run('lstmH', { XP, HP, S: c_t }, h, { row0 }), c: c_t };
+  };
+  const back: StepKernel['back'] = (DY, dyRow0, carry, f, row0) => {
+    const G = run('gradH', { DY, CH: carry.h }, carry.h, { dyRow0 });
+    if (config.kind === 'elman') return { gh: G, hp: run('elmanHP', { G, F: f.df }, G, { row0 }), prev: {} };
+    if (config.kind === 'gru') {
+      const hp = run('gruHP', { G, D: f.d_hp }, G, { row0, width: 3 * u });
+      return { gh: G, hp, prev: { h: run('gruPrevH', { G, Z: f.z_t }, G, { row0 }) } };
+    }
+    const common = { G, CC: carry.c!, A: f.dh_dc };
+    const hp = run('lstmHP', { ...common, D: f.d_gates }, G, { row0, width: 4 * u });
+    return { gh: G, hp, prev: { c: run('lstmPrevC', { ...common, F: f.f_t }, G, { row0 }) } };
+  };
+  return { fits, step, back };
+};
