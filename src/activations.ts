@@ -72,3 +72,13 @@ export function getActivation(name: string): ActivationFn {
   }
   return fn;
 }
+
+/** `value` as the name of an activation, or an error from `where` that names the option `name`. */
+export function checkActivation(where: string, name: string, value: unknown): string {
+  try {
+    getActivation(value as string);
+  } catch (e) {
+    throw new Error(`${where}: ${name}: ${(e as Error).message}`);
+  }
+  return value as string;
+}

@@ -78,7 +78,8 @@ function orthogonal(rows: number, cols: number, rand: () => number): Float32Arra
   return out;
 }
 
-function gaussian(rand: () => number): number {
+/** A standard normal draw from `rand` (Box–Muller). */
+export function gaussian(rand: () => number): number {
   const u = 1 - rand();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
 }

@@ -13,8 +13,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Cell, State } from './cells/cell.js';
 import { checkCell, checkState } from './cells/cell.js';
-import { checkBoolean, checkKeys, checkMaskValues, checkSequence, checkTensor } from './check/index.js';
+import { checkBoolean, checkKeys, checkMaskValues, checkSequence, checkTensor, describe } from './check/index.js';
 import { fastPathFor, runFast, unstack, type Loop } from './fast/index.js';
+import { scanSequence } from './fast/scan.js';
 
 export interface UnrollOptions {
   /** The state before the first step (default: zeros). */
@@ -40,31 +41,44 @@ export interface UnrollOptions {
    * `cell.step` in the loop, with the gradient tfjs derives. Both give the same numbers.
    */
   fast?: boolean;
+  /**
+   * `[batch, units]`: a recurrent dropout mask, the same at every step (as Keras). The recurrent
+   * halves of the gates see `h_{t-1} ⊙ m`; the state carried forward stays `h_{t-1}`. The
+   * recurrent layers pass one while training with `recurrentDropout`.
+   */
+  recurrentMask?: tf.Tensor;
 }
 
-export type UnrollResult = {
+export type UnrollResult<S extends State = State> = {
   /** `h_t` at every step: `[batch, time, units]`, in input order. */
   outputs: tf.Tensor3D;
   /** The state after the last processed step. */
-  state: State;
+  state: S;
 };
 
 /** Unrolls `cell` over `x: [batch, time, inputSize]`. */
+export function unroll<S extends State = State>(cell: Cell<S>, x: tf.Tensor, options?: UnrollOptions): UnrollResult<S>;
+// The state has the cell's entries (the fast path and the loop both keep them): the cell's state type.
 export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): UnrollResult {
   checkCell('unroll', cell);
-  checkKeys('unroll', options, ['initialState', 'reverse', 'mask', 'probe', 'fast']);
+  checkKeys('unroll', options, ['initialState', 'reverse', 'mask', 'probe', 'fast', 'recurrentMask']);
   for (const flag of ['reverse', 'fast'] as const) {
     if (options[flag] !== undefined) checkBoolean('unroll', flag, options[flag]);
   }
   checkSequence('unroll', 'x', x, cell.inputSize);
   const [batch, time] = x.shape;
-  const initial = options.initialState ?? null;
-  if (initial) checkState('unroll', cell, initial, batch);
+  // Any value given is checked (0, '' and false too), not only truthy ones.
+  const initial = options.initialState === undefined ? null : checkState('unroll', cell, options.initialState, batch);
   if (options.mask !== undefined) {
     checkTensor('unroll', 'mask', options.mask, [batch, time]);
     checkMaskValues('unroll', options.mask);
   }
+  const recurrentMask = options.recurrentMask as tf.Tensor2D | undefined;
+  if (recurrentMask !== undefined) checkTensor('unroll', 'recurrentMask', recurrentMask, [batch, cell.units]);
   const { reverse = false, probe } = options;
+  if (probe !== undefined && typeof probe !== 'function') {
+    throw new TypeError(`unroll: expected probe to be a function (t, h_t) => h_t, got ${describe(probe)}`);
+  }
   const path = options.fast !== false && !probe ? fastPathFor(cell.config) : undefined;
 
   return tf.tidy(() => {
@@ -83,7 +97,11 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
       for (let k = 0; k < time; k++) {
         const next = step(k, state);
         state = keeps ? carryMasked(keeps[k], next, state) : next;
-        if (probe) state = { ...state, h: probe(reverse ? time - 1 - k : k, state.h) };
+        if (probe) {
+          const h = probe(reverse ? time - 1 - k : k, state.h);
+          checkTensor('unroll', 'the result of probe(t, h_t)', h, [batch, cell.units]);
+          state = { ...state, h };
+        }
         states.push(state);
       }
       return states;
@@ -91,11 +109,16 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
 
     let hs: tf.Tensor3D;
     let state: State;
-    if (path) {
-      ({ hs, state } = runFast(cell, path, { X, state0, keep }, loop));
+    // A cell whose step is a linear recurrence runs as one scan (./fast/scan.ts).
+    const scanned = options.fast !== false && !probe ? scanSequence(cell, { X, state0, keep, recurrentMask }) : null;
+    if (scanned) {
+      ({ hs, state } = scanned);
+    } else if (path) {
+      ({ hs, state } = runFast(cell, path, { X, state0, keep, recurrentMask }, loop));
     } else {
       const xs = unstack(X.reshape([time, batch, cell.inputSize])) as tf.Tensor2D[];
-      const states = loop((k, s) => cell.step(xs[k], s), state0);
+      const stepOptions = recurrentMask ? { recurrentMask } : undefined;
+      const states = loop((k, s) => cell.step(xs[k], s, stepOptions), state0);
       hs = tf.stack(states.map((s) => s.h)) as tf.Tensor3D;
       state = states[time - 1];
     }

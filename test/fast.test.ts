@@ -6,17 +6,20 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import * as rt from '../src/index.js';
 import type { Cell, State } from '../src/cells/cell.js';
-import { fastPathFactory, fastPathFor, registerFastPath } from '../src/fast/index.js';
+import { fastPathFactory, fastPathFor, registerFastPath, registerSequenceKernel } from '../src/fast/index.js';
+import { wasmSequenceKernel } from '../src/fast/wasm/kernel.js';
 import { describeOnBackends } from './helpers/backends.js';
 import { expectAbsClose, expectRelClose } from './helpers/close.js';
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
 
 /**
  * Counts the steps the hand-derived backward of the cell's kind takes (0 when the plain path ran),
- * by wrapping its registered fast path until `restore()`.
+ * by wrapping its registered fast path until `restore()`. The whole-sequence kernels of cpu and
+ * wasm (tested in sequence-kernels.test.ts) are set aside meanwhile: this file tests the tf-ops path.
  */
 function spyOnBackward(cell: Cell): { steps: () => number; restore: () => void } {
   const original = fastPathFactory(cell.kind)!;
+  for (const backend of ['cpu', 'wasm']) registerSequenceKernel(cell.kind, backend, () => undefined);
   let count = 0;
   registerFastPath(cell.kind, (config) => {
     const path = original(config);
@@ -32,7 +35,11 @@ function spyOnBackward(cell: Cell): { steps: () => number; restore: () => void }
       },
     };
   });
-  return { steps: () => count, restore: () => registerFastPath(cell.kind, original) };
+  const restore = () => {
+    registerFastPath(cell.kind, original);
+    for (const backend of ['cpu', 'wasm']) registerSequenceKernel(cell.kind, backend, wasmSequenceKernel);
+  };
+  return { steps: () => count, restore };
 }
 
 interface Case {

@@ -5,17 +5,19 @@
  * |--------|----------------------|-|
  * | `W_hx` | `[units, inputSize]` | input weights (Glorot uniform) |
  * | `W_hh` | `[units, units]`     | recurrent weights (orthogonal) |
- * | `b_h`  | `[units]`            | bias (zeros) |
+ * | `b_h`  | `[units]`            | bias (zeros; none with `useBias: false`) |
  *
  * State `{ h }`, `h: [batch, units]`. f defaults to `tanh`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
-import { checkCellOptions, makeCell, type Cell, type CellDefinition, type CellOptions } from './cell.js';
+import { biasConfig, checkCellOptions, makeCell, type Cell, type CellDefinition, type CellOptions } from './cell.js';
 
 export interface ElmanOptions extends CellOptions {
   /** f, by name (default `'tanh'`). */
   activation?: string;
+  /** `false`: no biases (`b_k`, and the GRU's `b_nh`), as tfjs's and Keras's `useBias: false` (default `true`). */
+  useBias?: boolean;
 }
 
 /** The Elman cell's equations in LaTeX (`cell.equations`). */
@@ -35,7 +37,8 @@ export const ELMAN: CellDefinition = {
 
 /** An Elman cell: `h_t = f(W_hx x_t + W_hh h_{t-1} + b_h)`. */
 export function elman(options: ElmanOptions): Cell {
-  checkCellOptions(ELMAN, options, ['activation']);
+  checkCellOptions(ELMAN, options, ['activation', 'useBias']);
   const { inputSize, units, activation = 'tanh' } = options;
-  return makeCell(ELMAN, { kind: 'elman', inputSize, units, activation }, options);
+  const bias = biasConfig('cells.elman', options.useBias);
+  return makeCell(ELMAN, { kind: 'elman', inputSize, units, activation, ...bias }, options);
 }

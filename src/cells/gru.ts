@@ -5,8 +5,8 @@
  * |--------|-------|-|
  * | `W_zx, W_rx, W_nx` | `[units, inputSize]` | input weights (Glorot uniform) |
  * | `W_zh, W_rh, W_nh` | `[units, units]` | recurrent weights (orthogonal) |
- * | `b_z, b_r, b_n` | `[units]` | biases (zeros) |
- * | `b_nh` | `[units]` | recurrent bias of n, only with `resetAfter` (zeros) |
+ * | `b_z, b_r, b_n` | `[units]` | biases (zeros; none with `useBias: false`) |
+ * | `b_nh` | `[units]` | recurrent bias of n, only with `resetAfter` and biases (zeros) |
  *
  * `resetAfter: true` (the default) is the form of PyTorch and Keras 3; `false` is the form of
  * tfjs's own GRU layer and Keras 2's default. Gate order of stacked layouts: z, r, n.
@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
 import { checkBoolean } from '../check/index.js';
 import {
+  biasConfig,
   checkCellOptions,
   makeCell,
   type Cell,
@@ -31,6 +32,8 @@ export interface GruOptions extends CellOptions {
   activation?: string;
   /** The σ of the gates (default `'sigmoid'`). */
   recurrentActivation?: string;
+  /** `false`: no biases (`b_k`, and the GRU's `b_nh`), as tfjs's and Keras's `useBias: false` (default `true`). */
+  useBias?: boolean;
 }
 
 const Z_R = String.raw`z_t &= \sigma(W_{zx} x_t + W_{zh} h_{t-1} + b_z) \\
@@ -90,8 +93,13 @@ export const GRU: CellDefinition = {
 
 /** A GRU cell; see the module documentation for its equations. */
 export function gru(options: GruOptions): Cell {
-  checkCellOptions(GRU, options, ['resetAfter', 'activation', 'recurrentActivation']);
+  checkCellOptions(GRU, options, ['resetAfter', 'activation', 'recurrentActivation', 'useBias']);
   const { inputSize, units, activation = 'tanh', recurrentActivation = 'sigmoid', resetAfter = true } = options;
   checkBoolean('cells.gru', 'resetAfter', resetAfter);
-  return makeCell(GRU, { kind: 'gru', inputSize, units, activation, recurrentActivation, resetAfter }, options);
+  const bias = biasConfig('cells.gru', options.useBias);
+  return makeCell(
+    GRU,
+    { kind: 'gru', inputSize, units, activation, recurrentActivation, resetAfter, ...bias },
+    options,
+  );
 }

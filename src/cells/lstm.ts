@@ -6,7 +6,7 @@
  * |--------|-------|-|
  * | `W_ix, W_fx, W_gx, W_ox` | `[units, inputSize]` | input weights (Glorot uniform) |
  * | `W_ih, W_fh, W_gh, W_oh` | `[units, units]` | recurrent weights (orthogonal) |
- * | `b_i, b_f, b_g, b_o` | `[units]` | biases (zeros; `b_f` ones, so the cell remembers at first) |
+ * | `b_i, b_f, b_g, b_o` | `[units]` | biases (zeros; `b_f` ones, so the cell remembers at first; none with `useBias: false`) |
  *
  * Gate order of stacked layouts: i, f, g, o (PyTorch's). State `{ h, c }`, each
  * `[batch, units]`. σ is `recurrentActivation` (default `sigmoid`; tfjs's own layers default to
@@ -14,13 +14,23 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
-import { checkCellOptions, makeCell, type Cell, type CellDefinition, type CellOptions } from './cell.js';
+import {
+  biasConfig,
+  checkCellOptions,
+  makeCell,
+  type Cell,
+  type CellDefinition,
+  type CellOptions,
+  type LstmState,
+} from './cell.js';
 
 export interface LstmOptions extends CellOptions {
   /** The tanh of g_t and h_t (default `'tanh'`). */
   activation?: string;
   /** The σ of the gates (default `'sigmoid'`). */
   recurrentActivation?: string;
+  /** `false`: no biases (`b_k`, and the GRU's `b_nh`), as tfjs's and Keras's `useBias: false` (default `true`). */
+  useBias?: boolean;
 }
 
 /** The LSTM's equations in LaTeX (`cell.equations`). */
@@ -56,8 +66,10 @@ export const LSTM: CellDefinition = {
 };
 
 /** An LSTM cell; see the module documentation for its equations. */
-export function lstm(options: LstmOptions): Cell {
-  checkCellOptions(LSTM, options, ['activation', 'recurrentActivation']);
+export function lstm(options: LstmOptions): Cell<LstmState> {
+  checkCellOptions(LSTM, options, ['activation', 'recurrentActivation', 'useBias']);
   const { inputSize, units, activation = 'tanh', recurrentActivation = 'sigmoid' } = options;
-  return makeCell(LSTM, { kind: 'lstm', inputSize, units, activation, recurrentActivation }, options);
+  const bias = biasConfig('cells.lstm', options.useBias);
+  const config = { kind: 'lstm' as const, inputSize, units, activation, recurrentActivation, ...bias };
+  return makeCell(LSTM, config, options) as Cell<LstmState>;
 }

@@ -31,8 +31,8 @@ export interface FusedLayout {
 export interface FusedWeights {
   /** `W_x^T`: `[inputSize, gates * units]` */
   WxT: tf.Tensor2D;
-  /** `b`: `[gates * units]` */
-  b: tf.Tensor1D;
+  /** `b`: `[gates * units]`; absent for a cell without biases (`useBias: false`). */
+  b?: tf.Tensor1D;
   /** `W_h^T` of the recurrent gates: `[units, recurrentGates * units]` */
   WhT: tf.Tensor2D;
   /** The recurrent biases `[recurrentGates * units]` (zeros where a gate has none), if any. */
@@ -46,15 +46,19 @@ export function separateGates(layout: FusedLayout): string[] {
   return layout.gates.filter((k) => !layout.recurrentGates.includes(k));
 }
 
-/** Concatenates the per-symbol parameters (gradients flow back to the symbols). */
+/**
+ * Concatenates the per-symbol parameters (gradients flow back to the symbols). A cell without
+ * biases (`useBias: false`) has no `b_k` and no recurrent biases: `b` and `bh` are then absent.
+ */
 export function fuse(params: Record<string, tf.Tensor>, layout: FusedLayout, units: number): FusedWeights {
   return tf.tidy(() => {
     const { gates, recurrentGates, recurrentBias } = layout;
     const stackT = (symbols: string[]) => tf.transpose(tf.concat(symbols.map((s) => params[s]))) as tf.Tensor2D;
-    const hasBh = recurrentGates.some((k) => recurrentBias[k]);
+    const hasB = gates.every((k) => params[`b_${k}`] !== undefined);
+    const hasBh = hasB && recurrentGates.some((k) => recurrentBias[k]);
     return {
       WxT: stackT(gates.map((k) => `W_${k}x`)),
-      b: tf.concat(gates.map((k) => params[`b_${k}`])) as tf.Tensor1D,
+      ...(hasB && { b: tf.concat(gates.map((k) => params[`b_${k}`])) as tf.Tensor1D }),
       WhT: stackT(recurrentGates.map((k) => `W_${k}h`)),
       ...(hasBh && {
         bh: tf.concat(recurrentGates.map((k) => params[recurrentBias[k]] ?? tf.zeros([units]))) as tf.Tensor1D,
@@ -76,10 +80,17 @@ export function hidden(h: tf.Tensor2D, w: FusedWeights): tf.Tensor2D {
 
 /**
  * The {@link Terms} of one step as slices of the fused products: `xp = x_t W_x^T + b` (all gates)
- * and `hp = h_{t-1} W_h^T + b_h` (the recurrent gates). Each product is split at most once, and
- * `a(k)` of all recurrent gates is one add and one split.
+ * and `hp = h_{t-1} W_h^T + b_h` (the recurrent gates; the caller applies a recurrent dropout mask
+ * `m` to `h_{t-1}`, and `h(k, v)` of a gate outside the per-step matMul applies it to `v`). Each
+ * product is split at most once, and `a(k)` of all recurrent gates is one add and one split.
  */
-export function fusedTerms(xp: tf.Tensor2D, hp: tf.Tensor2D, w: FusedWeights, layout: FusedLayout): Terms {
+export function fusedTerms(
+  xp: tf.Tensor2D,
+  hp: tf.Tensor2D,
+  w: FusedWeights,
+  layout: FusedLayout,
+  recurrentMask?: tf.Tensor2D,
+): Terms {
   const { gates, recurrentGates } = layout;
   const [G, F] = [gates.length, recurrentGates.length];
   const units = xp.shape[1] / G;
@@ -103,7 +114,7 @@ export function fusedTerms(xp: tf.Tensor2D, hp: tf.Tensor2D, w: FusedWeights, la
     h: (k, v) => {
       if (v === undefined) return hs()[at(recurrentGates, k)] as tf.Tensor2D;
       at(separate, k); // only a gate outside the per-step matMul has its W_kh^T on its own
-      return matMul(v, w.separate[k]);
+      return matMul(recurrentMask ? (tf.mul(v, recurrentMask) as tf.Tensor2D) : v, w.separate[k]);
     },
   };
 }

@@ -1,12 +1,14 @@
 /**
  * The fast paths of the built-in cells, registered by kind, and what `unroll` calls to run one.
  * Backend-specific kernels (`./matmul.ts` for cpu, `./split.ts` for cpu and wasm) register
- * themselves with tfjs on first use and fall back to tfjs's ops on other backends.
+ * themselves with tfjs on first use and fall back to tfjs's ops on other backends; the
+ * whole-sequence kernels (`./wasm/`) run a sequence in one call on cpu and wasm.
  */
 import { elmanFastPath } from './elman.js';
 import { gruFastPath } from './gru.js';
 import { lstmFastPath } from './lstm.js';
-import { registerFastPath, registerStepKernel } from './registry.js';
+import { registerFastPath, registerSequenceKernel, registerStepKernel } from './registry.js';
+import { wasmSequenceKernel } from './wasm/kernel.js';
 import { gpuStepKernel } from './step-kernels.js';
 
 registerFastPath('elman', elmanFastPath);
@@ -14,15 +16,18 @@ registerFastPath('lstm', lstmFastPath);
 registerFastPath('gru', gruFastPath);
 for (const kind of ['elman', 'lstm', 'gru'] as const) {
   for (const backend of ['webgpu', 'webgl']) registerStepKernel(kind, backend, gpuStepKernel);
+  for (const backend of ['cpu', 'wasm']) registerSequenceKernel(kind, backend, wasmSequenceKernel);
 }
 
 export {
   fastPathFor,
   fastPathFactory,
   registerFastPath,
+  registerSequenceKernel,
   registerStepKernel,
   type Backward,
   type FastPath,
+  type SequenceKernel,
   type StepKernel,
 } from './registry.js';
 export { runFast, type Loop } from './sequence.js';

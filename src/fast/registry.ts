@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CellConfig, CellKind, State } from '../cells/cell.js';
-import type { FusedLayout } from './fused.js';
+import type { FusedLayout, FusedWeights } from './fused.js';
 
 /**
  * A cell kind's hand-derived backward pass, in the form the whole-sequence gradient runs it.
@@ -67,6 +67,20 @@ export interface StepKernel {
   ): { gh: tf.Tensor2D; hp: tf.Tensor2D; prev: Partial<State> };
 }
 
+/**
+ * A whole sequence as a backend's own kernel: the forward of every step in one call and, while
+ * tfjs records gradients, the backward of every step in one more (a `tf.customGrad` giving
+ * `dL/dX`, every fused weight's gradient and `dL/d state_0`). `X` is `[T*B, inputSize]`, time-major
+ * in processing order, as {@link StepKernel} reads it; `keep` the mask (`[T, B, 1]`, 1 where a
+ * step is real) or null; `hs` is every `h_t` (`[T, B, units]`). The fast path uses it for
+ * sequences without a recurrent dropout mask.
+ */
+export interface SequenceKernel {
+  /** Whether it runs a sequence of `time` steps of `batch` rows (else the fast path's tf ops do). */
+  fits(time: number, batch: number): boolean;
+  run(w: FusedWeights, X: tf.Tensor2D, state0: State, keep: tf.Tensor3D | null): { hs: tf.Tensor3D; state: State };
+}
+
 /** A cell kind's fast path for one configuration. */
 export interface FastPath {
   layout: FusedLayout;
@@ -74,14 +88,19 @@ export interface FastPath {
   backward?: Backward;
   /** The current backend's kernel for a step, where one is registered for this configuration. */
   stepKernel?: StepKernel;
+  /** The current backend's kernel for a whole sequence, where one is registered for this configuration. */
+  sequenceKernel?: SequenceKernel;
 }
 
 export type FastPathFactory = (config: CellConfig) => FastPath;
 /** A backend's step kernel for a configuration of a cell kind, or undefined where it has none (other activations). */
 export type StepKernelFactory = (config: CellConfig) => StepKernel | undefined;
+/** A backend's whole-sequence kernel for a configuration of a cell kind, or undefined where it has none. */
+export type SequenceKernelFactory = (config: CellConfig) => SequenceKernel | undefined;
 
 const registry = new Map<CellKind, FastPathFactory>();
 const stepKernels = new Map<string, StepKernelFactory>();
+const sequenceKernels = new Map<string, SequenceKernelFactory>();
 
 /** Registers (or replaces) the fast path of a cell kind. */
 export function registerFastPath(kind: CellKind, factory: FastPathFactory): void {
@@ -98,9 +117,16 @@ export function registerStepKernel(kind: CellKind, backend: string, factory: Ste
   stepKernels.set(`${kind}/${backend}`, factory);
 }
 
+/** Registers (or replaces) a backend's whole-sequence kernel for a cell kind. */
+export function registerSequenceKernel(kind: CellKind, backend: string, factory: SequenceKernelFactory): void {
+  sequenceKernels.set(`${kind}/${backend}`, factory);
+}
+
 /** The fast path of a cell configuration on the current backend, or undefined where its kind has none. */
 export function fastPathFor(config: CellConfig): FastPath | undefined {
   const path = registry.get(config.kind)?.(config);
-  const stepKernel = stepKernels.get(`${config.kind}/${tf.getBackend()}`)?.(config);
-  return path && stepKernel ? { ...path, stepKernel } : path;
+  const key = `${config.kind}/${tf.getBackend()}`;
+  const stepKernel = stepKernels.get(key)?.(config);
+  const sequenceKernel = path && sequenceKernels.get(key)?.(config);
+  return path && { ...path, ...(stepKernel && { stepKernel }), ...(sequenceKernel && { sequenceKernel }) };
 }

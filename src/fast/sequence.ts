@@ -41,6 +41,11 @@ export interface SequenceInputs {
   state0: State;
   /** `[T, B, 1]`, 1 where a step is real, or null. */
   keep: tf.Tensor3D | null;
+  /**
+   * `[B, units]`: the recurrent dropout mask `m` of every step, or null. The recurrent half of a
+   * step is `(h_{t-1} ⊙ m) W_h^T`; the state carried forward is `h_{t-1}` itself.
+   */
+  recurrentMask?: tf.Tensor2D | null;
 }
 
 /** Every `h` (`[T, B, units]`, processing order) and the last state. */
@@ -50,17 +55,31 @@ export interface SequenceResult {
 }
 
 /** Runs `cell` over the sequence on its fast path `path`. */
-export function runFast(cell: Cell, path: FastPath, inputs: SequenceInputs, loop: Loop): SequenceResult {
+export function runFast(cell: Cell, given: FastPath, inputs: SequenceInputs, loop: Loop): SequenceResult {
   const equations = definitionOf(cell.kind).equations(cell.config);
-  const w = fuse(cell.params, path.layout, cell.units);
+  const w = fuse(cell.params, given.layout, cell.units);
+  const path = inputs.recurrentMask ? masked(given) : given;
+  // The backend's whole-sequence kernel (`./wasm/kernel.ts`; `masked` leaves none).
+  const [kernel, batch] = [path.sequenceKernel, inputs.state0.h.shape[0]];
+  if (kernel?.fits(inputs.X.shape[0] / batch, batch)) return kernel.run(w, inputs.X, inputs.state0, inputs.keep);
   if (path.backward && tf.engine().isTapeOn()) {
     return withGradient(path, equations, path.backward, w, inputs, loop);
   }
   // A step kernel has no gradient: with the tape on (and no hand-derived backward) tf ops run.
   const plain = tf.engine().isTapeOn() ? { ...path, stepKernel: undefined } : path;
-  const stepper = makeStepper(plain, equations, w, inputs.X, inputs.state0.h.shape[0], []);
+  const stepper = makeStepper(plain, equations, w, inputs, []);
   const states = loop((k, state) => stepper.step(k, state), inputs.state0);
   return { hs: tf.stack(states.map((s) => s.h)) as tf.Tensor3D, state: states[states.length - 1] };
+}
+
+/**
+ * The path for a sequence with a recurrent dropout mask: tf ops for a step (no backend step
+ * kernel), and the hand-derived backward only where every `W_kh` is in the per-step matMul (the
+ * GRU without `resetAfter` applies `W_nh` to `r_t ⊙ h_{t-1} ⊙ m`: tfjs derives that gradient).
+ */
+function masked(path: FastPath): FastPath {
+  const allRecurrent = separateGates(path.layout).length === 0;
+  return { layout: path.layout, ...(allRecurrent && path.backward && { backward: path.backward }) };
 }
 
 /** Steps of the equations on the fused weights, and the quantities a backward pass keeps of them. */
@@ -82,17 +101,19 @@ function makeStepper(
   path: FastPath,
   equations: Equations,
   w: FusedWeights,
-  X: tf.Tensor2D,
-  batch: number,
+  { X, state0, recurrentMask }: SequenceInputs,
   keep: readonly string[],
 ): Stepper {
+  const batch = state0.h.shape[0];
+  const m = recurrentMask ?? undefined;
+  const hp = (h: tf.Tensor2D) => hidden(m ? (tf.mul(h, m) as tf.Tensor2D) : h, w);
   const XP = project(X, w);
   const pick = (q: Quantities) => Object.fromEntries(keep.map((name) => [name, q[name]!]));
   const kernel = path.stepKernel;
   if (kernel?.fits(batch)) {
     return {
       step: (k, state) => tf.tidy(() => kernel.step(XP, k * batch, hidden(state.h, w), state)),
-      kept: (prev) => pick(equations(fusedTerms(XP, hidden(prev.h, w), w, path.layout), prev)),
+      kept: (prev) => pick(equations(fusedTerms(XP, hp(prev.h), w, path.layout), prev)),
     };
   }
   const xps = unstack(XP.reshape([X.shape[0] / batch, batch, -1])) as tf.Tensor2D[];
@@ -100,7 +121,7 @@ function makeStepper(
   return {
     step: (k, state) => {
       const out = tf.tidy(() => {
-        const q = equations(fusedTerms(xps[k], hidden(state.h, w), w, path.layout), state);
+        const q = equations(fusedTerms(xps[k], hp(state.h), w, path.layout, m), state);
         return { state: stateOf(q), kept: pick(q) };
       });
       steps.push(out.kept);
@@ -119,18 +140,21 @@ function withGradient(
   equations: Equations,
   backward: Backward,
   w: FusedWeights,
-  { X, state0, keep }: SequenceInputs,
+  sequence: SequenceInputs,
   loop: Loop,
 ): SequenceResult {
+  const { X, state0, keep } = sequence;
+  const m = sequence.recurrentMask ?? null;
   const batch = state0.h.shape[0];
   const time = X.shape[0] / batch;
   const withC = state0.c !== undefined;
+  const hasB = w.b !== undefined;
   const hasBh = w.bh !== undefined;
   const separate = separateGates(path.layout);
   const inputs = [
     X,
     w.WxT,
-    w.b,
+    ...(hasB ? [w.b!] : []),
     w.WhT,
     ...(hasBh ? [w.bh!] : []),
     ...separate.map((k) => w.separate[k]),
@@ -140,13 +164,15 @@ function withGradient(
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
-    const [X, WxT, b, WhT, ...rest] = args as tf.Tensor2D[];
+    const [X, WxT, ...rest] = args as tf.Tensor2D[];
+    const b = hasB ? (rest.shift() as unknown as tf.Tensor1D) : undefined;
+    const WhT = rest.shift()!;
     const bh = hasBh ? (rest.shift() as unknown as tf.Tensor1D) : undefined;
     const sep = Object.fromEntries(separate.map((k) => [k, rest.shift()!]));
     const [h0, c0] = rest;
     const first: State = withC ? { h: h0, c: c0 } : { h: h0 };
-    const weights = { WxT, b: b as unknown as tf.Tensor1D, WhT, bh, separate: sep };
-    const stepper = makeStepper(path, equations, weights, X, batch, backward.keep);
+    const weights = { WxT, b, WhT, bh, separate: sep };
+    const stepper = makeStepper(path, equations, weights, { ...sequence, X, state0: first }, backward.keep);
     const states = loop((k, state) => stepper.step(k, state), first);
     const prevStates = [first, ...states.slice(0, -1)];
     const prev: State = { h: tf.concat(prevStates.map((s) => s.h)) };
@@ -160,6 +186,7 @@ function withGradient(
       prev.h,
       ...(withC ? [prev.c!] : []),
       ...(keep ? [keep] : []),
+      ...(m ? [m] : []),
       ...backward.keep.map((name) => kept[name]),
     ]);
     return {
@@ -169,9 +196,11 @@ function withGradient(
           time,
           batch,
           withC,
+          hasB,
           hasBh,
           separate,
           masked: keep !== null,
+          recurrentMasked: m !== null,
           back: keep === null && path.stepKernel?.fits(batch) ? path.stepKernel.back : undefined,
         }),
     };
@@ -194,22 +223,29 @@ function backwardPass(
     time: number;
     batch: number;
     withC: boolean;
+    hasB: boolean;
     hasBh: boolean;
     separate: string[];
     masked: boolean;
+    /** Whether a recurrent dropout mask `m` was saved: `dL/dh_{t-1}` gets `(dL/dhp_t W_h) ⊙ m`. */
+    recurrentMasked: boolean;
     /** The backend's kernels for a step back, where they run (no mask). */
     back?: StepKernel['back'];
   },
 ): tf.Tensor[] {
-  const { time, batch, withC, hasBh, separate } = o;
+  const { time, batch, withC, hasB, hasBh, separate } = o;
   return tf.tidy(() => {
     const [X, WxT, WhT, ...rest] = saved as tf.Tensor2D[];
     const W = Object.fromEntries(separate.map((k) => [k, tf.transpose(rest.shift()!) as tf.Tensor2D]));
     const prevH = rest.shift()!;
     const prevC = withC ? rest.shift() : undefined;
     const keep = o.masked ? rest.shift()! : null;
+    const m = o.recurrentMasked ? rest.shift()! : null;
     const q = Object.fromEntries(backward.keep.map((name, i) => [name, rest[i]]));
     const Wh = tf.transpose(WhT);
+    // dW_h^T is (H_prev ⊙ m)^T dHP: the rows the per-step matMul saw.
+    const hm = m ? (tf.mul(prevH, tf.tile(m, [time, 1])) as tf.Tensor2D) : prevH;
+    const sums = { X, WxT, prevH: hm, q, separate, hasB, hasBh };
 
     const factors = backward.factors(withC ? { h: prevH, c: prevC } : { h: prevH }, q);
     const back = o.back;
@@ -231,7 +267,7 @@ function backwardPass(
         dhps[k] = out.hp;
         carry = out.next;
       }
-      return weightGradients(backward, { X, WxT, prevH, q, factors, separate, hasBh, gs, dhps }, carry);
+      return weightGradients(backward, { ...sums, factors, gs, dhps }, carry);
     }
     const perStep = Object.entries(factors).map(
       ([name, f]) => [name, unstack(f.reshape([time, batch, ...f.shape.slice(1)]))] as const,
@@ -254,7 +290,8 @@ function backwardPass(
           const parts = [prev[name], ...extra, keeps ? tf.sub(total[name]!, g[name]!) : undefined];
           return parts.filter((t): t is tf.Tensor2D => t !== undefined).reduce((a, b) => tf.add(a, b));
         };
-        const next: Partial<State> = { h: terms('h', matMul(hp, Wh)) };
+        const viaW = matMul(hp, Wh);
+        const next: Partial<State> = { h: terms('h', m ? tf.mul(viaW, m) : viaW) };
         if (withC) next.c = terms('c');
         return { g: g.h, hp, next };
       });
@@ -263,7 +300,7 @@ function backwardPass(
       carry = out.next;
     }
 
-    return weightGradients(backward, { X, WxT, prevH, q, factors, separate, hasBh, gs, dhps }, carry);
+    return weightGradients(backward, { ...sums, factors, gs, dhps }, carry);
   });
 }
 
@@ -280,6 +317,7 @@ function weightGradients(
     q: Record<string, tf.Tensor2D>;
     factors: Record<string, tf.Tensor2D>;
     separate: string[];
+    hasB: boolean;
     hasBh: boolean;
     gs: tf.Tensor2D[];
     dhps: tf.Tensor2D[];
@@ -295,8 +333,8 @@ function weightGradients(
   return [
     matMul(dXP, s.WxT, false, true), // dX
     matMul(s.X, dXP, true), // dW_x^T
-    columnSum(dXP), // db
-    matMul(s.prevH, dHP, true), // dW_h^T
+    ...(s.hasB ? [columnSum(dXP)] : []), // db
+    matMul(s.prevH, dHP, true), // dW_h^T (prevH: the rows the per-step matMul saw)
     ...(s.hasBh ? [columnSum(dHP)] : []), // db_h
     ...s.separate.map((k) => tf.transpose(dSeparate[k])), // dW_kh^T of the separate gates
     carry.h!, // dh_0
