@@ -371,8 +371,8 @@ describe('layers: errors', () => {
     expect(() => layer.apply(tf.zeros([B, T, I + 4]))).to.throw(
       /expected x of shape \[batch, time, 3\], got \[2, 5, 7\]/,
     );
-    expect(() => layer.apply(tf.zeros([B, T, I]), { initialState: [tf.zeros([B, 2])] })).to.throw(
-      /initialState is not supported by the layer; use rt.unroll/,
+    expect(() => layer.apply(tf.zeros([B, T, I]), { initialState: [tf.zeros([B, 2]), tf.zeros([B, 2])] })).to.throw(
+      /expected initialState of 1 tensor\(s\) \(h\), got 2/,
     );
     expect(() => rt.layers.output({ units: 2 }).apply(tf.zeros([1, 2, 3, 4]))).to.throw(
       /expected input of shape \[batch, time, units\] or \[batch, units\], got \[1, 2, 3, 4\]/,

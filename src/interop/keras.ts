@@ -127,44 +127,88 @@ export function fromKeras(layer: tf.layers.Layer, options: FromKerasOptions = {}
     }
   }
   const units = config.units as number;
-  const gates = definitionOf(kind).gates;
-  const G = gates.length;
-  const [kernel, recurrentKernel, bias] = layer.getWeights();
-  const inputSize = kernel.shape[0];
-  const expect = (name: string, t: tf.Tensor, shape: number[]) => {
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new RangeError(`${where}: expected ${name} of shape ${fmt(shape)}, got ${fmt(t.shape)}`);
-    }
-  };
-  expect('kernel', kernel, [inputSize, G * units]);
-  expect('recurrent_kernel', recurrentKernel, [units, G * units]);
-  if (bias) expect('bias', bias, [G * units]);
-
+  const weights = layer.getWeights();
+  const values = paramsFromKeras(where, kind, units, weights, false);
   const cellConfig: CellConfig = {
     kind,
-    inputSize,
+    inputSize: weights[0].shape[0],
     units,
     activation: fromTfjsActivation(where, config.activation as string),
     recurrentActivation: kind === 'elman' ? undefined : fromTfjsActivation(where, config.recurrentActivation as string),
     resetAfter: kind === 'gru' ? false : undefined,
   };
   const params: Record<string, tf.Variable> = {};
-  tf.tidy(() => {
-    const Wx = tf.split(kernel, G, 1);
-    const Wh = tf.split(recurrentKernel, G, 1);
-    const b = bias ? tf.split(bias, G, 0) : gates.map(() => tf.zeros([units]));
-    gates.forEach((g, k) => {
-      params[`W_${g}x`] = tf.variable(tf.transpose(Wx[k]), true);
-      params[`W_${g}h`] = tf.variable(tf.transpose(Wh[k]), true);
-      params[`b_${g}`] = tf.variable(b[k], true);
-    });
-  });
+  for (const [symbol, value] of Object.entries(values)) params[symbol] = tf.variable(value, true);
+  tf.dispose(Object.values(values));
   return createCell(cellConfig, { params });
 }
 
+/** Refuses a kind Keras has no layer for (minGRU, minLSTM, the LRU, IndRNN). */
+function checkKerasKind(where: string, kind: CellKind): void {
+  if (!Object.values(KERAS_KINDS).includes(kind)) {
+    throw new TypeError(`${where}: Keras has no ${kind} layer (its weights are SimpleRNN's, LSTM's or GRU's)`);
+  }
+}
+
 /**
- * The cell's weights in Keras layout: `[kernel, recurrent_kernel, bias]` (new tensors; dispose
- * them). `setWeights` on a tfjs `SimpleRNN`, `LSTM` or `GRU` (`resetAfter: false` cells) with the
+ * The per-symbol parameters (new tensors; dispose them) of Keras-layout weights
+ * `[kernel, recurrent_kernel, bias?]` of a `kind` cell with `units` (see the module documentation):
+ * without a bias, zero biases. A GRU's bias is `[3 * units]` for `resetAfter: false` and Keras 3's
+ * `[2 * 3 * units]` (`[2, 3 * units]`) for `resetAfter: true`, whose recurrent z and r biases are
+ * folded into `b_z`, `b_r` and whose recurrent n bias is `b_nh`. Any other count or shape is an
+ * error naming the weight, the expected and the given shape.
+ */
+export function paramsFromKeras(
+  where: string,
+  kind: CellKind,
+  units: number,
+  weights: readonly tf.Tensor[],
+  resetAfter: boolean,
+): Record<string, tf.Tensor> {
+  checkKerasKind(where, kind);
+  const gates = definitionOf(kind).gates;
+  const G = gates.length;
+  if (!Array.isArray(weights) || (weights.length !== 2 && weights.length !== 3)) {
+    throw new Error(
+      `${where}: expected Keras weights [kernel, recurrent_kernel, bias] (or without bias), got ` +
+        `${Array.isArray(weights) ? `${weights.length} weights` : describe(weights)}`,
+    );
+  }
+  const [kernel, recurrentKernel, bias] = weights;
+  const expect = (name: string, t: unknown, shape: number[]) => {
+    if (!(t instanceof tf.Tensor))
+      throw new TypeError(`${where}: expected ${name} to be a tf.Tensor, got ${describe(t)}`);
+    if (t.shape.length !== shape.length || t.shape.some((d: number, i: number) => d !== shape[i])) {
+      throw new RangeError(`${where}: expected ${name} of shape ${fmt(shape)}, got ${fmt(t.shape)}`);
+    }
+  };
+  expect('kernel', kernel, [kernel instanceof tf.Tensor ? kernel.shape[0] : 0, G * units]);
+  expect('recurrent_kernel', recurrentKernel, [units, G * units]);
+  const twoRows = kind === 'gru' && resetAfter;
+  if (bias !== undefined) {
+    const form = kind === 'gru' ? ` (a GRU with resetAfter: ${resetAfter})` : '';
+    expect(`bias${form}`, bias, twoRows ? [2, G * units] : [G * units]);
+  }
+  return tf.tidy(() => {
+    const Wx = tf.split(kernel, G, 1);
+    const Wh = tf.split(recurrentKernel, G, 1);
+    const rows = bias === undefined ? [tf.zeros([G * units])] : twoRows ? tf.unstack(bias) : [bias];
+    const b = tf.split(rows[0], G, 0);
+    const bh = rows[1] ? tf.split(rows[1], G, 0) : null;
+    const params: Record<string, tf.Tensor> = {};
+    gates.forEach((g, k) => {
+      params[`W_${g}x`] = tf.transpose(Wx[k]);
+      params[`W_${g}h`] = tf.transpose(Wh[k]);
+      params[`b_${g}`] = bh && g !== 'n' ? tf.add(b[k], bh[k]) : b[k];
+    });
+    if (twoRows) params.b_nh = bh ? bh[G - 1] : tf.zeros([units]);
+    return params;
+  });
+}
+
+/**
+ * The cell's weights in Keras layout: `[kernel, recurrent_kernel, bias]`, or the first two for a
+ * cell without biases (new tensors; dispose them). `setWeights` on a tfjs `SimpleRNN`, `LSTM` or `GRU` (`resetAfter: false` cells) with the
  * same units and activations then computes what the cell computes. A `resetAfter: true` GRU gives
  * Keras 3's `[2, 3 * units]` bias, which Python Keras loads and tfjs's GRU cannot (see the module
  * documentation).
@@ -173,6 +217,7 @@ export function toKeras(cell: Cell): tf.Tensor[] {
   if (cell === null || typeof cell !== 'object' || !cell.config || !cell.params) {
     throw new TypeError(`toKeras: expected a Cell, got ${describe(cell)}`);
   }
+  checkKerasKind('toKeras', cell.kind);
   const p = cell.params;
   const gates = definitionOf(cell.kind).gates;
   return tf.tidy(() => {
@@ -183,6 +228,8 @@ export function toKeras(cell: Cell): tf.Tensor[] {
       );
     const kernel = side((g) => `W_${g}x`);
     const recurrentKernel = side((g) => `W_${g}h`);
+    // A cell without biases (a layer with useBias: false) has Keras's two weights.
+    if (!(`b_${gates[0]}` in p)) return [kernel, recurrentKernel];
     const bias = tf.concat(
       gates.map((g) => p[`b_${g}`]),
       0,

@@ -3,8 +3,7 @@
  * `tf.layers.Layer` takes, single-input helpers, and idempotent class registration.
  */
 import * as tf from '@tensorflow/tfjs';
-import { getActivation } from '../activations.js';
-import { checkWeight, fmt } from '../check/index.js';
+import { checkWeight, fmt, show } from '../check/index.js';
 
 /** The options of every `tf.layers.Layer` (name, inputShape, batchInputShape, ...). */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -72,15 +71,7 @@ export function registerOnce(cls: tf.serialization.SerializableConstructor<tf.la
   if (!Object.prototype.hasOwnProperty.call(map, cls.className)) tf.serialization.registerClass(cls);
 }
 
-/** An activation name that {@link getActivation} knows; otherwise its error, prefixed by `where`. */
-export function checkActivation(where: string, name: string, value: unknown): string {
-  try {
-    getActivation(value as string);
-  } catch (e) {
-    throw new Error(`${where}: ${name}: ${(e as Error).message}`);
-  }
-  return value as string;
-}
+export { checkActivation } from '../activations.js';
 
 /**
  * Makes every write to `weight` (`setWeights`, and `tf.loadLayersModel`, which writes the loaded
@@ -111,4 +102,27 @@ export function checkSetWeights(where: string, layer: tf.layers.Layer, values: t
 
 function symbolOf(weight: tf.LayerVariable): string {
   return weight.originalName.split('/').pop() ?? weight.originalName;
+}
+
+/** The names tfjs accepts for a layer (its weights are named `NAME/W_hx`): a letter or digit first. */
+const LAYER_NAME = /^[A-Za-z0-9][-A-Za-z0-9._/]*$/;
+
+/** A layer's `name`, as tfjs will accept it for the layer's weights. */
+export function checkLayerName(where: string, name: unknown): string {
+  if (typeof name !== 'string' || !LAYER_NAME.test(name)) {
+    throw new TypeError(
+      `${where}: expected name to be a string of letters, digits and - . _ / that starts with a letter or digit, got ${show(name)}`,
+    );
+  }
+  return name;
+}
+
+const created: Record<string, number> = {};
+/**
+ * A layer's default name: `lstm1`, `gru2`, `output1` (tfjs would make it `recurrent_lstm_RecurrentLSTM1`,
+ * which `model.summary()` cuts off before the class name).
+ */
+export function defaultName(kind: string): string {
+  created[kind] = (created[kind] ?? 0) + 1;
+  return `${kind}${created[kind]}`;
 }

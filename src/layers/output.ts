@@ -19,6 +19,8 @@ import { freshSeed, initValues, prng } from '../init.js';
 import { applyOutput } from '../output.js';
 import {
   checkActivation,
+  checkLayerName,
+  defaultName,
   checkSetWeights,
   guardWrites,
   initializerFrom,
@@ -55,7 +57,7 @@ export class RecurrentOutput extends tf.layers.Layer {
       throw new TypeError(`${WHERE}: expected an options object { units, activation? }, got ${show(args)}`);
     }
     checkKeys(WHERE, args, ['units', 'activation', 'seed', ...LAYER_ARG_KEYS]);
-    super(args);
+    super({ ...args, name: args.name === undefined ? defaultName('output') : checkLayerName(WHERE, args.name) });
     this.units = checkPositiveInt(WHERE, 'units', args.units);
     this.activation = checkActivation(WHERE, 'activation', args.activation ?? 'linear');
     this.g = getActivation(this.activation);

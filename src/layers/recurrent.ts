@@ -8,6 +8,11 @@
  * seeded initialisers (Glorot uniform inputs, orthogonal recurrences, zero biases, LSTM `b_f = 1`),
  * `call()` runs {@link unroll}: the layer itself has no loop.
  *
+ * tfjs's other options (`useBias`, initializers, regularizers, constraints, `dropout`,
+ * `recurrentDropout`, `dropoutFunc`, `unitForgetBias`, `implementation`, `unroll`, `inputDim`,
+ * `inputLength`) act as in tfjs (Keras where tfjs ignores one), on the fused view of the weights
+ * tfjs's layer holds: see `./options.ts` and `./dropout.ts`.
+ *
  * Semantics follow tfjs's own recurrent layers:
  * - input `[batch, time, features]`; output `h_T: [batch, units]`, or `h_t` at every step
  *   `[batch, time, units]` with `returnSequences`;
@@ -23,26 +28,52 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkCellSize, type Cell, type CellConfig, type CellKind, type State } from '../cells/cell.js';
-import { createCell, definitionOf, paramShapes } from '../cells/kinds.js';
-import { checkBoolean, checkKeys, checkPositiveInt, checkSeed, checkTensor, fmt, show } from '../check/index.js';
+import { createCell, DEFAULT_ACTIVATION, definitionOf, paramShapes } from '../cells/kinds.js';
+import {
+  checkBoolean,
+  checkKeys,
+  checkPositiveInt,
+  checkSeed,
+  checkTensor,
+  describe,
+  fmt,
+  show,
+} from '../check/index.js';
 import { freshSeed } from '../init.js';
+import { paramsFromKeras } from '../interop/keras.js';
 import { unroll } from '../unroll.js';
 import {
   checkActivation,
+  checkLayerName,
   checkSetWeights,
+  defaultName,
   guardWrites,
   initializerFrom,
   LAYER_ARG_KEYS,
   registerOnce,
-  singleInput,
   singleShape,
   type DisposeResult,
   type Kwargs,
   type LayerArgs,
 } from './base.js';
+import { dropoutMask } from './dropout.js';
+import {
+  activityPenalty,
+  addRegularizers,
+  constrainWrites,
+  initialValues,
+  optionKeys,
+  optionsConfig,
+  weightOptions,
+  withInputDims,
+  type ImplementationArg,
+  type TfjsRecurrentArgs,
+  type UnitForgetBiasArg,
+  type WeightOptions,
+} from './options.js';
 
 /** Options of every recurrent layer. */
-export interface RecurrentLayerArgs extends LayerArgs {
+export interface RecurrentLayerArgs extends LayerArgs, TfjsRecurrentArgs {
   /** The size of h. */
   units: number;
   /** f of the Elman cell; the tanh of the LSTM and GRU (default `'tanh'`). */
@@ -56,20 +87,21 @@ export interface RecurrentLayerArgs extends LayerArgs {
   /** Process the sequence backwards (default `false`). */
   goBackwards?: boolean;
   /**
-   * Seed of the initial weights. With `goBackwards` the seed is offset, so that the two halves of
-   * a `tf.layers.bidirectional` wrapper (same config, `goBackwards` flipped) start different.
+   * Seed of the initial weights (where no tfjs initializer is given) and of the dropout masks. With
+   * `goBackwards` the seed is offset, so that the two halves of a `tf.layers.bidirectional`
+   * wrapper (same config, `goBackwards` flipped) start different.
    */
   seed?: number;
 }
 
 export type ElmanLayerArgs = RecurrentLayerArgs;
 
-export interface LstmLayerArgs extends RecurrentLayerArgs {
+export interface LstmLayerArgs extends RecurrentLayerArgs, UnitForgetBiasArg, ImplementationArg {
   /** σ of the gates (default `'sigmoid'`; tfjs's own LSTM defaults to `'hardSigmoid'`). */
   recurrentActivation?: string;
 }
 
-export interface GruLayerArgs extends LstmLayerArgs {
+export interface GruLayerArgs extends Omit<LstmLayerArgs, 'unitForgetBias'> {
   /** The reset gate after the recurrent matMul (default `true`, as PyTorch and Keras 3). */
   resetAfter?: boolean;
 }
@@ -79,6 +111,10 @@ const KIND_KEYS: Record<CellKind, readonly string[]> = {
   elman: [],
   lstm: ['recurrentActivation'],
   gru: ['recurrentActivation', 'resetAfter'],
+  mingru: ['recurrentActivation'],
+  minlstm: ['recurrentActivation'],
+  lru: [],
+  indrnn: [],
 };
 /** Added to `seed` for a backward layer (a prime, so forward and backward seeds never meet). */
 const BACKWARD_SEED_OFFSET = 104729;
@@ -96,6 +132,13 @@ export class RecurrentLayer extends tf.layers.Layer {
   readonly returnState: boolean;
   readonly goBackwards: boolean;
   readonly seed: number | undefined;
+  /** tfjs's options beyond the equations (initializers, regularizers, constraints, dropout, …), resolved. */
+  readonly options: WeightOptions;
+  /** The dropout masks of the n-th training call are drawn from this seed and n. */
+  private readonly dropoutSeed: number;
+  private dropoutCalls = 0;
+  /** The activity penalty of the last training call (a loss of the layer), or null. */
+  private activityLoss: tf.Scalar | null = null;
   /** The cell whose parameters are this layer's weights; `null` until the layer is built. */
   cell: Cell | null = null;
   private batchSize: number | null = null;
@@ -111,22 +154,30 @@ export class RecurrentLayer extends tf.layers.Layer {
     if (args === null || typeof args !== 'object') {
       throw new TypeError(`${where}: expected an options object { units, ... }, got ${show(args)}`);
     }
-    checkKeys(where, args, [...COMMON_KEYS, ...KIND_KEYS[kind], ...LAYER_ARG_KEYS]);
-    super(args);
+    checkKeys(where, args, [...COMMON_KEYS, ...KIND_KEYS[kind], ...optionKeys(kind), ...LAYER_ARG_KEYS]);
+    super({
+      ...withInputDims(where, args),
+      name: args.name === undefined ? defaultName(kind) : checkLayerName(where, args.name),
+    });
     this.kind = kind;
     this.units = checkPositiveInt(where, 'units', args.units);
-    this.activation = checkActivation(where, 'activation', args.activation ?? 'tanh');
-    this.recurrentActivation =
-      kind === 'elman'
-        ? undefined
-        : checkActivation(where, 'recurrentActivation', args.recurrentActivation ?? 'sigmoid');
+    this.activation = checkActivation(where, 'activation', args.activation ?? DEFAULT_ACTIVATION[kind]);
+    this.recurrentActivation = !KIND_KEYS[kind].includes('recurrentActivation')
+      ? undefined
+      : checkActivation(where, 'recurrentActivation', args.recurrentActivation ?? 'sigmoid');
     this.resetAfter = kind === 'gru' ? checkBoolean(where, 'resetAfter', args.resetAfter ?? true) : undefined;
     this.returnSequences = checkBoolean(where, 'returnSequences', args.returnSequences ?? false);
     this.returnState = checkBoolean(where, 'returnState', args.returnState ?? false);
     this.goBackwards = checkBoolean(where, 'goBackwards', args.goBackwards ?? false);
     this._stateful = checkBoolean(where, 'stateful', args.stateful ?? false);
     this.seed = args.seed === undefined ? undefined : checkSeed(where, args.seed);
+    this.options = weightOptions(where, kind, args);
+    this.dropoutSeed =
+      this.seed === undefined ? freshSeed() : this.seed + (this.goBackwards ? BACKWARD_SEED_OFFSET : 0);
     this.supportsMasking = true;
+    // No constraint of its own (build() and call() check with messages that name the layer): an
+    // input spec for tf.layers.bidirectional and apply() to append the initial states' specs to.
+    this.inputSpec = [new tf.InputSpec({})];
   }
 
   private get where(): string {
@@ -135,7 +186,7 @@ export class RecurrentLayer extends tf.layers.Layer {
 
   /** `h`, or `h` and `c` for the LSTM. */
   private get stateCount(): number {
-    return this.kind === 'lstm' ? 2 : 1;
+    return definitionOf(this.kind).stateNames.length;
   }
 
   /** The cell, or a clear error before `build()`. */
@@ -146,7 +197,7 @@ export class RecurrentLayer extends tf.layers.Layer {
 
   /** Creates the weights (the cell's parameters, seeded) and the cell that reads them. */
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = singleShape(this.where, inputShape);
+    const shape = this.sequenceShape(inputShape);
     const inputSize = shape[2];
     if (shape.length !== 3 || inputSize === null) {
       throw new RangeError(`${this.where}: expected input of shape [batch, time, features], got ${fmt(shape)}`);
@@ -168,16 +219,27 @@ export class RecurrentLayer extends tf.layers.Layer {
       activation: this.activation,
       recurrentActivation: this.recurrentActivation,
       resetAfter: this.resetAfter,
+      ...(!this.options.useBias && { useBias: false }),
     };
     const seed = this.seed === undefined ? freshSeed() : this.seed + (this.goBackwards ? BACKWARD_SEED_OFFSET : 0);
-    // The cell's seeded initialisers, drawn only if tfjs asks for initial values.
-    const seeded: { cell?: Cell } = {};
+    const def = definitionOf(this.kind);
+    // The initial values (the cell's seeded initialisers, tfjs's where given), drawn only if tfjs asks for them.
+    const drawn: { values?: Record<string, tf.Tensor> } = {};
+    const draw = () => {
+      const seeded = createCell(config, { seed });
+      const values = initialValues(def, config, this.options, seeded.params);
+      seeded.dispose();
+      return values;
+    };
     const params: Record<string, tf.Variable> = {};
     for (const [symbol, shape] of paramShapes(config)) {
-      const initial = initializerFrom(() => (seeded.cell ??= createCell(config, { seed })).params[symbol].clone());
+      const initial = initializerFrom(() => (drawn.values ??= draw())[symbol].clone());
       params[symbol] = guardWrites(this.where, this.addWeight(symbol, shape, 'float32', initial)).read() as tf.Variable;
     }
-    seeded.cell?.dispose();
+    tf.dispose(Object.values(drawn.values ?? {}));
+    addRegularizers(this, def, config, this.options, params);
+    constrainWrites(def, config, this.options, params);
+    if (this.options.activityRegularizer) this.addLoss(() => this.takeActivityLoss());
     this.cell = createCell(config, { params });
     this.built = true;
     if (this.stateful) this.resetStates();
@@ -185,7 +247,7 @@ export class RecurrentLayer extends tf.layers.Layer {
 
   /** `[batch, time, units]` or `[batch, units]`, followed by `[batch, units]` per state with `returnState`. */
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
-    const [batch, time] = singleShape(this.where, inputShape);
+    const [batch, time] = this.sequenceShape(inputShape);
     const output = this.returnSequences ? [batch, time, this.units] : [batch, this.units];
     if (!this.returnState) return output;
     return [output, ...Array.from({ length: this.stateCount }, () => [batch, this.units])];
@@ -200,20 +262,96 @@ export class RecurrentLayer extends tf.layers.Layer {
     return masks as tf.Tensor | tf.Tensor[];
   }
 
+  /**
+   * tfjs's `apply`, taking the initial state as tfjs's recurrent layers do: `apply(x, { initialState:
+   * [h] })` (`[h, c]` for the LSTM), or `apply([x, h, c])`. Tensors reach `call()` through the
+   * keyword arguments. Symbolic states (a `tf.input`, another layer's output) become inputs of the
+   * layer's node, so the layers computing them belong to the model and their values reach `call()`
+   * when it runs (tfjs passes the keyword arguments of a symbolic `apply` on to no layer but its
+   * own `RNN`).
+   */
+  override apply(
+    inputs: tf.Tensor | tf.Tensor[] | tf.SymbolicTensor | tf.SymbolicTensor[],
+    kwargs?: Kwargs,
+  ): tf.Tensor | tf.Tensor[] | tf.SymbolicTensor | tf.SymbolicTensor[] {
+    const [x, ...inInputs] = Array.isArray(inputs) ? inputs : [inputs];
+    const { initialState, ...rest } = kwargs ?? {};
+    if (rest.constants != null) {
+      throw new Error(`${this.where}: constants are not supported (by tfjs's recurrent layers neither)`);
+    }
+    if (inInputs.length > 0 && initialState != null) {
+      throw new Error(`${this.where}: initialState given twice, as inputs after x and as { initialState }`);
+    }
+    const listed: unknown[] = initialState == null ? [] : Array.isArray(initialState) ? initialState : [initialState];
+    const states = inInputs.length > 0 ? inInputs : listed;
+    if (states.length === 0) return super.apply(x, rest);
+    this.checkStateCount(states.length);
+    const symbolic = x instanceof tf.SymbolicTensor;
+    if (states.some((s) => s instanceof tf.SymbolicTensor !== symbolic)) {
+      throw new TypeError(
+        `${this.where}: expected x and initialState all symbolic (tf.input, a layer's output) or all ` +
+          `tf.Tensors, got x ${symbolic ? 'symbolic' : 'a tf.Tensor'} and initialState ${states.map(describe).join(', ')}`,
+      );
+    }
+    if (!symbolic) return super.apply(x, { ...rest, initialState: states as tf.Tensor[] });
+    const symbolicStates = states as tf.SymbolicTensor[];
+    const own = this.inputSpec;
+    this.inputSpec = [...own, ...symbolicStates.map((s) => new tf.InputSpec({ shape: s.shape }))];
+    try {
+      return super.apply([x as tf.SymbolicTensor, ...symbolicStates], rest);
+    } finally {
+      this.inputSpec = own;
+    }
+  }
+
+  /**
+   * `[batch, time, features]`: the only input shape, or the first one when initial states follow
+   * it (tf.layers.bidirectional hands its layers the states of both directions).
+   */
+  private sequenceShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return Array.isArray(inputShape[0]) ? (inputShape[0] as tf.Shape) : singleShape(this.where, inputShape);
+  }
+
+  private checkStateCount(count: number): void {
+    if (count !== this.stateCount) {
+      const names = definitionOf(this.kind).stateNames.join(', ');
+      throw new Error(`${this.where}: expected initialState of ${this.stateCount} tensor(s) (${names}), got ${count}`);
+    }
+  }
+
+  /** The initial state handed to `call()` (as inputs after x, or in its keyword arguments), checked; or undefined. */
+  private givenState(states: unknown, batch: number): State | undefined {
+    if (states == null) return undefined;
+    const list: unknown[] = Array.isArray(states) ? states : [states];
+    this.checkStateCount(list.length);
+    const [h, c] = list.map(
+      (s, i) =>
+        checkTensor(this.where, `initialState[${i}]`, s, [
+          this.stateful ? this.batchSize : batch,
+          this.units,
+        ]) as tf.Tensor2D,
+    );
+    return c ? { h, c } : { h };
+  }
+
   /** Runs {@link unroll} over `x: [batch, time, features]`; see the module documentation for what it returns. */
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-    return tf.tidy(() => {
+    const training = kwargs.training === true;
+    const out = tf.tidy(() => {
       const cell = this.builtCell();
-      if (kwargs.initialState != null) {
-        throw new Error(
-          `${this.where}: initialState is not supported by the layer; use rt.unroll(cell, x, { initialState })`,
-        );
-      }
-      const x = singleInput(this.where, inputs);
+      const [x, ...given] = Array.isArray(inputs) ? inputs : [inputs];
       checkTensor(this.where, 'x', x, [this.stateful ? this.batchSize : 'batch', 'time', cell.inputSize]);
       const mask = (Array.isArray(kwargs.mask) ? kwargs.mask[0] : kwargs.mask) ?? undefined;
-      const initialState = this.stateful ? this.currentState() : undefined;
-      const { outputs, state } = unroll(cell, x, { initialState, reverse: this.goBackwards, mask });
+      const initialState =
+        this.givenState(given.length > 0 ? given : kwargs.initialState, x.shape[0]) ??
+        (this.stateful ? this.currentState() : undefined);
+      const { input, recurrentMask } = this.dropoutMasks(x, training);
+      const { outputs, state } = unroll(cell, input, {
+        initialState,
+        reverse: this.goBackwards,
+        mask,
+        ...(recurrentMask && { recurrentMask }),
+      });
       const states = cell.stateNames.map((name) => state[name] as tf.Tensor2D);
       if (this.stateful) this.carryStates(states, kwargs.training === true);
       // unroll keeps input order; tfjs's goBackwards returns processing order.
@@ -221,6 +359,36 @@ export class RecurrentLayer extends tf.layers.Layer {
       const y = this.returnSequences ? sequence : state.h;
       return this.returnState ? [y, ...states] : y;
     });
+    const regularizer = this.options.activityRegularizer;
+    // Kept: a model's apply (rt.train's forward) runs the layers in a tidy that would free it
+    // before the layer's losses are read; the previous call's (its gradient done) is freed here.
+    this.activityLoss?.dispose();
+    this.activityLoss =
+      training && regularizer ? tf.keep(activityPenalty(regularizer, Array.isArray(out) ? out : [out])) : null;
+    return out;
+  }
+
+  /**
+   * While training with `dropout` / `recurrentDropout`: the input with its mask applied (one
+   * `[batch, features]` mask for every step) and the recurrent mask `[batch, units]`, new for each
+   * call (from the layer's seed and the number of calls, or from `dropoutFunc`). Otherwise `x` as it is.
+   */
+  private dropoutMasks(x: tf.Tensor, training: boolean): { input: tf.Tensor; recurrentMask?: tf.Tensor2D } {
+    const { dropout, recurrentDropout, dropoutFunc } = this.options;
+    if (!training || (dropout === 0 && recurrentDropout === 0)) return { input: x };
+    const call = this.dropoutCalls++;
+    const [batch, , features] = x.shape;
+    const mask = (name: string, rate: number, size: number) =>
+      dropoutMask(this.where, name, [batch, size], rate, dropoutFunc, `${this.dropoutSeed}:${call}:${name}`);
+    const input = dropout > 0 ? tf.mul(x, tf.expandDims(mask('dropout', dropout, features), 1)) : x;
+    return recurrentDropout > 0
+      ? { input, recurrentMask: mask('recurrentDropout', recurrentDropout, this.units) }
+      : { input };
+  }
+
+  /** The activity penalty of the last training call, or 0 (a loss of the layer: `model.fit` and `rt.train` add it). */
+  private takeActivityLoss(): tf.Scalar {
+    return this.activityLoss && !this.activityLoss.isDisposed ? this.activityLoss : tf.scalar(0);
   }
 
   /** The current state of a stateful layer (`[h]` or `[h, c]`), or nulls when there is none. */
@@ -294,14 +462,68 @@ export class RecurrentLayer extends tf.layers.Layer {
   /** Disposes the weights (once no model holds the layer) and the stored states. */
   override dispose(): DisposeResult {
     const result = super.dispose();
-    if (result.refCountAfterDispose === 0) this.disposeStates();
+    if (result.refCountAfterDispose === 0) {
+      this.disposeStates();
+      this.activityLoss?.dispose();
+      this.activityLoss = null;
+    }
     return result;
   }
 
-  /** Checks the values (count, shapes, dtype: see `checkSetWeights`), then sets them. */
+  /**
+   * Sets the weights from ours (`getWeights()`: one per symbol, checked by `checkSetWeights`) or
+   * from tfjs's and Keras's layout (`[kernel, recurrent_kernel, bias]`, or without bias; a GRU
+   * with `resetAfter` takes Keras 3's `[2, 3 * units]` bias): `setWeights(tfjsLayer.getWeights())`
+   * then computes what the tfjs layer computes (see `rt.interop.fromKeras` for the layout). When
+   * both read the values (an Elman layer with `inputSize === units` has three square-matrix
+   * weights either way), they are ours unless they are a tfjs layer's own variables (named
+   * `…/kernel`).
+   */
   override setWeights(weights: tf.Tensor[]): void {
+    const symbols = this.weights.map((w) => w.originalName.split('/').pop() as string);
+    if (Array.isArray(weights) && (weights.length === 2 || weights.length === 3) && !this.ours(weights)) {
+      const values = paramsFromKeras(
+        `${this.where}.setWeights`,
+        this.kind,
+        this.units,
+        weights,
+        this.resetAfter === true,
+      );
+      try {
+        const unused = Object.keys(values).filter((k) => !symbols.includes(k) && weights.length === 3);
+        if (unused.length > 0) {
+          throw new Error(
+            `${this.where}.setWeights: the Keras weights have a bias (${unused.join(', ')}), the layer has none`,
+          );
+        }
+        const converted = symbols.map((k) => values[k]);
+        checkSetWeights(`${this.where}.setWeights`, this, converted);
+        super.setWeights(converted);
+      } finally {
+        tf.dispose(Object.values(values));
+      }
+      return;
+    }
+    if (Array.isArray(weights) && weights.length !== symbols.length) {
+      throw new Error(
+        `${this.where}.setWeights: expected ${symbols.length} weights (${symbols.join(', ')}) or Keras's ` +
+          `[kernel, recurrent_kernel, bias] (2 without bias), got ${weights.length}`,
+      );
+    }
     checkSetWeights(this.where, this, weights);
     super.setWeights(weights);
+  }
+
+  /** Whether `values` read as our weights: their count and shapes, and not a tfjs layer's `kernel` variables. */
+  private ours(values: tf.Tensor[]): boolean {
+    const weights = this.weights;
+    const first = values[0];
+    const kerasNamed = first instanceof tf.Variable && /(^|\/)kernel(_\d+)?$/.test(first.name);
+    return (
+      !kerasNamed &&
+      values.length === weights.length &&
+      values.every((v, i) => v instanceof tf.Tensor && v.shape.join() === weights[i].shape.join())
+    );
   }
 
   /** The options, for saving and for `tf.layers.bidirectional` (which rebuilds the layer from them). */
@@ -317,7 +539,8 @@ export class RecurrentLayer extends tf.layers.Layer {
     if (this.recurrentActivation !== undefined) config.recurrentActivation = this.recurrentActivation;
     if (this.resetAfter !== undefined) config.resetAfter = this.resetAfter;
     if (this.seed !== undefined) config.seed = this.seed;
-    return { ...super.getConfig(), ...config };
+    // The options of ./options.ts only where the kind takes them (not the modern cells).
+    return { ...super.getConfig(), ...config, ...(optionKeys(this.kind).length > 0 && optionsConfig(this.options)) };
   }
 }
 

@@ -16,7 +16,7 @@
  * - a function `(yTrue, yPred) => tf.Scalar` (Keras' argument order).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fmt, show, type LabelKind } from '../check/index.js';
+import { describe, fmt, show, type LabelKind } from '../check/index.js';
 
 /** tfjs's loss names that `rt.train` takes too. */
 export const TFJS_LOSS_NAMES = [
@@ -48,9 +48,22 @@ export function checkLoss(where: string, loss: unknown): LossName | LossFn {
   );
 }
 
-/** The loss as a function of labels and (target-selected) predictions. */
-export function lossFunction(loss: LossName | LossFn): LossFn {
-  if (typeof loss === 'function') return loss;
+/**
+ * The loss as a function of labels and (target-selected) predictions. A function of the user's
+ * that returns something else than a scalar tensor is refused by `where` when it runs.
+ */
+export function lossFunction(loss: LossName | LossFn, where: string): LossFn {
+  if (typeof loss === 'function') {
+    return (y, p) => {
+      const value: unknown = loss(y, p);
+      if (!(value instanceof tf.Tensor) || value.rank !== 0) {
+        throw new TypeError(
+          `${where}: expected loss(yTrue, yPred) to return a scalar tf.Tensor, got ${describe(value)}`,
+        );
+      }
+      return value as tf.Scalar;
+    };
+  }
   if (loss === 'mse' || loss === 'meanSquaredError') return (y, p) => tf.mean(tf.squaredDifference(p, y)) as tf.Scalar;
   if (loss === 'softmaxCrossEntropy') return crossEntropy;
   if (loss === 'sparseSoftmaxCrossEntropy') return (y, p) => crossEntropy(oneHot(y, p), p);

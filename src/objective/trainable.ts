@@ -14,6 +14,7 @@ import {
   exampleProblem,
 } from '../check/index.js';
 import { RecurrentNetwork } from '../network.js';
+import { sum } from '../sum.js';
 import { checkLabels, labelKind, resolveTarget, targetShape, type LossFn, type LossName, type Target } from './loss.js';
 
 export interface Trainable {
@@ -30,10 +31,16 @@ export interface Trainable {
   /** The shape of the model's prediction for `x`. */
   predShape(x: tf.Tensor): number[];
   /**
-   * The prediction for `x` and, for a network, the state after its last step. `training` is
-   * passed to a LayersModel's layers (dropout and the like act only while training).
+   * The prediction for `x` and, for a network, the state of every cell after its last step (one
+   * per layer and direction, in `net.apply`'s order). `training` is passed to a LayersModel's
+   * layers and to a network (dropout and the like act only while training).
    */
-  forward(x: tf.Tensor, options: { training: boolean; initialState?: State }): { y: tf.Tensor; state?: State };
+  forward(x: tf.Tensor, options: { training: boolean; initialState?: State[] }): { y: tf.Tensor; state?: State[] };
+  /**
+   * The training loss: `loss` plus the model's own losses, as `model.fit` adds them (a
+   * LayersModel's regularizer penalties, read after the forward pass); `loss` itself for a network.
+   */
+  penalty(loss: tf.Scalar): tf.Scalar;
 }
 
 /** Wraps a network or a tf.LayersModel; anything else is refused. */
@@ -64,6 +71,7 @@ export function checkExample(
       `${where}: expected y to be a tf.Tensor, got ${y instanceof tf.Tensor ? 'a disposed tensor' : typeof y}`,
     );
   }
+  checkLogits(where, trainable, loss);
   const resolved = resolveTarget(target, loss, y);
   const predShape = targetShape(where, trainable.predShape(xs), resolved);
   checkLabels(where, y, predShape, loss);
@@ -107,7 +115,11 @@ function networkTrainable(where: string, net: RecurrentNetwork): Trainable {
     names: Object.keys(params),
     checkX: (w, x) => checkSequence(w, 'x', x, net.inputSize),
     predShape: (x) => [x.shape[0], x.shape[1] as number, net.outputSize],
-    forward: (x, { initialState }) => net.apply(x, initialState ? { initialState } : {}),
+    penalty: (loss) => loss,
+    forward: (x, { initialState, training }) => {
+      const { y, states } = net.apply(x, { ...(initialState ? { initialState } : {}), training });
+      return { y, state: states };
+    },
   };
 }
 
@@ -138,7 +150,59 @@ function layersTrainable(where: string, model: tf.LayersModel): Trainable {
     checkX: (w, x) => checkTensor(w, 'x', x, inputShape),
     predShape: (x) => outputShape.map((d, i) => d ?? x.shape[i]),
     forward: (x, { training }) => ({ y: model.apply(x, { training }) as tf.Tensor }),
+    penalty: (loss) => sum([loss, ...modelLosses(model)]) as tf.Scalar,
   };
+}
+
+/**
+ * The layers' own losses (regularizer penalties), as `model.fit` adds them to the training loss,
+ * and those of layers inside a wrapper (`tf.layers.bidirectional`, `timeDistributed`), which
+ * tfjs's `model.fit` leaves out (a wrapper reports none of its layer's losses). A `tf.Sequential`
+ * fits through the model it wraps, whose `calculateLosses` finds the layers' losses (the
+ * Sequential's own finds none).
+ */
+function modelLosses(model: tf.LayersModel): tf.Scalar[] {
+  const inner = model instanceof tf.Sequential ? (model as unknown as { model: tf.LayersModel | null }).model : null;
+  const graph = inner ?? model;
+  const wrapped = new Set(graph.layers.flatMap(wrappedLayers));
+  return [...graph.calculateLosses(), ...[...wrapped].flatMap((layer) => layer.calculateLosses())];
+}
+
+/** The layers a wrapper holds (Bidirectional's two, TimeDistributed's one), or none. */
+function wrappedLayers(layer: tf.layers.Layer): tf.layers.Layer[] {
+  const { forwardLayer, backwardLayer, layer: inner } = layer as unknown as Record<string, unknown>;
+  return [forwardLayer, backwardLayer, inner].filter((l): l is tf.layers.Layer => l instanceof tf.layers.Layer);
+}
+
+/** The probability loss that matches each logits loss. */
+const PROBABILITY_LOSS = {
+  softmaxCrossEntropy: 'categoricalCrossentropy',
+  sparseSoftmaxCrossEntropy: 'sparseCategoricalCrossentropy',
+} as const;
+
+/**
+ * Refuses a logits loss (`softmaxCrossEntropy`, `sparseSoftmaxCrossEntropy`) on a model whose
+ * output already applies softmax: the loss would apply it a second time and training stalls.
+ */
+function checkLogits(where: string, trainable: Trainable, loss: LossName | LossFn): void {
+  if (loss !== 'softmaxCrossEntropy' && loss !== 'sparseSoftmaxCrossEntropy') return;
+  const { model } = trainable;
+  let what: string | null = null;
+  if (model instanceof RecurrentNetwork) {
+    if (model.outputActivation === 'softmax') what = "the network's outputActivation is 'softmax'";
+  } else {
+    const layer = model.outputs[0].sourceLayer;
+    const config = layer.getConfig();
+    if (config.activation === 'softmax' || layer.getClassName() === 'Softmax') {
+      what = `the model's output layer '${layer.name}' applies softmax`;
+    }
+  }
+  if (what) {
+    throw new Error(
+      `${where}: loss '${loss}' takes logits (it applies softmax itself), but ${what}: use loss ` +
+        `'${PROBABILITY_LOSS[loss]}', which takes probabilities, or a linear output`,
+    );
+  }
 }
 
 function describeModel(model: unknown): string {
