@@ -79,6 +79,21 @@ module.exports = {
       },
     },
     {
+      name: 'interop-below-the-network',
+      comment:
+        'interop/ converts weights and files below the network (network.ts builds its tfjs model with ' +
+        'interop/layers-model.ts); only the entries that hand back a RecurrentNetwork sit above it: ' +
+        'interop/index.ts, interop/files.ts (rt.interop.load) and interop/onnx/network.ts.',
+      severity: 'error',
+      from: { path: '^src/interop/', pathNot: '^src/interop/(index|files)\\.ts$|^src/interop/onnx/network\\.ts$' },
+      to: {
+        path: either(
+          folders('train', 'diagnostics', 'cli', 'plot', 'backends', 'objective'),
+          modules('network', 'network-io', 'index'),
+        ),
+      },
+    },
+    {
       name: 'objective-below-train-and-diagnostics',
       comment: 'objective/ (loss, trainable model) serves train/ and diagnostics/, so it imports neither.',
       severity: 'error',

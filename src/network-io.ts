@@ -5,6 +5,7 @@
  * {@link RecurrentNetwork}.
  */
 import * as tf from '@tensorflow/tfjs';
+import { pyTorchNetworkParts, type FromPyTorchNetworkOptions, type StateDict } from './interop/pytorch.js';
 import { loadSavedNetwork, savedNetworkFromArtifacts, type SavedNetwork } from './io/artifacts.js';
 import { networkFromSaved, type RecurrentNetwork } from './network.js';
 
@@ -29,5 +30,26 @@ function build(saved: SavedNetwork, source: string): RecurrentNetwork {
   } catch (err) {
     tf.dispose(Object.values(saved.params));
     throw new Error(`loadNetwork(${source}): modelTopology.config does not make a network: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The network a full PyTorch state dict holds: `nn.RNN`/`nn.LSTM`/`nn.GRU` with any
+ * `num_layers`, `bidirectional`, `bias`, under a module prefix (`lstm.weight_ih_l0`), with an
+ * optional `nn.Linear` head (`fc.weight`, `fc.bias` → `W_yh`, `b_y`; without one, `y_t = h_t`).
+ * Keys it does not understand are an error naming them. Also `rt.interop.fromPyTorchNetwork`.
+ *
+ * ```ts
+ * // python: sd = {k: v.tolist() for k, v in model.state_dict().items()}
+ * const net = rt.interop.fromPyTorchNetwork(sd, { kind: 'lstm' });
+ * ```
+ */
+export function fromPyTorchNetwork(stateDict: StateDict, options: FromPyTorchNetworkOptions): RecurrentNetwork {
+  const saved = pyTorchNetworkParts(stateDict, options);
+  try {
+    return networkFromSaved(saved);
+  } catch (err) {
+    tf.dispose(Object.values(saved.params));
+    throw err;
   }
 }

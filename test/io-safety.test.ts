@@ -239,8 +239,8 @@ describe('io safety: rt.loadNetwork refuses configurations it cannot trust', () 
   });
 
   it('another format version, a missing config, a LayersModel', async () => {
-    withTopology((t) => (t.version = 2));
-    await expectRefused('network', /unsupported format version 2, expected 1/);
+    withTopology((t) => (t.version = 3));
+    await expectRefused('network', /unsupported format version 3, expected 1 or 2/);
     withTopology((t) => (t.config = null as never));
     await expectRefused('network', /modelTopology\.config must be \{ cell, outputSize, outputActivation \}/);
     await saveModel('layersModel');

@@ -74,7 +74,7 @@ describe('network', () => {
 
   it('refuses bad options and inputs clearly', () => {
     expect(() => rt.network({ cell: 'lstn' as never, inputSize: 2, units: 3, outputSize: 1 })).to.throw(
-      /expected cell to be one of 'elman', 'lstm', 'gru', got "lstn"/,
+      /expected cell to be one of 'elman', 'lstm', 'gru', .*got "lstn"/,
     );
     expect(() => rt.network({ cell: 'elman', inputSize: 2, units: 3, outputSize: 0 })).to.throw(
       /expected outputSize to be a positive integer, got 0/,

@@ -3,6 +3,9 @@
  * tf.callbacks and CustomCallback objects, stopTraining, validationSplit, verbose, and the
  * history key val_loss.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
@@ -172,6 +175,19 @@ describe('train: callbacks as model.fit takes them', () => {
     ]);
     tf.dispose([small.x, small.y, validation.x, validation.y]);
     n.dispose();
+  });
+
+  it('a stop writes the checkpoint of the epoch it stops at (checkpoint every 5 epochs, stopped after 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rt-stop-'));
+    const n = net();
+    const stop = tf.callbacks.earlyStopping({ monitor: 'loss', minDelta: 1e9, patience: 1 });
+    const path = join(dir, 'ck');
+    await rt.train(n, data, { ...base, epochs: 10, checkpoint: { path, every: 5 }, callbacks: stop });
+    const ck = await rt.loadCheckpoint(path);
+    expect(ck.epochsDone).to.equal(2);
+    ck.network.dispose();
+    n.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('net.stopTraining set in onBatchEnd ends training after that batch', async () => {

@@ -162,7 +162,7 @@ describe('webgpu in Node (Dawn)', () => {
           relative((back.weight_hh_l0 as number[][]).flat(), (f.params.weight_hh_l0 as number[][]).flat()),
         ).to.be.below(1e-7);
         expect((await thrown(() => rt.interop.toPyTorch(cell))).message).to.match(
-          /toPyTorch: .*'webgpu' backend.*use await rt\.interop\.toPyTorchAsync\(cell\) instead/,
+          /toPyTorch: .*'webgpu' backend.*use await rt\.interop\.toPyTorchAsync\(model\) instead/,
         );
       } finally {
         cell.dispose();

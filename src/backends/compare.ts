@@ -10,7 +10,7 @@ import type { Cell } from '../cells/cell.js';
 import { createCell } from '../cells/kinds.js';
 import { checkKeys, checkPositiveInt, checkTensor, show } from '../check/index.js';
 import { uniqueName } from '../init.js';
-import { RecurrentNetwork } from '../network.js';
+import { networkFromSaved, RecurrentNetwork } from '../network.js';
 import { unroll } from '../unroll.js';
 import { use } from './use.js';
 
@@ -165,14 +165,13 @@ function replicate(model: RecurrentNetwork | Cell, weights: Record<string, Snaps
     params[symbol] = tf.variable(value, true, uniqueName(symbol));
     value.dispose();
   }
-  const cellConfig = model instanceof RecurrentNetwork ? model.cell.config : model.config;
-  const { W_yh, b_y, ...cellParams } = params;
-  const cell = createCell(cellConfig, { params: cellParams });
   const list = Object.values(params);
   if (model instanceof RecurrentNetwork) {
-    const net = new RecurrentNetwork(cell, model.outputSize, model.outputActivation, { W_yh, b_y });
+    // Stacked and bidirectional networks too: the replica is built as a saved network is loaded.
+    const net = networkFromSaved({ config: model.config, params });
     return { params: list, forward: (x) => net.predict(x), dispose: () => net.dispose() };
   }
+  const cell = createCell(model.config, { params });
   return { params: list, forward: (x) => unroll(cell, x).outputs, dispose: () => cell.dispose() };
 }
 

@@ -112,7 +112,7 @@ function check(
   const trainable = asTrainable(where, model);
   const { target, predShape } = checkExample(where, trainable, x, y, loss, options.target);
   const given = checkGiven(where, trainable.names, trainable.variables, options.gradients);
-  const lossFn = lossFunction(loss);
+  const lossFn = lossFunction(loss, where);
   const f = () => lossFn(y, selectTarget(trainable.forward(x, { training: false }).y, target));
 
   return (function* (): Reader<GradientCheckResult> {

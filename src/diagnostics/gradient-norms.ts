@@ -7,12 +7,15 @@
  * step. The loss does not change, and $\partial L / \partial p_t = \partial L / \partial h_t$
  * (the total derivative: through the output at t and through every later step). One backward
  * pass gives all T of them and the parameters' gradients together.
+ *
+ * In a stacked network $h_t$ is the top layer's (the one the output function reads); in a
+ * bidirectional one it is $[\overrightarrow{h}_t; \overleftarrow{h}_t]$, each half probed, so
+ * $\|\partial L/\partial h_t\|^2$ is the sum of the two halves' squared norms.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkKeys } from '../check/index.js';
 import { RecurrentNetwork } from '../network.js';
 import { assertSyncReadable, runAsync, runSync, type Reader } from '../read.js';
-import { unroll } from '../unroll.js';
 import {
   asTrainable,
   checkExample,
@@ -85,18 +88,24 @@ function norms(
   const loss = checkLoss(where, options.loss);
   const trainable = asTrainable(where, model);
   const { target, predShape } = checkExample(where, trainable, x, y, loss, options.target);
-  const lossFn = lossFunction(loss);
+  const lossFn = lossFunction(loss, where);
   const [batch, time] = x.shape as [number, number, number];
 
   const compute = () =>
     tf.tidy(() => {
-      const probes = Array.from({ length: time }, () => tf.zeros([batch, model.units]));
+      // probes[d * time + t] is added to h_t of direction d (1: the reverse cell) of the top layer.
+      const probes = Array.from({ length: model.directions * time }, () => tf.zeros([batch, model.units]));
       const f = () => {
-        const { outputs } = unroll(model.cell, x, { probe: (t, h) => tf.add(h, probes[t]) });
-        return lossFn(y, selectTarget(model.output(outputs), target));
+        const probe = (t: number, h: tf.Tensor2D, reverse: boolean) =>
+          tf.add(h, probes[(reverse ? time : 0) + t]) as tf.Tensor2D;
+        return lossFn(y, selectTarget(model.apply(x, { probe }).y, target));
       };
       const grads = tf.grads(f)([...probes, ...trainable.variables]);
-      return tf.stack(grads.map((g) => tf.norm(g)));
+      const squares = grads.slice(0, probes.length).map((g) => tf.sum(tf.square(g)));
+      const perStep = Array.from({ length: time }, (_, t) =>
+        tf.sqrt(model.directions === 2 ? tf.add(squares[t], squares[time + t]) : squares[t]),
+      );
+      return tf.stack([...perStep, ...grads.slice(probes.length).map((g) => tf.norm(g))]);
     });
   return (function* (): Reader<GradientNorms> {
     // NaN or Infinity in x or y would give NaN norms (and invalid labels a meaningless loss): refused first.

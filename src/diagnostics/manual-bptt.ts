@@ -57,6 +57,12 @@ export function manualBPTT(
 ): Record<string, tf.Tensor> {
   const where = 'diagnostics.manualBPTT';
   if (!(net instanceof RecurrentNetwork)) throw new TypeError(`${where}: expected a RecurrentNetwork (rt.network)`);
+  if (net.layers > 1 || net.bidirectional) {
+    throw new Error(
+      `${where}: the backward pass is written out for one layer in one direction; this network has ` +
+        `${net.layers} layer(s)${net.bidirectional ? ', bidirectional' : ''} (gradientCheck checks any network)`,
+    );
+  }
   if (options === null || typeof options !== 'object')
     throw new TypeError(`${where}: expected options { loss, target? }`);
   checkKeys(where, options, ['loss', 'target']);
@@ -78,7 +84,11 @@ export function manualBPTT(
   const def = definitionOf(config.kind);
   const equations = def.equations(config);
   const recurrentBias = def.recurrentBias?.(config) ?? {};
-  const { layout, backward } = fastPathFor(config)!;
+  const path = fastPathFor(config);
+  if (!path) {
+    throw new Error(`${where}: no hand-derived backward pass for a ${config.kind} cell (only elman, lstm, gru)`);
+  }
+  const { layout, backward } = path;
   const separate = separateGates(layout);
   const p = net.params;
 

@@ -4,30 +4,33 @@
  * `RecurrentNetwork`: `network.ts` builds the network from what it reads.
  *
  * `model.json`'s `modelTopology` is `{ format: 'tfjs-recurrent/network', version, config }`
- * and the weights are the parameters keyed by symbol (`W_hx`, …, `W_yh`, `b_y`). Loading checks
- * the format, the configuration (known cell kind and activations, sane sizes) and that every
- * weight is there with its exact shape, before any variable is made.
+ * and the weights are the parameters keyed by symbol (`W_hx`, …, `W_yh`, `b_y`; a stacked or
+ * bidirectional network's keys carry their cell's prefix, `l1.W_hx`, see `stack.ts`). Version 1
+ * is a one-layer, one-direction network (what every file before stacking holds, and what such a
+ * network still writes); version 2 adds `layers`, `bidirectional` and `dropout` to the config.
+ * Loading checks the format, the configuration (known cell kind and activations, sane sizes)
+ * and that every weight is there with its exact shape, before any variable is made.
  */
 import * as tf from '@tensorflow/tfjs';
 import { getActivation } from '../activations.js';
-import type { CellConfig } from '../cells/cell.js';
 import { CELL_KINDS, paramShapes } from '../cells/kinds.js';
 import { fmt } from '../check/index.js';
 import { checkWeightValues, fileHandler, pathFromUrl, registerFileRouter, specBytes } from './file.js';
+import { cellPositions, directionsOf, type NetworkConfig } from './stack.js';
+
+export type { NetworkConfig } from './stack.js';
 
 export const NETWORK_FORMAT = 'tfjs-recurrent/network';
-const VERSION = 1;
+/** One layer, one direction (the first format, still written for such networks). */
+const VERSION_PLAIN = 1;
+/** `layers`, `bidirectional`, `dropout` in the config. */
+const VERSION_STACKED = 2;
+/** Most stacked layers a loaded model may have. */
+const MAX_LAYERS = 256;
 /** Largest size accepted for one dimension of a loaded model (refuses absurd shapes). */
 const MAX_DIM = 1 << 16;
 /** Largest number of parameters accepted in one loaded matrix. */
 const MAX_PARAMS = 1 << 28;
-
-/** What `model.json` stores of a network: enough to rebuild it. */
-export interface NetworkConfig {
-  cell: CellConfig;
-  outputSize: number;
-  outputActivation: string;
-}
 
 /**
  * A network as saved and loaded: its configuration and its parameters keyed by symbol (`W_hx`,
@@ -42,7 +45,7 @@ export interface SavedNetwork {
 export async function networkArtifacts(net: SavedNetwork): Promise<tf.io.ModelArtifacts> {
   const { data, specs } = await tf.io.encodeWeights(net.params as tf.NamedTensorMap);
   return {
-    modelTopology: { format: NETWORK_FORMAT, version: VERSION, config: net.config },
+    modelTopology: { format: NETWORK_FORMAT, version: versionOf(net.config), config: net.config },
     format: NETWORK_FORMAT,
     generatedBy: 'tfjs-recurrent',
     weightSpecs: specs,
@@ -81,10 +84,18 @@ export function savedNetworkFromArtifacts(artifacts: tf.io.ModelArtifacts, sourc
         `expected '${NETWORK_FORMAT}'); a tf.LayersModel loads with tf.loadLayersModel`,
     );
   }
-  if (topology.version !== VERSION) {
-    throw new Error(`${where}: unsupported format version ${JSON.stringify(topology.version)}, expected ${VERSION}`);
+  if (topology.version !== VERSION_PLAIN && topology.version !== VERSION_STACKED) {
+    throw new Error(
+      `${where}: unsupported format version ${JSON.stringify(topology.version)}, expected ${VERSION_PLAIN} or ` +
+        `${VERSION_STACKED}`,
+    );
   }
   const config = checkConfig(where, topology.config);
+  if (topology.version === VERSION_PLAIN && versionOf(config) !== VERSION_PLAIN) {
+    throw new Error(
+      `${where}: format version 1 holds one layer in one direction; layers, bidirectional and dropout need version 2`,
+    );
+  }
   const expected = expectedShapes(config);
   const specs = artifacts.weightSpecs ?? [];
   if (!Array.isArray(specs)) throw new Error(`${where}: weightSpecs must be an array, got ${typeof specs}`);
@@ -147,7 +158,11 @@ function checkConfig(where: string, raw: unknown): NetworkConfig {
       );
     }
   }
-  if (cell.units * Math.max(cell.inputSize, cell.units, c.outputSize) > MAX_PARAMS) {
+  checkStack(where, c);
+  if (cell.useBias !== undefined && typeof cell.useBias !== 'boolean') {
+    throw new TypeError(`${where}: expected cell.useBias to be true or false, got ${JSON.stringify(cell.useBias)}`);
+  }
+  if (cell.units * Math.max(cell.inputSize, 2 * cell.units, c.outputSize) > MAX_PARAMS) {
     throw new RangeError(`${where}: refusing a model with ${cell.units} units and input ${cell.inputSize} (too large)`);
   }
   for (const [field, name] of [
@@ -165,9 +180,35 @@ function checkConfig(where: string, raw: unknown): NetworkConfig {
   return c;
 }
 
-/** The shape of every weight a configuration needs, keyed by symbol. */
+/** The format version a configuration needs: 1 for one layer in one direction, else 2. */
+function versionOf(c: NetworkConfig): number {
+  const plain = c.layers === undefined && c.bidirectional === undefined && c.dropout === undefined;
+  return plain ? VERSION_PLAIN : VERSION_STACKED;
+}
+
+/** The stacking fields, when present: `layers` a sane positive integer, `bidirectional` a flag, `dropout` in [0, 1). */
+function checkStack(where: string, c: NetworkConfig): void {
+  const { layers, bidirectional, dropout } = c;
+  if (layers !== undefined && (!Number.isInteger(layers) || layers < 1 || layers > MAX_LAYERS)) {
+    throw new RangeError(
+      `${where}: expected layers to be an integer in [1, ${MAX_LAYERS}], got ${JSON.stringify(layers)}`,
+    );
+  }
+  if (bidirectional !== undefined && typeof bidirectional !== 'boolean') {
+    throw new TypeError(`${where}: expected bidirectional to be true or false, got ${JSON.stringify(bidirectional)}`);
+  }
+  if (dropout !== undefined && !(typeof dropout === 'number' && dropout >= 0 && dropout < 1)) {
+    throw new RangeError(`${where}: expected dropout to be a number in [0, 1), got ${JSON.stringify(dropout)}`);
+  }
+}
+
+/** The shape of every weight a configuration needs, keyed as `net.params` keys them. */
 function expectedShapes(c: NetworkConfig): Map<string, number[]> {
-  return paramShapes(c.cell).set('W_yh', [c.outputSize, c.cell.units]).set('b_y', [c.outputSize]);
+  const shapes = new Map<string, number[]>();
+  for (const { prefix, config } of cellPositions(c)) {
+    for (const [symbol, shape] of paramShapes(config)) shapes.set(prefix + symbol, shape);
+  }
+  return shapes.set('W_yh', [c.outputSize, directionsOf(c) * c.cell.units]).set('b_y', [c.outputSize]);
 }
 
 function resolveHandler(op: 'save' | 'load', handlerOrUrl: string | tf.io.IOHandler): tf.io.IOHandler {

@@ -75,6 +75,12 @@ export async function train(
   const where = 'train';
   const trainable = asTrainable(where, model);
   const opts = resolveOptions(where, options, trainable.net !== null);
+  if (opts.window !== null && trainable.net?.bidirectional) {
+    throw new Error(
+      `${where}: truncated BPTT carries each cell's state forward to the next window, but a bidirectional ` +
+        "network's reverse cells run from the window's end to its start; use bptt: 'full'",
+    );
+  }
   let progress: Progress | null = null;
   let unlock: (() => Promise<void>) | null = null;
   let held: ReturnType<typeof holdOut> | null = null;
@@ -82,7 +88,7 @@ export async function train(
     held = holdOut(where, data, opts.validationSplit);
     // One run at a time per checkpoint path: a second is refused at once, with the holder named.
     if (opts.checkpoint) unlock = await lockCheckpoint(opts.checkpoint.path);
-    const run: Run = { trainable, opts, lossFn: lossFunction(opts.loss), target: opts.target };
+    const run: Run = { trainable, opts, lossFn: lossFunction(opts.loss, where), target: opts.target };
     const resumed = opts.resume ? await findResumePoint(run) : null;
     const seed = resumed?.state.seed ?? opts.seed ?? freshSeed();
     const source = trainingSource(where, held.data, opts, seed);
@@ -119,18 +125,25 @@ export async function train(
       }
       const logs = valLoss === undefined ? { loss } : { loss, val_loss: valLoss, valLoss };
       progress?.epochEnd(logs);
-      await opts.callbacks.epochEnd(epoch, logs);
-      const last = epoch + 1 === opts.epochs || stopper.stopTraining;
+      // The checkpoint of an epoch is on disk before its callbacks run (they may report it done); one
+      // more is written when a callback stops training at an epoch that had none.
       const { checkpoint } = opts;
-      if (checkpoint && ((epoch + 1) % checkpoint.every === 0 || last)) {
-        await writeCheckpoint(checkpoint.path, trainable.net!, opts.optimizer, {
+      const save = () =>
+        writeCheckpoint(checkpoint!.path, trainable.net!, opts.optimizer, {
           epochsDone: epoch + 1,
           seed,
           history: { loss: history.loss, ...(history.valLoss ? { valLoss: history.valLoss } : {}) },
           optimizer: opts.optimizer.getClassName(),
         });
+      const due =
+        checkpoint !== undefined &&
+        ((epoch + 1) % checkpoint.every === 0 || epoch + 1 === opts.epochs || stopper.stopTraining);
+      if (due) await save();
+      await opts.callbacks.epochEnd(epoch, logs);
+      if (stopper.stopTraining) {
+        if (checkpoint && !due) await save();
+        break;
       }
-      if (stopper.stopTraining) break;
     }
     await opts.callbacks.trainEnd();
     return {
@@ -226,7 +239,7 @@ async function trainBatch(run: Run, batch: Batch, at: string): Promise<number> {
   const { x, y } = batch;
   const time = x.shape[1] as number; // checked: x is [batch, time, features]
   const window = run.opts.window ?? time;
-  let state: State | undefined;
+  let state: State[] | undefined;
   let sum = 0;
   let count = 0;
   try {
@@ -252,14 +265,14 @@ async function trainBatch(run: Run, batch: Batch, at: string): Promise<number> {
           sum += step.loss;
           count += 1;
         }
-        if (previous) tf.dispose(Object.values(previous));
+        if (previous) tf.dispose(previous);
       } finally {
         if (xw !== x) xw.dispose();
         if (yw !== y) yw.dispose();
       }
     }
   } finally {
-    if (state) tf.dispose(Object.values(state));
+    if (state) tf.dispose(state);
   }
   return sum / count;
 }
@@ -270,16 +283,17 @@ async function optimizerStep(
   x: tf.Tensor,
   y: tf.Tensor,
   target: Target,
-  initialState: State | undefined,
+  initialState: State[] | undefined,
   at: string,
-): Promise<{ loss: number; state?: State }> {
+): Promise<{ loss: number; state?: State[] }> {
   const { trainable, opts, lossFn } = run;
-  let state: State | undefined;
+  let state: State[] | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const out = trainable.forward(x, { training: true, initialState });
     // The state outlives the differentiation: the next window starts from it, as a constant.
     if (out.state) state = keepState(out.state);
-    return lossFn(y, selectTarget(out.y, target));
+    // As model.fit: the layers' own losses (regularizers) join the training loss.
+    return trainable.penalty(lossFn(y, selectTarget(out.y, target)));
   }, trainable.variables);
   // The loss and, in the same read, sum(0 · g) over every gradient: NaN exactly when some entry is not finite.
   const checks = tf.tidy(() => tf.stack([value, sum(Object.values(grads).map((g) => tf.sum(tf.mul(g, 0))))]));
@@ -308,7 +322,7 @@ async function optimizerStep(
     opts.optimizer.applyGradients(names.map((name, i) => ({ name, tensor: clipped[i] })));
     tf.dispose(clipped);
   } catch (err) {
-    if (state) tf.dispose(Object.values(state));
+    if (state) tf.dispose(state);
     throw err;
   } finally {
     tf.dispose(Object.values(grads));
@@ -388,8 +402,9 @@ async function restore(run: Run, dir: string, optimizerWeights: tf.io.WeightsMan
   }
 }
 
-function keepState(state: State): State {
-  for (const t of Object.values(state)) tf.keep(t);
+/** Keeps every cell's state (one per layer and direction) out of the enclosing tidy. */
+function keepState(state: State[]): State[] {
+  for (const s of state) for (const t of Object.values(s)) tf.keep(t);
   return state;
 }
 
