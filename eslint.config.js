@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'out/', 'scratch/', 'notebooks/', '**/*.cjs', '.cache/'] },
+  { ignores: ['node_modules/', 'dist/', 'out/', 'scratch/', 'notebooks/', '**/*.cjs', '.cache/', 'docs/api/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -1,6 +1,7 @@
 /**
  * The browser suite's runner (`bash scripts/test-browser.sh`): bundles test/browser/page.ts with
- * esbuild (`tfjs-recurrent` resolves to the built dist/, as in an app), serves it from 127.0.0.1
+ * esbuild (`tfjs-recurrent` resolves to the built dist/, as in an app), with the worker script of
+ * examples/worker, serves it from 127.0.0.1
  * with the PyTorch fixtures and the tfjs WASM files, and runs the in-page mocha suite in headless
  * Chromium once per backend (webgpu: Chromium's SwiftShader adapter, `--enable-unsafe-webgpu`).
  * Prints each test, then a last line `N passed, N failed`; exits 1 on any failure.
@@ -42,6 +43,9 @@ async function main(): Promise<number> {
 async function buildSite(root: string, site: string): Promise<void> {
   const t0 = Date.now();
   await bundleForBrowser({ entry: join(root, 'test', 'browser', 'page.ts'), outfile: join(site, 'page.js') });
+  // The worker of examples/worker, which test/browser/worker.browser.ts starts.
+  const worker = join(root, 'examples', 'worker', 'train-worker.ts');
+  await bundleForBrowser({ entry: worker, outfile: join(site, 'train-worker.js') });
   const fixtures = Object.fromEntries(FIXTURE_NAMES.map((n) => [n, loadFixture(n)]));
   await writeFile(join(site, 'fixtures.json'), JSON.stringify(fixtures));
   await writeFile(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite (`npm test`): static checks, unit tests in Node, the browser suite in
-# headless Chromium and the notebooks. Installs what it needs (npm ci; Chromium and Jupyter's
-# nbclient with apt when root on Debian/Ubuntu) or stops with the exact command to run.
+# The whole test suite (`npm test`): static checks, the API reference, unit tests in Node, the
+# packed package installed in an empty project, the browser suite in headless Chromium and the
+# notebooks. Installs what it needs (npm ci; Chromium and Jupyter's nbclient with apt when root on
+# Debian/Ubuntu) or stops with the exact command to run.
 # Ends with one line `N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,8 @@ check lint npx eslint .
 check depcruise npx depcruise src --config .dependency-cruiser.cjs
 check format npx prettier --check .
 check typecheck node node_modules/typescript/bin/tsc --noEmit -p .
+# The API reference (docs/api), from the TSDoc; typedoc.json treats every warning as an error.
+check docs npx typedoc
 suite unit env "${vulkan[@]}" npx mocha 'test/**/*.test.ts'
 check pack bash scripts/test-pack.sh
 for stage in browser notebooks; do

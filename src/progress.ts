@@ -1,21 +1,26 @@
 /**
- * Terminal progress bars, for `rt.train` and for the command line. `cli-progress` is loaded only
- * when a bar is drawn, so the library's import stays light and bundles for browsers.
+ * Terminal progress bars, for `rt.train` and for the command line. `cli-progress` (an optional
+ * peer dependency) is loaded only when a bar is drawn, so the library's import stays light and
+ * bundles for browsers; where it is not installed, progress is one plain line per epoch.
  *
  * - {@link createProgress}: the bar of `rt.train` on stdout, one bar per epoch, left on screen when
  *   the epoch ends (as Keras prints one line per epoch).
+ * - {@link epochLine}: the plain line of one finished epoch (logs, pipes, no `cli-progress`).
  * - {@link Bars}: bars on stderr, one per model, while the command line trains several. Where
  *   stderr is not a terminal (a pipe, a CI log) each model prints one line when it finishes instead.
  */
 import type { MultiBar, SingleBar } from 'cli-progress';
-import { lazyImport } from './lazy-import.js';
+import { isMissingPackage, isNode, lazyImport, nodeOnly } from './lazy-import.js';
 
 type CliProgress = typeof import('cli-progress');
 
-/** `cli-progress`, loaded on first use. */
-async function cliProgress(): Promise<CliProgress> {
-  const module = await lazyImport<CliProgress & { default?: CliProgress }>('cli-progress');
-  return module.default ?? module;
+/** `cli-progress`, loaded on first use; null when it is not installed. */
+async function cliProgress(): Promise<CliProgress | null> {
+  const module = await lazyImport<CliProgress & { default?: CliProgress }>('cli-progress').catch((err: unknown) => {
+    if (isMissingPackage(err, 'cli-progress')) return null;
+    throw err;
+  });
+  return module && (module.default ?? module);
 }
 
 /** A loss as the bars show it. */
@@ -36,9 +41,42 @@ export function defaultProgress(): boolean {
   return typeof process !== 'undefined' && process.stdout?.isTTY === true;
 }
 
-/** The bar of `rt.train`, on stdout. */
+/**
+ * The line of one finished epoch, e.g. `epoch 3/10: loss 2.345, val 2.412 (4.1 s)`.
+ */
+export function epochLine(epoch: number, epochs: number, logs: { loss: number; valLoss?: number }, ms: number): string {
+  const val = logs.valLoss === undefined ? '' : `, val ${formatLoss(logs.valLoss)}`;
+  return `epoch ${epoch + 1}/${epochs}: loss ${formatLoss(logs.loss)}${val} (${(ms / 1000).toFixed(1)} s)`;
+}
+
+/** One {@link epochLine} per epoch on stdout. */
+function lineProgress(): Progress {
+  let epoch = 0;
+  let epochs = 0;
+  let started = 0;
+  return {
+    epochStart(e, n) {
+      [epoch, epochs, started] = [e, n, Date.now()];
+    },
+    batchEnd() {},
+    epochEnd(logs) {
+      process.stdout.write(`${epochLine(epoch, epochs, logs, Date.now() - started)}\n`);
+    },
+    stop() {},
+  };
+}
+
+/**
+ * The progress of `rt.train` on stdout: a bar per epoch, or one line per epoch where `cli-progress`
+ * is not installed. Refused in a browser (there is no terminal), before training starts.
+ */
 export async function createProgress(): Promise<Progress> {
-  const { SingleBar, Presets } = await cliProgress();
+  if (!isNode()) {
+    throw nodeOnly('train', 'progress: true (a bar on a terminal)', 'leave it out and follow training with callbacks');
+  }
+  const bars = await cliProgress();
+  if (!bars) return lineProgress();
+  const { SingleBar, Presets } = bars;
   let bar: SingleBar | null = null;
   let value = 0;
   return {
@@ -84,10 +122,14 @@ export interface Tracker {
 export class Bars {
   private constructor(private readonly multi: MultiBar | null) {}
 
-  /** Bars drawn when `interactive` (default: stderr is a terminal), else one line per finished model. */
+  /**
+   * Bars drawn when `interactive` (default: stderr is a terminal) and `cli-progress` is installed,
+   * else one line per finished model.
+   */
   static async create(interactive = process.stderr.isTTY === true): Promise<Bars> {
-    if (!interactive) return new Bars(null);
-    const { MultiBar, Presets } = await cliProgress();
+    const bars = interactive ? await cliProgress() : null;
+    if (!bars) return new Bars(null);
+    const { MultiBar, Presets } = bars;
     return new Bars(
       new MultiBar(
         {

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { optionalPeer, type OptionalPeer } from '../src/lazy-import.js';
+import { epochLine } from '../src/progress.js';
 import { FIXTURE_DIR } from './helpers/fixtures.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,9 +20,23 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], cwd: string): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
+function cli(args: string[], cwd: string, env: Record<string, string> = {}): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 300_000,
+    env: { ...process.env, ...env },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Expects exit 1, nothing on stdout (no work started), and one line on stderr matching `message`. */
+function expectRefusal(r: Run, what: string, message: RegExp): void {
+  expect(r.status, `${what}: exit code (stderr: ${r.stderr})`).to.equal(1);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, `${what}: stderr ${r.stderr}`).to.have.length(1);
+  expect(lines[0], what).to.match(message);
+  expect(r.stdout, `${what}: stdout`).to.equal('');
 }
 
 /** The `--json` line: the last line of stdout. */
@@ -80,7 +96,7 @@ describe('command line (built CLI as a child process)', function () {
         ['train', '--text', 'names.txt', '--epochs', 'zero'],
         /--epochs.*'zero' is invalid.*positive integer.*train --help/,
       ],
-      [['train', '--text', 'names.txt', '--cell', 'rnn'], /--cell must be one of elman, lstm, gru, got 'rnn'/],
+      [['train', '--text', 'names.txt', '--cell', 'rnn'], /--cell must be one of elman, lstm, gru\b.*, got 'rnn'/],
       [['train', '--text', 'names.txt', '--epoch', '3'], /unknown option '--epoch'.*Did you mean --epochs\?/],
       [['train'], /required option '--text <file>' not specified/],
       [['train', '--text', 'missing.txt'], /cannot read --text missing.txt \(no such file\); give a text file/],
@@ -96,12 +112,119 @@ describe('command line (built CLI as a child process)', function () {
     for (const [args, message] of cases) {
       const r = cli(args, work);
       const what = args.join(' ');
-      expect(r.status, `${what}: exit code`).to.equal(1);
-      const lines = r.stderr.trim().split('\n');
-      expect(lines, `${what}: stderr ${r.stderr}`).to.have.length(1);
-      expect(lines[0], what).to.match(message);
-      expect(r.stdout, `${what}: stdout`).to.equal('');
+      expectRefusal(r, what, message);
+      // One style for every error, a bad flag or a failure while running: `tfjs-recurrent <command>: <message>`.
+      expect(r.stderr, what).to.match(new RegExp(`^tfjs-recurrent ${args[0]}: `));
+      expect(r.stderr, what).to.not.match(/error:|tfjs-recurrent: /);
     }
+  });
+
+  it('--version prints the version of package.json; an unknown command is one line', () => {
+    const r = cli(['--version'], work);
+    expect(r.status, r.stderr).to.equal(0);
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(r.stdout.trim()).to.equal(version);
+    expectRefusal(cli(['trian'], work), 'trian', /^tfjs-recurrent: unknown command 'trian'/);
+  });
+
+  it('train checks --out before it reads or trains: a file, a directory of other files, /proc, an unwritable place', () => {
+    writeFileSync(join(work, 'a-file'), 'not a directory');
+    mkdirSync(join(work, 'other-files'), { recursive: true });
+    writeFileSync(join(work, 'other-files', 'notes.txt'), 'mine');
+    const cases: [string, RegExp][] = [
+      ['a-file', /cannot write --out a-file: .*a-file is a file; expected a directory/],
+      ['other-files', /cannot write --out other-files: .*holds files that are not a model \(notes\.txt\)/],
+      ['/proc/nope', /cannot write --out \/proc\/nope: .*virtual file system/],
+      // Below a file: no directory can be made there (as root, a read-only directory would not do).
+      ['a-file/model', /cannot write --out a-file\/model: cannot create it/],
+    ];
+    for (const [out, message] of cases) {
+      const started = Date.now();
+      // A corpus that would take minutes to train on: the refusal must come first.
+      const r = cli(['train', '--text', 'names.txt', '--epochs', '50', '--out', out], work);
+      expectRefusal(r, `--out ${out}`, new RegExp(`^tfjs-recurrent train: ${message.source}`));
+      expect(Date.now() - started, `--out ${out}: milliseconds`).to.be.below(60_000);
+    }
+  });
+
+  it('train refuses a binary --text: NUL bytes, or bytes that are not UTF-8', () => {
+    writeFileSync(join(work, 'nul.bin'), Buffer.from([0x41, 0x6e, 0x6e, 0x61, 0x0a, 0x00, 0x01, 0x02, 0x0a]));
+    writeFileSync(join(work, 'latin1.txt'), Buffer.from('Zoë\nJosé\n', 'latin1'));
+    expectRefusal(
+      cli(['train', '--text', 'nul.bin'], work),
+      'NUL',
+      /^tfjs-recurrent train: --text nul\.bin is not a text file \(a NUL byte at byte 5\); give a UTF-8 text file/,
+    );
+    expectRefusal(
+      cli(['train', '--text', 'latin1.txt'], work),
+      'latin1',
+      /^tfjs-recurrent train: --text latin1\.txt is not a text file \(bytes that are not valid UTF-8\)/,
+    );
+  });
+
+  it('sample never prints an empty item: an end drawn too early is drawn again (--min-length)', () => {
+    // A high temperature makes an immediate end likely; the shipped names model, by its name.
+    const hot = cli(['sample', 'tfjs-recurrent:names-lstm', '--n', '200', '--temperature', '4', '--json'], work);
+    expect(hot.status, hot.stderr).to.equal(0);
+    const { samples } = lastJson(hot) as { samples: string[] };
+    expect(samples).to.have.length(200);
+    expect(
+      samples.filter((x) => x === ''),
+      'empty samples',
+    ).to.have.length(0);
+    const long = cli(['sample', 'tfjs-recurrent:names-lstm', '--n', '50', '--min-length', '6', '--json'], work);
+    expect(long.status, long.stderr).to.equal(0);
+    for (const x of (lastJson(long) as { samples: string[] }).samples) expect(x.length, x).to.be.at.least(6);
+    const argmax = cli(['sample', 'tfjs-recurrent:names-lstm', '--n', '3', '--temperature', '0', '--json'], work);
+    expect(argmax.status, argmax.stderr).to.equal(0);
+    for (const x of (lastJson(argmax) as { samples: string[] }).samples) expect(x.length, x).to.be.at.least(1);
+    expectRefusal(
+      cli(['sample', 'tfjs-recurrent:names-lstm', '--min-length', '9', '--max-length', '4'], work),
+      'min > max',
+      /^tfjs-recurrent sample: --min-length 9 is more than .*--max-length 4/,
+    );
+  });
+
+  it('train without a terminal prints one plain progress line per epoch', () => {
+    const args = ['train', '--text', 'names.txt', '--units', '8', '--seq', '8', '--batch', '64', '--epochs', '2'];
+    const r = cli([...args, '--out', 'progress-model'], work);
+    expect(r.status, r.stderr).to.equal(0);
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('epoch '));
+    expect(lines, r.stdout).to.have.length(2);
+    expect(lines[0]).to.match(/^epoch 1\/2: loss \d+\.\d+ \(\d+\.\d s\)$/);
+    expect(lines[1]).to.match(/^epoch 2\/2: loss \d+\.\d+ \(\d+\.\d s\)$/);
+  });
+
+  it('bench: without what the browser rows need, prints the Node rows and says how to add the rest', () => {
+    const small = ['--units', '4', '--time', '3', '--batch', '2', '--steps', '1'];
+    const noChromium = { CHROMIUM_PATH: join(work, 'no-chromium') };
+    const r = cli(['bench', ...small], work, noChromium);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout)
+      .to.match(/^cpu +node /m)
+      .and.match(/^wasm +node /m);
+    expect(r.stdout).to.not.match(/^webgl/m);
+    expect(r.stderr).to.match(/left out webgl: webgl runs in headless Chromium, which needs Chromium \(install it/);
+    expect(r.stderr).to.include('add them with --backends cpu,wasm,webgl once installed');
+    // Named on the command line, it is refused before anything is measured.
+    expectRefusal(
+      cli(['bench', ...small, '--backends', 'cpu,webgl'], work, noChromium),
+      'bench --backends cpu,webgl',
+      /^tfjs-recurrent bench: webgl runs in headless Chromium, which needs Chromium .*leave webgl out of --backends/,
+    );
+  });
+
+  it('demo and bench check where they write before they start', () => {
+    expectRefusal(
+      cli(['demo', '--out', '/proc/nope'], work),
+      'demo --out /proc/nope',
+      /^tfjs-recurrent demo: cannot write --out .*virtual file system/,
+    );
+    expectRefusal(
+      cli(['bench', '--backends', 'cpu', '--chart', 'not-a-model'], work),
+      'bench --chart DIR',
+      /^tfjs-recurrent bench: cannot write --chart not-a-model: it is a directory/,
+    );
   });
 
   it('train lowers the loss by >= 20% in 3 epochs; sample then makes names like the corpus', () => {
@@ -189,5 +312,26 @@ describe('command line (built CLI as a child process)', function () {
     expect(bad.status).to.equal(1);
     const rows = (lastJson(bad) as { rows: { case: string; reference: string; ok: boolean }[] }).rows;
     expect(rows.filter((row) => !row.ok).map((row) => `${row.reference}/${row.case}`)).to.deep.equal(['pytorch/lstm']);
+  });
+});
+
+describe('optional peer dependencies (loaded on first use)', () => {
+  it('a missing one is one message naming the package and the install command; an installed one loads', async () => {
+    const missing = 'tfjs-recurrent-no-such-package' as OptionalPeer;
+    const err = await optionalPeer(missing, 'the tests').then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).to.equal(
+      'the optional package tfjs-recurrent-no-such-package is not installed (it is needed for the tests): ' +
+        'npm install tfjs-recurrent-no-such-package',
+    );
+    const commander = await optionalPeer<{ Command: unknown }>('commander', 'the tests');
+    expect(commander.Command).to.be.a('function');
+  });
+
+  it('without cli-progress, or in a pipe, progress is one plain line per epoch', () => {
+    expect(epochLine(2, 10, { loss: 2.3691 }, 7412)).to.equal('epoch 3/10: loss 2.369 (7.4 s)');
+    expect(epochLine(0, 1, { loss: 0.5, valLoss: 0.25 }, 50)).to.equal('epoch 1/1: loss 0.5000, val 0.2500 (0.1 s)');
   });
 });

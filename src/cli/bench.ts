@@ -19,7 +19,7 @@ import {
 } from '../backends/chromium.js';
 import * as rt from '../index.js';
 import { barChart } from '../plot/index.js';
-import { command, displayPath, integer, positiveInt, printJson } from './command.js';
+import { checkWritable, command, displayPath, integer, positiveInt, printJson } from './command.js';
 import { textTable } from './table.js';
 
 type Where = 'node' | 'chromium';
@@ -77,27 +77,53 @@ export function registerBench(program: Command): void {
         '--json',
         'print {"rows":[{"backend","where","forwardMs","trainStepMs","maxAbsDiffVsCpu","kernelsPerStep","renderer"?}]} as the last line',
       )
-      .action((options: BenchCommandOptions) => benchCommand(options)),
+      .action((options: BenchCommandOptions, cmd: Command) =>
+        benchCommand(options, cmd.getOptionValueSource('backends') === 'default'),
+      ),
   );
 }
 
-async function benchCommand(o: BenchCommandOptions): Promise<void> {
+/**
+ * What headless Chromium needs and is missing here (Chromium itself, esbuild, playwright-core),
+ * each with how to install it.
+ */
+function missingBrowserTools(): string[] {
+  const missing = findChromium() ? [] : [`Chromium (${INSTALL_CHROMIUM})`];
+  for (const name of ['esbuild', 'playwright-core']) {
+    try {
+      import.meta.resolve(name);
+    } catch {
+      missing.push(`${name} (npm install --save-dev ${name})`);
+    }
+  }
+  return missing;
+}
+
+/**
+ * Runs the benchmark; `defaultBackends`: `--backends` was left out, so browser backends that
+ * cannot run here are left out with a note (named ones are refused before anything runs).
+ */
+async function benchCommand(o: BenchCommandOptions, defaultBackends: boolean): Promise<void> {
   const cell = rt.cells.CELL_KINDS.find((k) => k === o.cell);
   if (!cell) throw new Error(`bench: --cell must be one of ${rt.cells.CELL_KINDS.join(', ')}, got '${o.cell}'`);
-  const names = o.backends.split(',').map((s) => s.trim());
+  let names = o.backends.split(',').map((s) => s.trim());
   const unknown = names.filter((n) => !TARGETS[n]);
   if (unknown.length || names.length === 0) {
     throw new Error(
       `bench: unknown backend '${unknown[0] ?? ''}'; --backends takes ${Object.keys(TARGETS).join(', ')}`,
     );
   }
-  const inBrowser = names.filter((n) => TARGETS[n].where === 'chromium');
-  if (inBrowser.length && !findChromium()) {
-    throw new Error(
-      `bench: ${inBrowser.join(', ')} run${inBrowser.length > 1 ? '' : 's'} in headless Chromium, which is not installed: ` +
-        `${INSTALL_CHROMIUM}; or leave ${inBrowser.join(', ')} out of --backends`,
-    );
+  let inBrowser = names.filter((n) => TARGETS[n].where === 'chromium');
+  const missing = inBrowser.length ? missingBrowserTools() : [];
+  let skipped = '';
+  if (missing.length) {
+    const why = `${inBrowser.join(', ')} run${inBrowser.length > 1 ? '' : 's'} in headless Chromium, which needs ${missing.join(', ')}`;
+    if (!defaultBackends) throw new Error(`bench: ${why}; or leave ${inBrowser.join(', ')} out of --backends`);
+    skipped = `left out ${inBrowser.join(', ')}: ${why}; add them with --backends ${o.backends} once installed`;
+    names = names.filter((n) => !inBrowser.includes(n));
+    inBrowser = [];
   }
+  if (o.chart) await checkWritable('bench', '--chart', o.chart, { what: 'a chart', charts: true });
   const setup = {
     cell,
     units: o.units,
@@ -124,6 +150,7 @@ async function benchCommand(o: BenchCommandOptions): Promise<void> {
     inBrowser.forEach((n, i) => byName.set(n, placed(rows[i], 'chromium')));
   }
   const rows = names.map((n) => byName.get(n)!);
+  if (skipped) console.error(skipped);
 
   if (o.chart) {
     await writeFile(

@@ -17,7 +17,7 @@ import * as rt from '../index.js';
 import { MAX_JSON_BYTES, mkdirFailure, parseJson, readRegularText } from '../io/file.js';
 import { acquireLock } from '../io/lock.js';
 import { currentDirectory, freshPartial, swapIn } from '../io/swap.js';
-import { BIN, displayPath } from './command.js';
+import { BIN, displayPath, VIRTUAL } from './command.js';
 import { show } from '../check/index.js';
 
 export const VOCAB_FILE = 'vocab.json';
@@ -52,7 +52,7 @@ export interface CharModel {
 export async function checkOutDir(where: string, dir: string): Promise<void> {
   const target = resolve(dir);
   const refuse = (why: string) => new Error(`${where}: cannot write --out ${dir}: ${why}`);
-  if (/^\/(proc|sys|dev)(\/|$)/.test(target)) {
+  if (VIRTUAL.test(target)) {
     throw refuse(`${target} is in a virtual file system (/proc, /sys, /dev); give a directory on a disk`);
   }
   const st = await lstat(target).catch(() => null);

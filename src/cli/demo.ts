@@ -5,7 +5,6 @@
  * `||dL/dh_1||` against `||dL/dh_T||`, shows why. Prints a table and writes an HTML report with
  * the equations, the loss curves and the gradient per step.
  */
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
@@ -13,7 +12,17 @@ import { ADDING_BASELINE_MSE, addingBatches, addingProblem } from '../data/addin
 import * as rt from '../index.js';
 import { lineChart, type Series } from '../plot/index.js';
 import { Bars, type Tracker } from '../progress.js';
-import { BIN, command, displayPath, integer, positiveInt, positiveNumber, printJson, startBackend } from './command.js';
+import {
+  BIN,
+  checkWritable,
+  command,
+  displayPath,
+  integer,
+  positiveInt,
+  positiveNumber,
+  printJson,
+  startBackend,
+} from './command.js';
 import { reportHtml } from './report.js';
 import { textTable } from './table.js';
 
@@ -86,6 +95,8 @@ export function registerDemo(program: Command): void {
 
 async function demo(o: DemoOptions): Promise<void> {
   if (o.time < 2) throw new Error(`demo: --time must be at least 2 (two marked steps), got ${o.time}`);
+  const report = resolve(o.out, 'report.html');
+  await checkWritable('demo', '--out', report, { what: 'the report', charts: true, makeDir: true });
   await startBackend('demo', o.backend);
   // Held-out sequences, from seeds the training stream does not draw.
   const test = addingProblem({ batch: o.testSize, time: o.time, seed: o.seed + 1_000_003 });
@@ -106,8 +117,6 @@ async function demo(o: DemoOptions): Promise<void> {
     tf.dispose([test.x, test.y, probe.x, probe.y]);
   }
   const results = runs.map((r) => r.result);
-  const report = resolve(o.out, 'report.html');
-  await mkdir(resolve(o.out), { recursive: true });
   await rt.io.atomicWrite(report, await demoReport(o, runs));
   if (o.json) {
     printJson({ results, report: displayPath(report) });

@@ -1,21 +1,15 @@
 /**
- * `tfjs-recurrent <command>`: the command line, a leaf over the library. Each command lives in
- * its own file and registers itself on the program.
+ * `tfjs-recurrent <command>`: the command line, a leaf over the library. `commander` is an optional
+ * peer dependency (the library itself does not need it): when it is missing, this says how to
+ * install it before anything else is loaded.
  */
-import { Command } from 'commander';
-import { registerBench } from './bench.js';
-import { registerDemo } from './demo.js';
-import { registerParity } from './parity.js';
-import { registerSample } from './sample.js';
-import { registerTrain } from './train.js';
+import { optionalPeer } from '../lazy-import.js';
 
-const program = new Command('tfjs-recurrent')
-  .description('Recurrent neural networks for TensorFlow.js: the Elman RNN, LSTM and GRU, trained with explicit BPTT')
-  .showHelpAfterError();
-
-for (const register of [registerDemo, registerTrain, registerSample, registerBench, registerParity]) register(program);
-
-program.parseAsync(process.argv).catch((err: unknown) => {
-  console.error(`tfjs-recurrent: ${err instanceof Error ? err.message : String(err)}`);
+try {
+  await optionalPeer('commander', 'the command line');
+} catch (err) {
+  console.error(`tfjs-recurrent: ${(err as Error).message}`);
   process.exit(1);
-});
+}
+const { run } = await import('./program.js');
+await run(process.argv);

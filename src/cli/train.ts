@@ -7,7 +7,8 @@
 import type { Command } from 'commander';
 import { charCorpus, charWindows, type CharCorpus } from '../data/text.js';
 import * as rt from '../index.js';
-import { MAX_BINARY_BYTES, readRegularText } from '../io/file.js';
+import { MAX_BINARY_BYTES, readRegularFile } from '../io/file.js';
+import { epochLine } from '../progress.js';
 import { checkOutDir, saveCharModel } from './char-model.js';
 import { BIN, command, displayPath, integer, positiveInt, positiveNumber, printJson, startBackend } from './command.js';
 
@@ -83,6 +84,15 @@ async function trainCommand(o: TrainCommandOptions): Promise<void> {
     );
   }
   const net = rt.network({ cell, inputSize: size, units: o.units, outputSize: size, seed: o.seed });
+  // A bar on a terminal; in a pipe or a CI log, one plain line per epoch.
+  const bar = !o.json && process.stdout.isTTY === true;
+  let started = Date.now();
+  const lines = {
+    onEpochEnd: (epoch: number, logs: { loss: number }) => {
+      console.log(epochLine(epoch, o.epochs, logs, Date.now() - started));
+      started = Date.now();
+    },
+  };
   try {
     const history = await rt.train(net, data, {
       loss: 'sparseSoftmaxCrossEntropy',
@@ -92,7 +102,8 @@ async function trainCommand(o: TrainCommandOptions): Promise<void> {
       clipNorm: TRAIN_DEFAULTS.clipNorm,
       epochs: o.epochs,
       seed: o.seed,
-      progress: o.json ? false : undefined,
+      progress: bar,
+      callbacks: bar || o.json ? {} : lines,
     });
     await saveCharModel(o.out, net, corpus);
     const loss = history.history.loss;
@@ -111,19 +122,35 @@ async function trainCommand(o: TrainCommandOptions): Promise<void> {
   }
 }
 
-/** Reads and encodes the corpus; a missing, unreadable or empty file is a clear error. */
+/** Reads and encodes the corpus; a missing, unreadable, binary or empty file is a clear error. */
 async function readCorpus(file: string, mode: string): Promise<CharCorpus> {
-  const text = await readRegularText(file, MAX_BINARY_BYTES, 'a corpus').catch((err: Error) => {
+  const bytes = await readRegularFile(file, MAX_BINARY_BYTES, 'a corpus').catch((err: Error) => {
     const m = /^Cannot read .*?: (.*)$/s.exec(err.message);
     const why = m ? m[1].replace(/^ENOENT \(no such file\)$/, 'no such file') : err.message;
     throw new Error(`train: cannot read --text ${file} (${why}); give a text file: one item per line, or free text`);
   });
+  const text = utf8Text(file, bytes);
   if (text.trim() === '') {
     throw new Error(
       `train: --text ${file} is empty; give a text file with some text (one item per line, or free text)`,
     );
   }
   return charCorpus(text, { mode: mode as 'auto' | 'lines' | 'text' });
+}
+
+/** `bytes` as UTF-8 text, refusing a binary file (a NUL byte, or bytes that are not UTF-8). */
+function utf8Text(file: string, bytes: Uint8Array): string {
+  const refuse = (why: string) =>
+    new Error(
+      `train: --text ${file} is not a text file (${why}); give a UTF-8 text file: one item per line, or free text`,
+    );
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw refuse(`a NUL byte at byte ${nul}`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw refuse('bytes that are not valid UTF-8');
+  }
 }
 
 /** The training windows, or an error saying how to fit a short corpus. */

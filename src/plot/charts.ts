@@ -3,7 +3,8 @@
  * Observable Plot. Everything (title, axis labels, legend) is inside the one `<svg>`, so the
  * markup can be written to a `.svg` file, shown by Jupyter, or put into a page as it is.
  */
-import * as Plot from '@observablehq/plot';
+import type * as Plot from '@observablehq/plot';
+import { optionalPeer } from '../lazy-import.js';
 import { checkKeys, describe } from '../check/values.js';
 import { plotDocument, svgMarkup } from './document.js';
 
@@ -93,12 +94,13 @@ export async function lineChart(options: LineChartOptions): Promise<string> {
   const series = checkArray(where, 'series', options.series);
   series.forEach((s, i) => checkSeries(where, `series[${i}]`, s, options));
   const names = series.map((s) => s.name);
+  const plot = await observablePlot();
   const marks = series.flatMap((s, i) => {
     const points = s.x.map((x, j) => ({ x, y: s.y[j] }));
     const stroke = PALETTE[i % PALETTE.length];
-    const line = Plot.line(points, { x: 'x', y: 'y', stroke, strokeWidth: 1.5 });
+    const line = plot.line(points, { x: 'x', y: 'y', stroke, strokeWidth: 1.5 });
     // A few measurements: mark each one, so that the line is not mistaken for data between them.
-    return points.length <= FEW_POINTS ? [line, Plot.dot(points, { x: 'x', y: 'y', fill: stroke, r: 2.5 })] : [line];
+    return points.length <= FEW_POINTS ? [line, plot.dot(points, { x: 'x', y: 'y', fill: stroke, r: 2.5 })] : [line];
   });
   return draw(
     options,
@@ -132,11 +134,12 @@ export async function barChart(options: BarChartOptions): Promise<string> {
   // A log axis has no zero: bars then start one decade below the smallest value.
   const base = options.logY ? 10 ** Math.floor(Math.log10(Math.min(...bars.map((b) => b.value))) - 1) : 0;
   const fx = grouped ? 'group' : undefined;
-  const marks: Plot.Markish[] = [Plot.barY(data, { x: 'label', y1: base, y2: 'value', fx, fill: 'color' })];
+  const plot = await observablePlot();
+  const marks: Plot.Markish[] = [plot.barY(data, { x: 'label', y1: base, y2: 'value', fx, fill: 'color' })];
   // Values written above the bars while they fit; many narrow bars leave them to the axis.
   if (bars.length <= LABELLED_BARS) {
     const text = (d: Bar) => formatValue(d.value);
-    marks.push(Plot.text(data, { x: 'label', y: 'value', fx, text, dy: -4, lineAnchor: 'bottom' }));
+    marks.push(plot.text(data, { x: 'label', y: 'value', fx, text, dy: -4, lineAnchor: 'bottom' }));
   }
   return draw(options, grouped ? labels : [], marks, [base, ...bars.map((b) => b.value)], {
     x: { type: 'band', label: grouped ? null : (options.xLabel ?? null), axis: grouped ? null : 'bottom' },
@@ -154,6 +157,11 @@ export function formatValue(v: number): string {
   return String(Number(v.toPrecision(3)));
 }
 
+/** Observable Plot (an optional peer dependency), loaded by the first chart. */
+function observablePlot(): Promise<typeof Plot> {
+  return optionalPeer<typeof Plot>('@observablehq/plot', 'charts');
+}
+
 /** The frame every chart shares: size, margins, axes, title and legend, drawn and serialised. */
 async function draw(
   options: ChartOptions,
@@ -162,13 +170,14 @@ async function draw(
   yValues: readonly number[],
   scales: Pick<Plot.PlotOptions, 'x' | 'fx'>,
 ): Promise<string> {
+  const plot = await observablePlot();
   const marginTop = options.title ? 48 : 28;
   const marginLeft = 28 + 6.5 * tickLabelChars(yValues, options.logY ?? false);
   const marginRight = legend.length ? 24 + 7 * Math.max(...legend.map((n) => n.length + 2)) : 24;
   const extra: Plot.Markish[] = [];
   if (options.title) {
     extra.push(
-      Plot.text([options.title], {
+      plot.text([options.title], {
         frameAnchor: 'top-left',
         dx: 8 - marginLeft,
         dy: 8 - marginTop,
@@ -182,7 +191,7 @@ async function draw(
   }
   legend.forEach((name, i) =>
     extra.push(
-      Plot.text([`— ${name}`], {
+      plot.text([`— ${name}`], {
         frameAnchor: 'top-right',
         dx: 10,
         dy: 16 * i,
@@ -195,7 +204,7 @@ async function draw(
     ),
   );
   const document = await plotDocument();
-  const figure = Plot.plot({
+  const figure = plot.plot({
     document,
     width: options.width ?? 640,
     height: options.height ?? 360,

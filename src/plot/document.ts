@@ -4,7 +4,7 @@
  * bundles never pull it in.
  */
 
-import { lazyImport } from '../lazy-import.js';
+import { optionalPeer } from '../lazy-import.js';
 
 type JsdomModule = typeof import('jsdom');
 
@@ -13,14 +13,11 @@ let nodeDocument: Promise<Document> | undefined;
 /** A document to render into: `globalThis.document` when there is one, else one jsdom window (made once). */
 export function plotDocument(): Promise<Document> {
   if (typeof globalThis.document !== 'undefined') return Promise.resolve(globalThis.document);
-  nodeDocument ??= lazyImport<JsdomModule>('jsdom').then(
+  nodeDocument ??= optionalPeer<JsdomModule>('jsdom', 'charts in Node').then(
     ({ JSDOM }) => new JSDOM('<!DOCTYPE html><html><body></body></html>').window.document,
     (err: unknown) => {
       nodeDocument = undefined;
-      throw new Error(
-        `plot: there is no document here, and jsdom (needed to draw charts in Node) failed to load: ` +
-          `${err instanceof Error ? err.message : String(err)}; install it with \`npm install jsdom\``,
-      );
+      throw err;
     },
   );
   return nodeDocument;

@@ -17,6 +17,7 @@ import { layersSuite } from './layers.browser.js';
 import { networkSuite } from './network.browser.js';
 import { readsSuite } from './reads.browser.js';
 import { trainingSuite } from './train.browser.js';
+import { workerSuite } from './worker.browser.js';
 
 export interface PageResults {
   backend: string;
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
     return;
   }
   mocha.setup({ ui: 'bdd', timeout: 120_000 });
-  for (const suite of [cellParitySuite, networkSuite, trainingSuite, readsSuite, layersSuite, backendsSuite]) suite();
+  const suites = [cellParitySuite, networkSuite, trainingSuite, readsSuite, layersSuite, backendsSuite, workerSuite];
+  for (const suite of suites) suite();
   // Every test must run on the backend asked for: tfjs falls back silently otherwise.
   afterEach(function () {
     if (tf.getBackend() !== backend) {
