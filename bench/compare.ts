@@ -7,8 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { forwardFlops, trainFlops } from './flops.js';
 import { alternate, median, profile, type Runs, type Task } from './measure.js';
 import { makeData, ours, tfLayers, type Contender, type Kind, type Sizes } from './models.js';
+import type { TorchProcess } from './torch.js';
 
-/** Numbers for each contender, by name (`ours`, `tfLayers`, and `oursPlain` when asked for). */
+/** Numbers for each contender, by name (`ours`, `tfLayers`, `oursPlain` and `pytorch` when asked for). */
 export type ByContender = Record<string, number>;
 
 export interface CompareRow {
@@ -26,6 +27,9 @@ export interface CompareRow {
   /** The same ratios of median CPU time (this process), less disturbed on a shared machine. */
   trainCpuSpeedup: number;
   forwardCpuSpeedup: number;
+  /** Median CPU ms of a training step and a forward pass, by contender (PyTorch's its subprocess's). */
+  trainCpuMs: ByContender;
+  forwardCpuMs: ByContender;
   /** Every run (wall-clock and CPU ms), for the record. */
   trainRuns: Runs;
   forwardRuns: Runs;
@@ -49,6 +53,8 @@ export interface CompareOptions {
   rounds: number;
   /** Also time our plain per-step graph (`unroll(..., { fast: false })`). */
   plain: boolean;
+  /** Also time PyTorch on one thread (its own times, alternated with ours). */
+  torch?: TorchProcess;
 }
 
 /** Benchmarks one cell kind on the current backend. */
@@ -56,11 +62,28 @@ export async function compareCell(kind: Kind, s: Sizes, matMulGflops: number, o:
   const data = makeData(s);
   const contenders: Record<string, Contender> = { ours: ours(kind, s, data), tfLayers: tfLayers(kind, s, data) };
   if (o.plain) contenders.oursPlain = ours(kind, s, data, false);
+  // PyTorch's runs: the times it measured, in the order of the rounds (the first is the warm-up).
+  const torchMs = { train: [] as { ms: number; cpuMs: number }[], forward: [] as { ms: number; cpuMs: number }[] };
+  const torch = o.torch;
+  if (torch) {
+    await torch.setup(kind, s);
+    const run = (what: 'train' | 'forward') => async () => void torchMs[what].push(await torch.run(what));
+    contenders.pytorch = { train: run('train'), forward: run('forward'), dispose: () => undefined };
+  }
   const pick = (what: 'train' | 'forward') =>
     Object.fromEntries(Object.entries(contenders).map(([name, c]) => [name, c[what]])) as Record<string, Task>;
   try {
     const trainRuns = await alternate(pick('train'), o.rounds);
     const forwardRuns = await alternate(pick('forward'), o.rounds);
+    if (torch) {
+      for (const [runs, ms] of [
+        [trainRuns, torchMs.train],
+        [forwardRuns, torchMs.forward],
+      ] as const) {
+        runs.wall.pytorch = ms.slice(1).map((r) => r.ms);
+        runs.cpu.pytorch = ms.slice(1).map((r) => r.cpuMs);
+      }
+    }
     const each = async <T>(f: (c: Contender, name: string) => Promise<T>) => {
       const out: Record<string, T> = {};
       for (const [name, c] of Object.entries(contenders)) out[name] = await f(c, name);
@@ -85,6 +108,8 @@ export async function compareCell(kind: Kind, s: Sizes, matMulGflops: number, o:
       forwardSpeedup: forwardMs.tfLayers / forwardMs.ours,
       trainCpuSpeedup: cpuRatio(trainRuns),
       forwardCpuSpeedup: cpuRatio(forwardRuns),
+      trainCpuMs: map(trainRuns.cpu, median),
+      forwardCpuMs: map(forwardRuns.cpu, median),
       trainRuns,
       forwardRuns,
       trainKernelsPerStep: map(trainProfiles, (p) => p.kernels / s.time),

@@ -2,6 +2,7 @@
 import type { BrainReport } from './brain.js';
 import type { CompareRow } from './compare.js';
 import type { MemoryReport } from './memory.js';
+import type { StreamRow } from './stream.js';
 
 export interface BenchResults {
   command: string;
@@ -9,6 +10,11 @@ export interface BenchResults {
   node: string;
   cpus: string;
   compare: CompareRow[];
+  /** The build of our whole-sequence kernels that ran (`src/fast/wasm/module.ts`), or null where none did. */
+  wasmKernels: string | null;
+  /** The torch version of the PyTorch columns, or null where none ran. */
+  torch: string | null;
+  stream: StreamRow[];
   /** The GL renderer of the WebGL rows (SwiftShader on a machine without a GPU). */
   webglRenderer?: string;
   memory: MemoryReport[];
@@ -17,6 +23,10 @@ export interface BenchResults {
 
 const f = (v: number, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
 const x = (v: number) => (Number.isFinite(v) ? `${f(v, 1)}x` : '–');
+
+/** ours / PyTorch in wall-clock time (in CPU time). */
+const ratio = (wall: Record<string, number>, cpu: Record<string, number>) =>
+  `${x(wall.ours / wall.pytorch)} (${x(cpu.ours / cpu.pytorch)})`;
 
 function table(head: string[], rows: string[][]): string {
   return [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
@@ -29,6 +39,7 @@ export function markdown(r: BenchResults): string {
   if (c0) {
     const s = c0.sizes;
     const plain = 'oursPlain' in c0.trainMs;
+    const torch = 'pytorch' in c0.trainMs;
     out.push(
       `Training step (forward, backward, Adam update) and forward pass, batch ${s.batch}, ${s.time} steps, ` +
         `${s.input} inputs, ${s.units} units, ${s.output} output per step, mean squared error at every step. ` +
@@ -38,7 +49,12 @@ export function markdown(r: BenchResults): string {
           .join('/')} ` +
         `alternated runs in one process. tf.layers: \`tf.layers.simpleRNN/lstm/gru\` (sigmoid gates, ` +
         `glorotUniform) + dense, \`model.trainOnBatch\`; ours: \`rt.network\`, \`tf.variableGrads\` over ` +
-        `\`rt.unroll\`, Adam.`,
+        `\`rt.unroll\`, Adam` +
+        (r.wasmKernels ? ` (cpu and wasm: our whole-sequence kernels, WebAssembly ${r.wasmKernels}).` : '.') +
+        (torch
+          ? ` PyTorch ${r.torch}: \`nn.RNN/LSTM/GRU\` + \`nn.Linear\`, Adam, \`torch.set_num_threads(1)\`, ` +
+            'its runs alternated with ours (times measured in Python).'
+          : ''),
       '',
       table(
         [
@@ -48,9 +64,11 @@ export function markdown(r: BenchResults): string {
           'ours',
           ...(plain ? ['ours, plain graph'] : []),
           'speedup (CPU time)',
+          ...(torch ? ['PyTorch 1 thread, ms (CPU ms): ours / PyTorch'] : []),
           'forward ms: tf.layers',
           'ours',
           'speedup (CPU time)',
+          ...(torch ? ['PyTorch 1 thread, ms (CPU ms)'] : []),
           'kernels/step train (tf.layers → ours)',
           'forward',
           'peak MB train (tf.layers → ours)',
@@ -64,15 +82,49 @@ export function markdown(r: BenchResults): string {
           f(c.trainMs.ours),
           ...(plain ? [f(c.trainMs.oursPlain)] : []),
           `**${x(c.trainSpeedup)}** (${x(c.trainCpuSpeedup)})`,
+          ...(torch ? [`${f(c.trainMs.pytorch)} (${f(c.trainCpuMs.pytorch)}): ${ratio(c.trainMs, c.trainCpuMs)}`] : []),
           f(c.forwardMs.tfLayers, 1),
           f(c.forwardMs.ours, 1),
           `**${x(c.forwardSpeedup)}** (${x(c.forwardCpuSpeedup)})`,
+          ...(torch ? [`${f(c.forwardMs.pytorch, 1)} (${f(c.forwardCpuMs.pytorch, 1)})`] : []),
           `${f(c.trainKernelsPerStep.tfLayers, 1)} → ${f(c.trainKernelsPerStep.ours, 1)}`,
           `${f(c.forwardKernelsPerStep.tfLayers, 1)} → ${f(c.forwardKernelsPerStep.ours, 1)}`,
           `${f(c.trainPeakMB.tfLayers, 1)} → ${f(c.trainPeakMB.ours, 1)}`,
           `${f(c.trainGflops.ours, 2)} (${f(c.matMulGflops, 2)})`,
           x(c.oursOverFlopBound),
         ]),
+      ),
+    );
+  }
+  if (r.stream.length) {
+    const torch = 'pytorch' in r.stream[0].us;
+    out.push(
+      '',
+      'Streaming, batch 1, 1 input, 1 output: microseconds per time step, wall-clock (CPU time) (medians of ' +
+        `${r.stream[0].rounds} alternated rounds of ${r.stream[0].steps.stepper} steps). ours: \`net.stepper()\` ` +
+        '(`step(x_t)` → `y_t`); without it: `net.apply` on a one-step sequence, the state carried' +
+        (torch ? '; PyTorch: its cell + `nn.Linear`, one thread, no gradients.' : '.'),
+      '',
+      table(
+        [
+          'backend',
+          'cell',
+          'units',
+          'ours: net.stepper µs (CPU µs)',
+          'net.apply per step',
+          ...(torch ? ['PyTorch'] : []),
+        ],
+        r.stream.map((s) => {
+          const us = (k: string, digits = 1) => `${f(s.us[k], digits)} (${f(s.cpuUs[k], digits)})`;
+          return [
+            s.backend,
+            s.cell,
+            String(s.units),
+            `**${us('stepper')}**`,
+            us('apply', 0),
+            ...(torch ? [us('pytorch')] : []),
+          ];
+        }),
       ),
     );
   }

@@ -7,6 +7,13 @@
  *     npm run bench -- --quick            # fewer rounds, shorter memory and brain.js runs
  *     npm run bench -- --backends wasm --cells lstm,gru --rounds 7 --plain --json
  *     npm run bench -- --webgl            # adds WebGL rows from headless Chromium (slow)
+ *
+ * Our whole-sequence kernels run their relaxed-SIMD build (fused multiply-add) where the runtime
+ * has relaxed SIMD (Node 22; on Node 20: `node --experimental-wasm-relaxed-simd --import tsx
+ * bench/run.ts`), else their SIMD build; the tables name the one that ran.
+ *
+ * Where `/usr/bin/python3` has torch (Debian's `python3-torch`), PyTorch on one thread runs the same
+ * sizes beside us, its runs alternated with ours (`bench/torch.ts`; `--no-torch` leaves it out).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,12 +21,16 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
+import { sequenceModuleBuild } from '../src/fast/wasm/module.js';
 import { brainReport } from './brain.js';
 import { compareCell, type CompareRow } from './compare.js';
 import { matMulPeak } from './flops.js';
 import { memoryReport, type MemoryReport } from './memory.js';
+import { modernBench } from './modern.js';
 import type { Kind, Sizes } from './models.js';
 import { markdown, type BenchResults } from './report.js';
+import { streamRow, type StreamRow } from './stream.js';
+import { TorchProcess, torchVersion } from './torch.js';
 import { webglRows } from './webgl.js';
 
 const { values: args } = parseArgs({
@@ -37,6 +48,9 @@ const { values: args } = parseArgs({
     webgl: { type: 'boolean', default: false },
     'no-memory': { type: 'boolean', default: false },
     'no-brain': { type: 'boolean', default: false },
+    'no-torch': { type: 'boolean', default: false },
+    'no-stream': { type: 'boolean', default: false },
+    'no-modern': { type: 'boolean', default: false },
     out: { type: 'string', default: 'out/bench.json' },
     help: { type: 'boolean', default: false },
   },
@@ -54,6 +68,9 @@ if (args.help) {
       '  --webgl                 also compare on WebGL in headless Chromium (SwiftShader; slow, minutes)',
       '  --no-memory             skip the truncated-BPTT memory runs',
       '  --no-brain              skip the brain.js task comparison',
+      '  --no-torch              skip PyTorch (one thread; run where /usr/bin/python3 has torch)',
+      '  --no-stream             skip the streaming rows (net.stepper, µs per step, batch 1)',
+      '  --no-modern             skip the modern cells at T = 512 (bench/modern.ts; --plain adds their step loops)',
       '  --quick                 fewer rounds, shorter memory and brain.js runs',
       '  --json                  print the JSON instead of markdown',
       '  --out out/bench.json    where to write the JSON',
@@ -89,15 +106,19 @@ const cells = list('cells', args.cells, ['elman', 'lstm', 'gru'] as const);
 const roundsFor = (backend: string) =>
   args.rounds ? int('rounds', args.rounds) : backend === 'cpu' ? (args.quick ? 2 : 3) : args.quick ? 3 : 5;
 
+const torchFound = args['no-torch'] ? null : torchVersion();
+const torch = torchFound ? new TorchProcess() : undefined;
+if (torchFound) log(`PyTorch ${torchFound} on one thread beside us`);
 const compare: CompareRow[] = [];
 const memory: MemoryReport[] = [];
+const stream: StreamRow[] = [];
 for (const backend of backends) {
   await rt.backends.use(backend);
   const peak = await matMulPeak();
   log(`${backend}: 512x512 matMul ${peak.toFixed(2)} GFLOP/s`);
   for (const cell of cells as Kind[]) {
     log(`${backend}: ${cell} ...`);
-    const row = await compareCell(cell, sizes, peak, { rounds: roundsFor(backend), plain: args.plain });
+    const row = await compareCell(cell, sizes, peak, { rounds: roundsFor(backend), plain: args.plain, torch });
     log(
       `${backend}: ${cell} train ${row.trainMs.tfLayers.toFixed(0)} -> ${row.trainMs.ours.toFixed(0)} ms ` +
         `(${row.trainSpeedup.toFixed(2)}x, CPU time ${row.trainCpuSpeedup.toFixed(2)}x), forward ` +
@@ -105,6 +126,15 @@ for (const backend of backends) {
         `${row.trainKernelsPerStep.tfLayers.toFixed(1)} -> ${row.trainKernelsPerStep.ours.toFixed(1)}`,
     );
     compare.push(row);
+    if (!args['no-stream']) {
+      const s = await streamRow(cell, sizes.units, roundsFor(backend), torch);
+      log(
+        `${backend}: ${cell} streaming ${Object.entries(s.us)
+          .map(([k, v]) => `${k} ${v.toFixed(1)} µs`)
+          .join(', ')}`,
+      );
+      stream.push(s);
+    }
   }
   if (!args['no-memory'] && backend === backends[0]) {
     log(`${backend}: truncated BPTT memory ...`);
@@ -127,6 +157,7 @@ if (!args['no-brain']) {
   log('brain.js task ...');
   brain = await brainReport(backends, { budgetS: args.quick ? 15 : 30 });
 }
+torch?.close();
 
 const results: BenchResults = {
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
@@ -134,6 +165,9 @@ const results: BenchResults = {
   node: process.versions.node,
   cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}`,
   compare,
+  torch: torchFound,
+  wasmKernels: sequenceModuleBuild(),
+  stream,
   ...(renderer ? { webglRenderer: renderer } : {}),
   memory,
   brain,
@@ -142,3 +176,7 @@ mkdirSync(dirname(args.out), { recursive: true });
 writeFileSync(args.out, JSON.stringify(results, null, 2));
 log(`wrote ${args.out} (tfjs ${tf.version.tfjs})`);
 process.stdout.write(args.json ? `${JSON.stringify(results, null, 2)}\n` : `${markdown(results)}\n`);
+if (!args['no-modern']) {
+  const rounds = args.quick ? 2 : 3;
+  await modernBench(backends, { rounds, loop: args.plain, json: args.json, out: 'out/bench-modern.json' }, log);
+}
