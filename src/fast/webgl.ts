@@ -1,8 +1,12 @@
 /**
- * The step kernels of `./step-equations.ts` as WebGL programs (GLSL), one fragment per output
- * entry. tfjs's WebGL backend gives each input a getter by (row, column), `getXP(r, c)`, and
- * compiles a program once per shader source and input shapes; the sizes that change from step to
- * step (the rows of the step) are uniforms.
+ * The step kernels of `./step-equations.ts` as WebGL programs (GLSL). tfjs's WebGL backend keeps
+ * most tensors packed (2×2 entries per texel: matMul and elementwise outputs are), and a program
+ * that reads unpacked inputs makes it unpack each input first, every call: for the whole
+ * sequence's projection `XP`, read at every step, that is a copy of the sequence per step. So the
+ * programs read and write packed textures: `getXP(r, c)` gives the texel holding entry (r, c),
+ * `getChannel` picks the entry, and a fragment computes the 2×2 block of outputs it writes. tfjs
+ * compiles a program once per shader source and input shapes; the rows of the step (which change
+ * from step to step) are uniforms.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { WebGLBackend } from './kernels.js';
@@ -13,7 +17,10 @@ function accessor(input: StepInput): string {
   const { name, arg, row, col } = ACCESSORS[input];
   const r = { step: 'rtRow0 + bRow', dy: 'rtDyRow0 + bRow', batch: 'bRow' }[row];
   const c = { gate: 'k * u + colJ', j: 'colJ', col: 'col' }[col];
-  return `float ${name}(${arg ? 'int k' : ''}) { return get${input}(${r}, ${c}); }`;
+  return (
+    `float ${name}(${arg ? 'int k' : ''}) ` +
+    `{ int r_ = ${r}; int c_ = ${c}; return getChannel(get${input}(r_, c_), vec2(r_, c_)); }`
+  );
 }
 
 /** The program of one kernel with output `[batch, width]`. */
@@ -22,6 +29,8 @@ function program(name: StepKernelName, batch: number, width: number, units: numb
   return {
     variableNames: [...reads],
     outputShape: [batch, width],
+    packedInputs: true,
+    packedOutput: true,
     customUniforms: [
       { name: 'rtRow0', type: 'int' as const },
       { name: 'rtDyRow0', type: 'int' as const },
@@ -31,6 +40,8 @@ function program(name: StepKernelName, batch: number, width: number, units: numb
       int col;
       int colJ;
       const int u = ${units};
+      const int batchN = ${batch};
+      const int widthN = ${width};
       float sigmoid_(float a) { return 1.0 / (1.0 + exp(-a)); }
       float tanh_(float a) {
         float e = exp(-2.0 * abs(a));
@@ -42,12 +53,22 @@ function program(name: StepKernelName, batch: number, width: number, units: numb
         return n + z * (h - n);
       }
       ${reads.map(accessor).join('\n      ')}
-      void main() {
-        ivec2 coords = getOutputCoords();
-        bRow = coords.x;
-        col = coords.y;
+      float entry(int b_, int c_) {
+        bRow = b_;
+        col = c_;
         colJ = col - (col / u) * u;
-        setOutput(${value});
+        return ${value};
+      }
+      void main() {
+        ivec2 rc = getOutputCoords();
+        vec4 block = vec4(0.0);
+        block.r = entry(rc.x, rc.y);
+        if (rc.y + 1 < widthN) block.g = entry(rc.x, rc.y + 1);
+        if (rc.x + 1 < batchN) {
+          block.b = entry(rc.x + 1, rc.y);
+          if (rc.y + 1 < widthN) block.a = entry(rc.x + 1, rc.y + 1);
+        }
+        setOutput(block);
       }`,
   };
 }
