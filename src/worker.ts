@@ -25,7 +25,13 @@ import { nodeOnly } from './lazy-import.js';
 import { networkArtifacts, networkFromArtifacts } from './network-io.js';
 import type { RecurrentNetwork } from './network.js';
 import type { LossName } from './objective/index.js';
-import { train as trainHere, type History, type OptimizerName, type TrainOptions } from './train/index.js';
+import {
+  train as trainHere,
+  TRAIN_OPTION_KEYS,
+  type History,
+  type OptimizerName,
+  type TrainOptions,
+} from './train/index.js';
 
 /** The part of a `Worker` (or a worker's global scope) that {@link train} and {@link serve} use. */
 export interface MessageTarget {
@@ -72,22 +78,9 @@ type Reply =
   | { type: `${typeof PREFIX}/done`; id: number; artifacts: tf.io.ModelArtifacts; history: History }
   | { type: `${typeof PREFIX}/error`; id: number; message: string };
 
+/** rt.train's options less those refused above (callbacks, checkpoint, resume), and the page's onEpochEnd. */
 const OPTION_KEYS = [
-  'loss',
-  'target',
-  'optimizer',
-  'learningRate',
-  'epochs',
-  'batchSize',
-  'shuffle',
-  'seed',
-  'bptt',
-  'clipNorm',
-  'clipValue',
-  'validation',
-  'validationSplit',
-  'progress',
-  'verbose',
+  ...TRAIN_OPTION_KEYS.filter((k) => !['callbacks', 'checkpoint', 'resume'].includes(k)),
   'onEpochEnd',
 ];
 

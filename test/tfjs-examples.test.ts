@@ -110,6 +110,19 @@ async function maxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   return v;
 }
 
+/** Two epochs of `model.fit` (no shuffling) give the same losses on both models (1e-4). */
+async function expectSameFit(
+  theirs: tf.LayersModel,
+  ours: tf.LayersModel,
+  x: tf.Tensor | tf.Tensor[],
+  y: tf.Tensor,
+  batchSize: number,
+): Promise<void> {
+  const fit = { epochs: 2, batchSize, shuffle: false, verbose: 0 as const };
+  const [ht, ho] = [await theirs.fit(x, y, fit), await ours.fit(x, y, fit)];
+  (ht.history.loss as number[]).forEach((l, i) => expect(ho.history.loss[i] as number).to.be.closeTo(l, 1e-4));
+}
+
 /** Random one-hot rows `[n, time, vocab]`. */
 function oneHots(n: number, time: number, vocab: number, seed: number): tf.Tensor3D {
   return tf.tidy(() => tf.oneHot(tf.randomUniform([n, time], 0, vocab, 'int32', seed), vocab).toFloat() as tf.Tensor3D);
@@ -128,9 +141,7 @@ describe('tfjs-examples models with our recurrent layers swapped in', function (
       const y = oneHots(64, digits + 1, vocab, 2);
       const [pt, po] = [theirs.predict(x) as tf.Tensor, ours.predict(x) as tf.Tensor];
       expect(await maxDiff(pt, po)).to.be.below(1e-5);
-      const fit = { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 as const };
-      const [ht, ho] = [await theirs.fit(x, y, fit), await ours.fit(x, y, fit)];
-      (ht.history.loss as number[]).forEach((l, i) => expect(ho.history.loss[i] as number).to.be.closeTo(l, 1e-4));
+      await expectSameFit(theirs, ours, x, y, 16);
       tf.dispose([x, y, pt, po]);
       theirs.dispose();
       ours.dispose();
@@ -159,9 +170,7 @@ describe('tfjs-examples models with our recurrent layers swapped in', function (
     copyWeights(theirs, ours);
     const x = tf.randomNormal([32, 10, 14], 0, 1, 'float32', 5);
     const y = tf.randomNormal([32, 1], 0, 1, 'float32', 6);
-    const fit = { epochs: 2, batchSize: 8, shuffle: false, verbose: 0 as const };
-    const [ht, ho] = [await theirs.fit(x, y, fit), await ours.fit(x, y, fit)];
-    (ht.history.loss as number[]).forEach((l, i) => expect(ho.history.loss[i] as number).to.be.closeTo(l, 1e-4));
+    await expectSameFit(theirs, ours, x, y, 8);
     tf.dispose([x, y]);
     theirs.dispose();
     ours.dispose();
@@ -186,9 +195,7 @@ describe('tfjs-examples models with our recurrent layers swapped in', function (
     const y = tf.tidy(() => tf.oneHot(tf.randomUniform([32, outLen], 1, outVocab, 'int32', 9), outVocab).toFloat());
     const [pt, po] = [theirs.predict([enc, dec]) as tf.Tensor, ours.predict([enc, dec]) as tf.Tensor];
     expect(await maxDiff(pt, po)).to.be.below(1e-5);
-    const fit = { epochs: 2, batchSize: 8, shuffle: false, verbose: 0 as const };
-    const [ht, ho] = [await theirs.fit([enc, dec], y, fit), await ours.fit([enc, dec], y, fit)];
-    (ht.history.loss as number[]).forEach((l, i) => expect(ho.history.loss[i] as number).to.be.closeTo(l, 1e-4));
+    await expectSameFit(theirs, ours, [enc, dec], y, 8);
     tf.dispose([enc, dec, y, pt, po]);
     theirs.dispose();
     ours.dispose();

@@ -91,7 +91,8 @@ export interface Resolved {
   resume: boolean;
 }
 
-const KEYS = [
+/** Every option `rt.train` takes. */
+export const TRAIN_OPTION_KEYS = [
   'loss',
   'target',
   'optimizer',
@@ -117,7 +118,7 @@ export function resolveOptions(where: string, options: TrainOptions, isNetwork: 
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`${where}: expected options { loss, ... }, got ${show(options)}`);
   }
-  checkKeys(where, options, KEYS);
+  checkKeys(where, options, TRAIN_OPTION_KEYS);
   const loss = checkLoss(where, options.loss);
   const target = options.target === undefined ? undefined : checkOneOf(where, 'target', options.target, TARGETS);
   const epochs = options.epochs === undefined ? 1 : checkPositiveInt(where, 'epochs', options.epochs);
