@@ -4,7 +4,7 @@
  * markup can be written to a `.svg` file, shown by Jupyter, or put into a page as it is.
  */
 import type * as Plot from '@observablehq/plot';
-import { optionalPeer } from '../lazy-import.js';
+import { isMissingPackage, missingPeer } from '../lazy-import.js';
 import { checkKeys, describe } from '../check/values.js';
 import { plotDocument, svgMarkup } from './document.js';
 
@@ -157,9 +157,19 @@ export function formatValue(v: number): string {
   return String(Number(v.toPrecision(3)));
 }
 
-/** Observable Plot (an optional peer dependency), loaded by the first chart. */
-function observablePlot(): Promise<typeof Plot> {
-  return optionalPeer<typeof Plot>('@observablehq/plot', 'charts');
+/**
+ * Observable Plot (an optional peer dependency), loaded by the first chart. The specifier is
+ * written out, so that an app's bundler (and the Observable notebooks' build) bundles Plot with
+ * the `tfjs-recurrent/plot` entry; where it is not installed, the error names it.
+ */
+async function observablePlot(): Promise<typeof Plot> {
+  try {
+    return await import('@observablehq/plot');
+  } catch (err) {
+    if (isMissingPackage(err, '@observablehq/plot'))
+      throw new Error(missingPeer('@observablehq/plot', 'charts'), { cause: err });
+    throw err;
+  }
 }
 
 /** The frame every chart shares: size, margins, axes, title and legend, drawn and serialised. */
