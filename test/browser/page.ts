@@ -14,6 +14,7 @@ import { requestedBackend } from './requested.js';
 import { backendsSuite } from './backends.browser.js';
 import { cellParitySuite } from './cells.browser.js';
 import { layersSuite } from './layers.browser.js';
+import { modernSuite } from './modern.browser.js';
 import { networkSuite } from './network.browser.js';
 import { readsSuite } from './reads.browser.js';
 import { trainingSuite } from './train.browser.js';
@@ -43,7 +44,16 @@ async function main(): Promise<void> {
     return;
   }
   mocha.setup({ ui: 'bdd', timeout: 120_000 });
-  const suites = [cellParitySuite, networkSuite, trainingSuite, readsSuite, layersSuite, backendsSuite, workerSuite];
+  const suites = [
+    cellParitySuite,
+    networkSuite,
+    trainingSuite,
+    readsSuite,
+    layersSuite,
+    modernSuite,
+    backendsSuite,
+    workerSuite,
+  ];
   for (const suite of suites) suite();
   // Every test must run on the backend asked for: tfjs falls back silently otherwise.
   afterEach(function () {
