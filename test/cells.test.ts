@@ -21,6 +21,31 @@ describe('cells', () => {
     cell.dispose();
   });
 
+  it('without biases the equations name no bias, each gate keeping its products', () => {
+    for (const [kind, make] of [
+      ['elman', rt.cells.elman],
+      ['lstm', rt.cells.lstm],
+      ['gru', rt.cells.gru],
+    ] as const) {
+      const [withBias, without] = [make({ inputSize: 2, units: 3 }), make({ inputSize: 2, units: 3, useBias: false })];
+      expect(withBias.equations, kind).to.match(/ \+ b_/);
+      expect(without.equations, kind).not.to.match(/b_/);
+      expect(
+        Object.keys(without.params).filter((k) => k.startsWith('b_')),
+        kind,
+      ).to.deep.equal([]);
+      // Only the bias terms went: every weight product of the biased form is still there.
+      for (const product of withBias.equations.match(/W_\{[a-z]+\} [^ )]+/g)!) {
+        expect(without.equations, kind).to.contain(product);
+      }
+      withBias.dispose();
+      without.dispose();
+    }
+    const gru = rt.cells.gru({ inputSize: 2, units: 3, useBias: false, resetAfter: true });
+    expect(gru.equations).to.contain(String.raw`n_t &= \tanh(W_{nx} x_t + r_t \odot (W_{nh} h_{t-1}))`);
+    gru.dispose();
+  });
+
   it('Elman step computes f(W_hx x + W_hh h + b_h) for every batch row', () => {
     const cell = rt.cells.elman({ inputSize: 3, units: 2, seed: 3, activation: 'tanh' });
     tf.tidy(() => cell.params.b_h.assign(tf.tensor1d([0.1, -0.2])));

@@ -289,6 +289,15 @@ export function checkCellSize(where: string, def: CellDefinition, inputSize: num
   }
 }
 
+/**
+ * A configuration's equations in LaTeX: without biases (`useBias: false`) the terms `+ b_k` are
+ * not in them, as they are not in the step.
+ */
+function latexOf(def: CellDefinition, config: CellConfig): string {
+  const latex = def.latex(config);
+  return config.useBias === false ? latex.replace(/ \+ b_(\{[a-z]+\}|[a-z])/g, '') : latex;
+}
+
 /** Builds a {@link Cell}: its parameters (new, or the given ones) and its equations. */
 export function makeCell(def: CellDefinition, config: CellConfig, options: CellOptions): Cell {
   const { inputSize, units } = config;
@@ -309,7 +318,7 @@ export function makeCell(def: CellDefinition, config: CellConfig, options: CellO
     config,
     params,
     stateNames: def.stateNames,
-    equations: def.latex(config),
+    equations: latexOf(def, config),
     initialState(batch: number): State {
       checkPositiveInt(`${where}.initialState`, 'batch', batch);
       return Object.fromEntries(def.stateNames.map((n) => [n, tf.zeros([batch, units])])) as unknown as State;
