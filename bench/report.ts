@@ -146,16 +146,16 @@ export function markdown(r: BenchResults): string {
     out.push(
       '',
       `Task level against brain.js: ${b.task}; training time until MSE ≤ ${b.targetMse} (budget ${b.budgetS} s, ` +
-        'evaluation not counted). brain.js with its defaults (online updates); ours with `rt.train`, Adam 0.02, ' +
-        'shuffled minibatches of 32.',
+        `evaluation not counted). brain.js with its defaults (online updates); ours with \`rt.train\`, ${b.recipe}.`,
       '',
       table(
-        ['task', 'model', 'backend', 'seconds to target', 'final MSE', 'passes over the data'],
+        ['task', 'model', 'backend', 'seconds to target', 'CPU seconds', 'final MSE', 'passes over the data'],
         b.rows.map((row) => [
           `${row.task.sequences} sequences x ${row.task.length} steps, ${row.task.units} units`,
           row.who,
           row.backend ?? 'JavaScript',
           row.seconds === null ? `not reached in ${f(row.trainedS, 1)}` : f(row.seconds, 2),
+          f(row.trainedCpuS, 2),
           row.finalMse.toExponential(2),
           String(row.passes),
         ]),

@@ -38,12 +38,12 @@ export interface WebGLBackend {
 
 /**
  * A kernel of ours: `run(inputs, attrs)` dispatches it where one is registered for the current
- * backend (registering it and its gradient on the first call) and returns null elsewhere.
+ * backend (registering it and its gradient, if it has one, on the first call) and returns null elsewhere.
  */
 export function ownKernel(
   kernelName: string,
   kernels: Partial<Record<'cpu' | 'wasm' | 'webgpu' | 'webgl', tf.KernelFunc>>,
-  gradient: Omit<tf.GradConfig, 'kernelName'>,
+  gradient?: Omit<tf.GradConfig, 'kernelName'>,
 ): { run(inputs: tf.NamedTensorMap, attrs: object): tf.Tensor | tf.Tensor[] | null } {
   let registered = false;
   return {
@@ -56,7 +56,7 @@ export function ownKernel(
           for (const [backendName, kernelFunc] of Object.entries(kernels)) {
             tf.registerKernel({ kernelName, backendName, kernelFunc });
           }
-          tf.registerGradient({ kernelName, ...gradient });
+          if (gradient) tf.registerGradient({ kernelName, ...gradient });
         }
       }
       return tf.engine().runKernel(kernelName, inputs, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];

@@ -22,10 +22,14 @@ export function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => tf.sqrt(sum(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }
 
-/** The clipped gradients (new tensors; the inputs are left alone). */
+/**
+ * The clipped gradients (new tensors; the inputs are left alone), or with neither option the
+ * gradients themselves.
+ */
 export function clipGradients(grads: readonly tf.Tensor[], { clipNorm, clipValue }: ClipOptions): tf.Tensor[] {
+  if (clipNorm === undefined && clipValue === undefined) return [...grads];
   return tf.tidy(() => {
-    let out = grads.map((g) => (clipValue === undefined ? g.clone() : tf.clipByValue(g, -clipValue, clipValue)));
+    let out = grads.map((g) => (clipValue === undefined ? g : tf.clipByValue(g, -clipValue, clipValue)));
     if (clipNorm !== undefined) {
       const scale = tf.div(clipNorm, tf.maximum(globalNorm(out), clipNorm));
       out = out.map((g) => tf.mul(g, scale));

@@ -34,8 +34,9 @@ import {
 } from '../objective/index.js';
 import { createProgress, defaultProgress, type Progress } from '../progress.js';
 import { runAsync } from '../read.js';
-import { sum } from '../sum.js';
 import { clipGradients } from './clip.js';
+import { applyGradients } from './fused-adam.js';
+import { lossAndProbe } from './probe.js';
 import type { Stoppable } from './callbacks.js';
 import { batchSource, holdOut, type Batch, type BatchSource, type TrainData } from './data.js';
 import { resolveOptions, type Resolved, type TrainOptions } from './options.js';
@@ -296,7 +297,7 @@ async function optimizerStep(
     return trainable.penalty(lossFn(y, selectTarget(out.y, target)));
   }, trainable.variables);
   // The loss and, in the same read, sum(0 · g) over every gradient: NaN exactly when some entry is not finite.
-  const checks = tf.tidy(() => tf.stack([value, sum(Object.values(grads).map((g) => tf.sum(tf.mul(g, 0))))]));
+  const checks = lossAndProbe(value, Object.values(grads));
   const [loss, gradientProbe] = await checks.data();
   tf.dispose([checks, value]);
   try {
@@ -311,7 +312,6 @@ async function optimizerStep(
           `and the last checkpoint are the ones before it (try a lower learningRate or clipNorm)`,
       );
     }
-    const names = trainable.variables.map((v) => v.name);
     // A variable the loss does not reach gets a zero gradient, so every optimizer slot keeps its place.
     const clipped = tf.tidy(() =>
       clipGradients(
@@ -319,7 +319,7 @@ async function optimizerStep(
         opts,
       ),
     );
-    opts.optimizer.applyGradients(names.map((name, i) => ({ name, tensor: clipped[i] })));
+    applyGradients(opts.optimizer, trainable.variables, clipped);
     tf.dispose(clipped);
   } catch (err) {
     if (state) tf.dispose(state);

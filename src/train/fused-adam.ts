@@ -1,0 +1,163 @@
+/**
+ * tfjs's Adam in one kernel call per update, on the cpu and wasm backends.
+ *
+ * `tf.AdamOptimizer.applyGradients` dispatches 14 kernels per variable (the moments, their bias
+ * correction, the step) and 4 more per update. On cpu and wasm a small network's training step is
+ * mostly that dispatch: a one-layer LSTM with a dense head has 14 variables, so about 200 of its
+ * step's 320 kernels were Adam's. {@link applyGradients} does the same arithmetic for every
+ * variable in one kernel, `TfjsRecurrentAdam`, in float32 operation by operation as tfjs's kernels
+ * do (so the numbers are tfjs's):
+ *
+ * $$m \leftarrow \beta_1 m + (1-\beta_1) g, \quad v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
+ * x \leftarrow x - \eta \, \frac{m / (1 - \hat\beta_1)}{\sqrt{v / (1 - \hat\beta_2)} + \epsilon}$$
+ *
+ * with $\hat\beta_i$ the optimizer's `accBeta` (β_i to the power of the step number), updated after.
+ * It works on the optimizer's own state (its moment variables, `accBeta1`/`accBeta2` and iteration
+ * count, made as tfjs makes them), so `getWeights`, `setWeights` and `rt.train`'s checkpoints see
+ * the same thing either way. It applies to `tf.train.adam(...)` and to subclasses that keep its
+ * `applyGradients`; any other optimizer, and every other backend, takes the optimizer's own
+ * `applyGradients`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ownKernel, type CpuBackend, type WasmBackend } from '../fast/kernels.js';
+
+/** The fields of tfjs 4.22's `AdamOptimizer` that its `applyGradients` works on (private there). */
+interface AdamState {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
+  incrementIterations(): void;
+}
+
+interface AdamAttrs {
+  count: number;
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/** Where a kernel's tensors live: new outputs (all allocated before any view is taken) and views of values. */
+interface Memory {
+  outputs(sizes: number[][]): tf.TensorInfo[];
+  view(t: tf.TensorInfo): Float32Array;
+}
+
+const f = Math.fround;
+
+/**
+ * Outputs `x'_i, m'_i, v'_i` for every variable i, then `accBeta1'`, `accBeta2'`; inputs `x{i}`,
+ * `m{i}`, `v{i}`, `g{i}`, `accBeta1`, `accBeta2`. Every intermediate is rounded to float32 where
+ * tfjs's op-by-op update stores one.
+ */
+function adamKernel(memory: (backend: unknown) => Memory): tf.KernelFunc {
+  return ({ inputs, attrs, backend }) => {
+    const mem = memory(backend);
+    const { count, learningRate, beta1, beta2, epsilon } = attrs as unknown as AdamAttrs;
+    const shapes: number[][] = [];
+    for (let i = 0; i < count; i++) {
+      const { shape } = inputs[`x${i}`] as tf.TensorInfo;
+      shapes.push(shape, shape, shape);
+    }
+    const outs = mem.outputs([...shapes, [], []]);
+    const [b1, b2, c1, c2] = [f(beta1), f(beta2), f(1 - beta1), f(1 - beta2)];
+    const [eps, step] = [f(epsilon), f(-learningRate)];
+    const acc1 = mem.view(inputs.accBeta1 as tf.TensorInfo)[0];
+    const acc2 = mem.view(inputs.accBeta2 as tf.TensorInfo)[0];
+    const [d1, d2] = [f(1 - acc1), f(1 - acc2)];
+    for (let i = 0; i < count; i++) {
+      const [x, m, v, g] = ['x', 'm', 'v', 'g'].map((k) => mem.view(inputs[`${k}${i}`] as tf.TensorInfo));
+      const [x1, m1, v1] = outs.slice(3 * i, 3 * i + 3).map((t) => mem.view(t));
+      for (let j = 0; j < x.length; j++) {
+        const gj = g[j];
+        const mj = f(f(m[j] * b1) + f(gj * c1));
+        const vj = f(f(v[j] * b2) + f(f(gj * gj) * c2));
+        m1[j] = mj;
+        v1[j] = vj;
+        x1[j] = f(f(f(f(mj / d1) / f(f(Math.sqrt(f(vj / d2))) + eps)) * step) + x[j]);
+      }
+    }
+    mem.view(outs[3 * count])[0] = f(acc1 * b1);
+    mem.view(outs[3 * count + 1])[0] = f(acc2 * b2);
+    return outs;
+  };
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+const kernel = ownKernel('TfjsRecurrentAdam', {
+  cpu: adamKernel((backend) => {
+    const cpu = backend as CpuBackend;
+    return {
+      outputs: (shapes) => shapes.map((s) => cpu.makeTensorInfo(s, 'float32', new Float32Array(size(s)))),
+      view: (t) => cpu.data.get(t.dataId).values,
+    };
+  }),
+  wasm: adamKernel((backend) => {
+    const wasm = backend as WasmBackend;
+    return {
+      outputs: (shapes) => shapes.map((s) => wasm.makeOutput(s, 'float32')),
+      view: (t) => wasm.typedArrayFromHeap(t),
+    };
+  }),
+});
+
+/** The optimizer's Adam state when {@link applyGradients} may update it in one kernel, else null. */
+function adamState(optimizer: tf.Optimizer): AdamState | null {
+  const adam =
+    optimizer instanceof tf.AdamOptimizer && optimizer.applyGradients === tf.AdamOptimizer.prototype.applyGradients;
+  return adam ? (optimizer as unknown as AdamState) : null;
+}
+
+/**
+ * `optimizer.applyGradients(variables[i] ← grads[i])`: for tfjs's Adam on cpu and wasm in one
+ * kernel call (see the module notes), else by the optimizer itself.
+ */
+export function applyGradients(
+  optimizer: tf.Optimizer,
+  variables: readonly tf.Variable[],
+  grads: readonly tf.Tensor[],
+): void {
+  const adam = adamState(optimizer);
+  const done =
+    adam !== null &&
+    tf.tidy(() => {
+      // The moments as tfjs's Adam makes them on its first update.
+      variables.forEach((value, i) => {
+        adam.accumulatedFirstMoment[i] ??= {
+          originalName: `${value.name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
+        adam.accumulatedSecondMoment[i] ??= {
+          originalName: `${value.name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
+      });
+      const inputs: tf.NamedTensorMap = { accBeta1: adam.accBeta1, accBeta2: adam.accBeta2 };
+      variables.forEach((value, i) => {
+        inputs[`x${i}`] = value;
+        inputs[`m${i}`] = adam.accumulatedFirstMoment[i].variable;
+        inputs[`v${i}`] = adam.accumulatedSecondMoment[i].variable;
+        inputs[`g${i}`] = grads[i];
+      });
+      const { learningRate, beta1, beta2, epsilon } = adam;
+      const outs = kernel.run(inputs, { count: variables.length, learningRate, beta1, beta2, epsilon });
+      if (outs === null) return false;
+      const updated = outs as tf.Tensor[];
+      variables.forEach((value, i) => {
+        value.assign(updated[3 * i]);
+        adam.accumulatedFirstMoment[i].variable.assign(updated[3 * i + 1]);
+        adam.accumulatedSecondMoment[i].variable.assign(updated[3 * i + 2]);
+      });
+      adam.accBeta1.assign(updated[3 * variables.length]);
+      adam.accBeta2.assign(updated[3 * variables.length + 1]);
+      return true;
+    });
+  if (done) adam.incrementIterations();
+  else optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: grads[i] })));
+}

@@ -1,0 +1,47 @@
+/**
+ * What `rt.train` reads after differentiating a step, before it updates anything: the loss, and
+ * $\sum_p \sum 0 \cdot g_p$ over the gradients, which is NaN exactly when some gradient entry is
+ * not finite (0 · ±∞ and 0 · NaN are NaN) and 0 otherwise. Both in one tensor, so one read.
+ *
+ * Written with tfjs ops that is two kernels per gradient and a few more; on cpu and wasm, where a
+ * small network's step is mostly kernel dispatch, it is one kernel, `TfjsRecurrentProbe`, with the
+ * same result.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ownKernel, type CpuBackend, type WasmBackend } from '../fast/kernels.js';
+import { sum } from '../sum.js';
+
+/** `[loss, Σ 0 · g]` from the values of the loss and the gradients. */
+function probe(loss: Float32Array, grads: Float32Array[], out: Float32Array): void {
+  let zero = 0;
+  for (const g of grads) for (let j = 0; j < g.length; j++) zero += 0 * g[j];
+  out[0] = loss[0];
+  out[1] = zero;
+}
+
+const names = (count: number) => Array.from({ length: count }, (_, i) => `g${i}`);
+
+const kernel = ownKernel('TfjsRecurrentProbe', {
+  cpu: ({ inputs, attrs, backend }) => {
+    const cpu = backend as CpuBackend;
+    const values = (name: string) => cpu.data.get((inputs[name] as tf.TensorInfo).dataId).values;
+    const out = new Float32Array(2);
+    probe(values('loss'), names((attrs as { count: number }).count).map(values), out);
+    return cpu.makeTensorInfo([2], 'float32', out);
+  },
+  wasm: ({ inputs, attrs, backend }) => {
+    const wasm = backend as WasmBackend;
+    const out = wasm.makeOutput([2], 'float32');
+    const values = (name: string) => wasm.typedArrayFromHeap(inputs[name] as tf.TensorInfo);
+    probe(values('loss'), names((attrs as { count: number }).count).map(values), wasm.typedArrayFromHeap(out));
+    return out;
+  },
+});
+
+/** `[loss, 0 or NaN]`, a new tensor of shape [2] (see the module notes); `loss` is a scalar. */
+export function lossAndProbe(loss: tf.Tensor, grads: readonly tf.Tensor[]): tf.Tensor1D {
+  const inputs: tf.NamedTensorMap = { loss };
+  grads.forEach((g, i) => (inputs[`g${i}`] = g));
+  const fused = kernel.run(inputs, { count: grads.length }) as tf.Tensor1D | null;
+  return fused ?? tf.tidy(() => tf.stack([loss, sum(grads.map((g) => tf.sum(tf.mul(g, 0))))]) as tf.Tensor1D);
+}
