@@ -12,207 +12,11 @@
  * `unroll`'s `mask`), or 0 for none: a padded row carries the state before it forward, and in the
  * backward passes the gradient it receives to that state untouched.
  */
+import { actv, dactv, gemm } from './simd';
 
 /** Where the caller's arrays may start: past this module's own data. */
 export function heapBase(): usize {
   return __heap_base;
-}
-
-// ---- elementwise ----------------------------------------------------------------------------
-
-const LOG2E: f32 = 1.44269504;
-// ln 2 in two parts (the first exact in a few bits), so that n ln 2 is exact for the n used here.
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.1219444e-4;
-
-/** e^x on four lanes: x = n ln 2 + r with |r| ≤ ln2/2, e^r by its Taylor polynomial of degree 6. */
-function expv(x: v128): v128 {
-  const v = f32x4.min(f32x4.max(x, f32x4.splat(-87.3)), f32x4.splat(88.3));
-  const n = f32x4.nearest(f32x4.mul(v, f32x4.splat(LOG2E)));
-  const r = f32x4.sub(f32x4.sub(v, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  let p = f32x4.splat(1.0 / 720.0);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  const twoToN = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(p, twoToN);
-}
-
-/** σ(x) = 1 / (1 + e^{-x}) */
-function sigmoidv(x: v128): v128 {
-  const one = f32x4.splat(1.0);
-  return f32x4.div(one, f32x4.add(one, expv(f32x4.neg(x))));
-}
-
-/** The activation `code` (0 tanh, 1 sigmoid); tanh(x) = 2 σ(2x) - 1. */
-function actv(code: i32, x: v128): v128 {
-  if (code == 1) return sigmoidv(x);
-  return f32x4.sub(f32x4.mul(f32x4.splat(2.0), sigmoidv(f32x4.add(x, x))), f32x4.splat(1.0));
-}
-
-/** The derivative of the activation `code` through its output y: 1 - y² (tanh), y (1 - y) (sigmoid). */
-function dactv(code: i32, y: v128): v128 {
-  if (code == 1) return f32x4.mul(y, f32x4.sub(f32x4.splat(1.0), y));
-  return f32x4.sub(f32x4.splat(1.0), f32x4.mul(y, y));
-}
-
-// ---- matrices -------------------------------------------------------------------------------
-
-/**
- * `a b + c`: one fused multiply-add where the module is built with relaxed SIMD (the second build
- * of `npm run build:wasm`, used where the runtime has it), else a multiply and an add.
- */
-function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
-
-/**
- * `C[M, N] += A B` with `B: [K, N]` (row stride `ldb`), `C` (row stride `ldc`), `N` a multiple of 4,
- * and `A[m, k]` at `A + 4 (m sam + k sak)`, so that `A` may be read transposed. Blocks of 4 rows by
- * 12 columns (then 8, then 4) keep their sums in registers; a column strip of `B` stays in cache
- * over the rows.
- */
-function gemm(M: i32, N: i32, K: i32, A: usize, sam: i32, sak: i32, B: usize, ldb: i32, C: usize, ldc: i32): void {
-  const am = (<usize>sam) << 2;
-  const ak = (<usize>sak) << 2;
-  const bk = (<usize>ldb) << 2;
-  const cm = (<usize>ldc) << 2;
-  let n = 0;
-  for (; n + 12 <= N; n += 12) {
-    const b = B + ((<usize>n) << 2);
-    let m = 0;
-    for (; m + 4 <= M; m += 4)
-      block4x12(K, A + <usize>m * am, am, ak, b, bk, C + <usize>m * cm + ((<usize>n) << 2), cm);
-    for (; m < M; m++) {
-      block1x8(K, A + <usize>m * am, ak, b, bk, C + <usize>m * cm + ((<usize>n) << 2));
-      block1x4(K, A + <usize>m * am, ak, b + 32, bk, C + <usize>m * cm + ((<usize>n) << 2) + 32);
-    }
-  }
-  for (; n + 8 <= N; n += 8) {
-    const b = B + ((<usize>n) << 2);
-    let m = 0;
-    for (; m + 4 <= M; m += 4) block4x8(K, A + <usize>m * am, am, ak, b, bk, C + <usize>m * cm + ((<usize>n) << 2), cm);
-    for (; m < M; m++) block1x8(K, A + <usize>m * am, ak, b, bk, C + <usize>m * cm + ((<usize>n) << 2));
-  }
-  if (n < N) {
-    const b = B + ((<usize>n) << 2);
-    for (let m = 0; m < M; m++) block1x4(K, A + <usize>m * am, ak, b, bk, C + <usize>m * cm + ((<usize>n) << 2));
-  }
-}
-
-function block4x12(K: i32, a: usize, am: usize, ak: usize, b: usize, bk: usize, c: usize, cm: usize): void {
-  let c00 = v128.load(c);
-  let c01 = v128.load(c, 16);
-  let c02 = v128.load(c, 32);
-  let c10 = v128.load(c + cm);
-  let c11 = v128.load(c + cm, 16);
-  let c12 = v128.load(c + cm, 32);
-  let c20 = v128.load(c + 2 * cm);
-  let c21 = v128.load(c + 2 * cm, 16);
-  let c22 = v128.load(c + 2 * cm, 32);
-  let c30 = v128.load(c + 3 * cm);
-  let c31 = v128.load(c + 3 * cm, 16);
-  let c32 = v128.load(c + 3 * cm, 32);
-  for (let k = 0; k < K; k++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    const b2 = v128.load(b, 32);
-    let s = v128.load32_splat(a);
-    c00 = madd(s, b0, c00);
-    c01 = madd(s, b1, c01);
-    c02 = madd(s, b2, c02);
-    s = v128.load32_splat(a + am);
-    c10 = madd(s, b0, c10);
-    c11 = madd(s, b1, c11);
-    c12 = madd(s, b2, c12);
-    s = v128.load32_splat(a + 2 * am);
-    c20 = madd(s, b0, c20);
-    c21 = madd(s, b1, c21);
-    c22 = madd(s, b2, c22);
-    s = v128.load32_splat(a + 3 * am);
-    c30 = madd(s, b0, c30);
-    c31 = madd(s, b1, c31);
-    c32 = madd(s, b2, c32);
-    a += ak;
-    b += bk;
-  }
-  v128.store(c, c00);
-  v128.store(c, c01, 16);
-  v128.store(c, c02, 32);
-  v128.store(c + cm, c10);
-  v128.store(c + cm, c11, 16);
-  v128.store(c + cm, c12, 32);
-  v128.store(c + 2 * cm, c20);
-  v128.store(c + 2 * cm, c21, 16);
-  v128.store(c + 2 * cm, c22, 32);
-  v128.store(c + 3 * cm, c30);
-  v128.store(c + 3 * cm, c31, 16);
-  v128.store(c + 3 * cm, c32, 32);
-}
-
-function block4x8(K: i32, a: usize, am: usize, ak: usize, b: usize, bk: usize, c: usize, cm: usize): void {
-  let c00 = v128.load(c);
-  let c01 = v128.load(c, 16);
-  let c10 = v128.load(c + cm);
-  let c11 = v128.load(c + cm, 16);
-  let c20 = v128.load(c + 2 * cm);
-  let c21 = v128.load(c + 2 * cm, 16);
-  let c30 = v128.load(c + 3 * cm);
-  let c31 = v128.load(c + 3 * cm, 16);
-  for (let k = 0; k < K; k++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    let s = v128.load32_splat(a);
-    c00 = madd(s, b0, c00);
-    c01 = madd(s, b1, c01);
-    s = v128.load32_splat(a + am);
-    c10 = madd(s, b0, c10);
-    c11 = madd(s, b1, c11);
-    s = v128.load32_splat(a + 2 * am);
-    c20 = madd(s, b0, c20);
-    c21 = madd(s, b1, c21);
-    s = v128.load32_splat(a + 3 * am);
-    c30 = madd(s, b0, c30);
-    c31 = madd(s, b1, c31);
-    a += ak;
-    b += bk;
-  }
-  v128.store(c, c00);
-  v128.store(c, c01, 16);
-  v128.store(c + cm, c10);
-  v128.store(c + cm, c11, 16);
-  v128.store(c + 2 * cm, c20);
-  v128.store(c + 2 * cm, c21, 16);
-  v128.store(c + 3 * cm, c30);
-  v128.store(c + 3 * cm, c31, 16);
-}
-
-function block1x8(K: i32, a: usize, ak: usize, b: usize, bk: usize, c: usize): void {
-  let c0 = v128.load(c);
-  let c1 = v128.load(c, 16);
-  for (let k = 0; k < K; k++) {
-    const s = v128.load32_splat(a);
-    c0 = madd(s, v128.load(b), c0);
-    c1 = madd(s, v128.load(b, 16), c1);
-    a += ak;
-    b += bk;
-  }
-  v128.store(c, c0);
-  v128.store(c, c1, 16);
-}
-
-function block1x4(K: i32, a: usize, ak: usize, b: usize, bk: usize, c: usize): void {
-  let c0 = v128.load(c);
-  for (let k = 0; k < K; k++) {
-    c0 = madd(v128.load32_splat(a), v128.load(b), c0);
-    a += ak;
-    b += bk;
-  }
-  v128.store(c, c0);
 }
 
 /** Every row of `C[M, N]` set to `bias` (zeros where `bias` is 0). */
@@ -222,6 +26,33 @@ function fillRows(C: usize, bias: usize, M: i32, N: i32): void {
     if (bias) memory.copy(C + <usize>m * row, bias, row);
     else memory.fill(C + <usize>m * row, 0, row);
   }
+}
+
+/** `Q[T*B, G] = X W_x^T + b`: the input's part of every step's gates, for the whole sequence at once. */
+function inputProjection(Q: usize, X: usize, WxT: usize, b: usize, n: i32, Ip: i32, G: i32): void {
+  fillRows(Q, b, n, G);
+  gemm(n, G, Ip, X, Ip, 1, WxT, G, Q, G);
+}
+
+/**
+ * What every backward starts with: `Wx` = `W_x^T` transposed (`[G, Ip]`), `Wh` = `W_h^T`
+ * transposed (`[F, Up]`), `dh` = 0 (`[B, Up]`).
+ */
+function backwardSetUp(
+  Wx: usize,
+  WxT: usize,
+  Wh: usize,
+  WhT: usize,
+  dh: usize,
+  B: i32,
+  Ip: i32,
+  Up: i32,
+  G: i32,
+  F: i32,
+): void {
+  transpose(Wx, WxT, Ip, G);
+  transpose(Wh, WhT, Up, F);
+  memory.fill(dh, 0, (<usize>B * <usize>Up) << 2);
 }
 
 /** `out[N] = Σ_m A[m, :]` over the first N columns of `A` (row stride `lda`). */
@@ -320,8 +151,7 @@ export function elmanForward(
   K: usize,
   H: usize,
 ): void {
-  fillRows(H, b, T * B, Up);
-  gemm(T * B, Up, Ip, X, Ip, 1, WxT, Up, H, Up);
+  inputProjection(H, X, WxT, b, T * B, Ip, Up);
   for (let t = 0; t < T; t++) {
     const q = rowAt(H, t * B, Up);
     gemm(B, Up, Up, prevH(H, h0, t, B, Up), Up, 1, WhT, Up, q, Up);
@@ -356,12 +186,10 @@ export function elmanBackward(
   dWhT: usize,
   dh: usize,
 ): void {
-  transpose(Wx, WxT, Ip, Up);
-  transpose(Wh, WhT, Up, Up);
+  backwardSetUp(Wx, WxT, Wh, WhT, dh, B, Ip, Up, Up, Up);
   const u = (<usize>Up) << 2;
   const rowBytes = <usize>B * u;
   const zero = f32x4.splat(0);
-  memory.fill(dh, 0, rowBytes);
   for (let t = T - 1; t >= 0; t--) {
     const off = <usize>t * rowBytes;
     for (let r = 0; r < B; r++) {
@@ -404,8 +232,7 @@ export function lstmForward(
   H: usize,
 ): void {
   const G = 4 * Up;
-  fillRows(Q, b, T * B, G);
-  gemm(T * B, G, Ip, X, Ip, 1, WxT, G, Q, G);
+  inputProjection(Q, X, WxT, b, T * B, Ip, G);
   const u = (<usize>Up) << 2;
   for (let t = 0; t < T; t++) {
     const q0 = rowAt(Q, t * B, G);
@@ -469,11 +296,9 @@ export function lstmBackward(
   dc: usize,
 ): void {
   const G = 4 * Up;
-  transpose(Wx, WxT, Ip, G);
-  transpose(Wh, WhT, Up, G);
+  backwardSetUp(Wx, WxT, Wh, WhT, dh, B, Ip, Up, G, G);
   const u = (<usize>Up) << 2;
   const rowBytes = <usize>B * u;
-  memory.fill(dh, 0, rowBytes);
   memory.copy(dc, dY, rowBytes);
   for (let t = T - 1; t >= 0; t--) {
     const q0 = rowAt(Q, t * B, G);
@@ -543,8 +368,7 @@ export function gruForward(
   HP: usize,
 ): void {
   const G = 3 * Up;
-  fillRows(Q, b, T * B, G);
-  gemm(T * B, G, Ip, X, Ip, 1, WxT, G, Q, G);
+  inputProjection(Q, X, WxT, b, T * B, Ip, G);
   const u = (<usize>Up) << 2;
   for (let t = 0; t < T; t++) {
     const q0 = rowAt(Q, t * B, G);
@@ -638,12 +462,10 @@ export function gruBackward(
 ): void {
   const G = 3 * Up;
   const F = resetAfter ? 3 * Up : 2 * Up;
-  transpose(Wx, WxT, Ip, G);
-  transpose(Wh, WhT, Up, F);
+  backwardSetUp(Wx, WxT, Wh, WhT, dh, B, Ip, Up, G, F);
   if (!resetAfter) transpose(Wnh, WnhT, Up, Up);
   const u = (<usize>Up) << 2;
   const rowBytes = <usize>B * u;
-  memory.fill(dh, 0, rowBytes);
   for (let t = T - 1; t >= 0; t--) {
     const q0 = rowAt(Q, t * B, G);
     const x0 = rowAt(dXP, t * B, G);

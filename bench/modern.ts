@@ -1,9 +1,13 @@
 /**
  * The modern cells' training speed at a long sequence (T = 512 by default): one training step
  * (forward, gradient of every parameter, Adam update) of minGRU, minLSTM, the LRU and IndRNN
- * (σ = identity, so that it scans) beside our LSTM (its fast path, hand-derived gradient), on each
- * backend; for the modern cells also their step loop (`fast: false`), so that the scan's
- * advantage shows side by side. Medians of alternated rounds (`./measure.ts`).
+ * (σ = identity, so that it scans, and ReLU) beside our LSTM (its fast path, hand-derived
+ * gradient), on each backend. Each modern cell runs its default path (`fast`: the fused scan of
+ * `src/fast/wasm/scan-kernel.ts` on cpu and wasm for all but the LRU, else the scan in tf ops),
+ * and, where it is fused, also the scan in tf ops (the fused scan unregistered meanwhile); with
+ * `--loop` also the step loop (`fast: false`). The last row is the loss alone (its forward and
+ * gradient on outputs of the same shape), what every cell's step pays besides its own work.
+ * Medians of alternated rounds (`./measure.ts`).
  *
  *     npx tsx bench/modern.ts [--backends wasm,cpu] [--time 512] [--units 128] [--rounds 3] [--loop] [--json]
  *
@@ -16,17 +20,22 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
+import { registerScanKernel } from '../src/fast/index.js';
+import { wasmScanKernel } from '../src/fast/wasm/scan-kernel.js';
 import { alternate, median } from './measure.js';
 
 export interface ModernRow {
   backend: string;
   cell: string;
   sizes: { batch: number; time: number; input: number; units: number };
-  /** Median wall-clock ms of one training step, by path (`scan`, `loop`; the LSTM's `fast`). */
+  /**
+   * Median wall-clock ms of one training step, by path: `fused` (the fused scan), `ops` (the scan
+   * in tf ops), `loop` (the step loop), `fast` (the LSTM's fast path), `loss` (the loss alone).
+   */
   trainMs: Record<string, number>;
   /** Median CPU ms of this process for the same (less disturbed than wall-clock time on a shared machine). */
   trainCpuMs: Record<string, number>;
-  /** Our LSTM's CPU ms over this cell's (scan). */
+  /** Our LSTM's CPU ms over this cell's (its default path). */
   speedupVsLstm: number;
 }
 
@@ -35,19 +44,50 @@ const CELLS: Record<string, (o: { inputSize: number; units: number; seed: number
   mingru: (o) => rt.cells.mingru(o),
   minlstm: (o) => rt.cells.minlstm(o),
   lru: (o) => rt.cells.lru(o),
-  indrnn: (o) => rt.cells.indrnn({ ...o, activation: 'linear' }),
+  'indrnn (σ = identity)': (o) => rt.cells.indrnn({ ...o, activation: 'linear' }),
+  'indrnn (relu)': (o) => rt.cells.indrnn(o),
 };
 
-/** One training step of `cell` over `x` (loss: mean square of every output against `y`). */
-function trainStep(cell: rt.Cell, optimizer: tf.Optimizer, x: tf.Tensor3D, y: tf.Tensor3D, fast: boolean) {
+/** The training loss: the mean square of every output against `y`. */
+const lossOf = (outputs: tf.Tensor, y: tf.Tensor) => tf.mean(tf.square(tf.sub(outputs, y))) as tf.Scalar;
+
+/**
+ * One training step of `cell` over `x` on a path: `fast` as `unroll` takes it; `fused` false
+ * unregisters the fused scan of the cell's kind for the step (the scan in tf ops runs).
+ */
+function trainStep(
+  cell: rt.Cell,
+  optimizer: tf.Optimizer,
+  x: tf.Tensor3D,
+  y: tf.Tensor3D,
+  { fast, fused }: { fast: boolean; fused: boolean },
+) {
+  const backend = tf.getBackend();
   return async () => {
-    const loss = optimizer.minimize(
-      () => tf.mean(tf.square(tf.sub(rt.unroll(cell, x, { fast }).outputs, y))) as tf.Scalar,
-      true,
-      Object.values(cell.params),
-    );
-    await loss!.data();
-    loss!.dispose();
+    if (!fused) registerScanKernel(cell.kind, backend, () => undefined);
+    try {
+      const loss = optimizer.minimize(
+        () => lossOf(rt.unroll(cell, x, { fast }).outputs, y),
+        true,
+        Object.values(cell.params),
+      );
+      await loss!.data();
+      loss!.dispose();
+    } finally {
+      if (!fused) registerScanKernel(cell.kind, backend, wasmScanKernel);
+    }
+  };
+}
+
+/** The loss alone: its value and gradient on fixed outputs of the cells' shape. */
+function lossStep(outputs: tf.Tensor3D, y: tf.Tensor3D) {
+  return async () => {
+    const [value, grad] = tf.tidy(() => {
+      const { value, grad } = tf.valueAndGrad((o: tf.Tensor) => lossOf(o, y))(outputs);
+      return [value, grad];
+    });
+    await value.data();
+    tf.dispose([value, grad]);
   };
 }
 
@@ -62,16 +102,23 @@ export async function modernRows(
   const y = tf.randomNormal([sizes.batch, sizes.time, sizes.units], 0, 1, 'float32', 2) as tf.Tensor3D;
   const rows: ModernRow[] = [];
   let lstmMs = NaN;
+  const medians = (m: Record<string, number[]>) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
   for (const [name, make] of Object.entries(CELLS)) {
     const cell = make({ inputSize: sizes.input, units: sizes.units, seed: 3 });
     const optimizer = tf.train.adam(1e-3);
-    const paths = name === 'lstm' ? { fast: true } : { scan: true, ...(loop && { loop: false }) };
+    const on = { fast: true, fused: true };
+    const paths: Record<string, { fast: boolean; fused: boolean }> =
+      name === 'lstm'
+        ? { fast: on }
+        : hasFusedScan(cell)
+          ? { fused: on, ...(cell.config.activation !== 'relu' && { ops: { fast: true, fused: false } }) }
+          : { ops: on };
+    if (loop && name !== 'lstm') paths.loop = { fast: false, fused: true };
     const tasks = Object.fromEntries(
-      Object.entries(paths).map(([k, fast]) => [k, trainStep(cell, optimizer, x, y, fast)]),
+      Object.entries(paths).map(([k, path]) => [k, trainStep(cell, optimizer, x, y, path)]),
     );
     const runs = await alternate(tasks, rounds);
-    const medians = (m: Record<string, number[]>) =>
-      Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
     const [trainMs, trainCpuMs] = [medians(runs.wall), medians(runs.cpu)];
     if (name === 'lstm') lstmMs = trainCpuMs.fast;
     const row = {
@@ -80,7 +127,7 @@ export async function modernRows(
       sizes,
       trainMs,
       trainCpuMs,
-      speedupVsLstm: lstmMs / (trainCpuMs.scan ?? trainCpuMs.fast),
+      speedupVsLstm: lstmMs / (trainCpuMs.fused ?? trainCpuMs.ops ?? trainCpuMs.fast),
     };
     const timings = Object.keys(trainMs).map(
       (k) => `${k} ${trainCpuMs[k].toFixed(0)} ms CPU (${trainMs[k].toFixed(0)} wall)`,
@@ -90,28 +137,45 @@ export async function modernRows(
     optimizer.dispose();
     cell.dispose();
   }
-  tf.dispose([x, y]);
+  const outputs = tf.randomNormal([sizes.batch, sizes.time, sizes.units], 0, 1, 'float32', 4) as tf.Tensor3D;
+  const runs = await alternate({ loss: lossStep(outputs, y) }, rounds);
+  const [trainMs, trainCpuMs] = [medians(runs.wall), medians(runs.cpu)];
+  log(`${tf.getBackend()}: the loss alone ${trainCpuMs.loss.toFixed(0)} ms CPU (${trainMs.loss.toFixed(0)} wall)`);
+  rows.push({
+    backend: tf.getBackend(),
+    cell: 'loss',
+    sizes,
+    trainMs,
+    trainCpuMs,
+    speedupVsLstm: lstmMs / trainCpuMs.loss,
+  });
+  tf.dispose([x, y, outputs]);
   return rows;
+}
+
+/** Whether the current backend has a fused scan for `cell` (then also its scan in tf ops is timed). */
+function hasFusedScan(cell: rt.Cell): boolean {
+  return ['cpu', 'wasm'].includes(tf.getBackend()) && wasmScanKernel(cell.config) !== undefined;
 }
 
 /** The rows as a markdown table. */
 export function modernMarkdown(rows: ModernRow[]): string {
   if (rows.length === 0) return '';
   const { batch, time, input, units } = rows[0].sizes;
-  const ms = (v: number | undefined) => (v === undefined ? '' : v.toFixed(0));
+  const both = (r: ModernRow, path: string) =>
+    r.trainCpuMs[path] === undefined ? '' : `${r.trainCpuMs[path].toFixed(0)} (${r.trainMs[path].toFixed(0)})`;
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? '' : `${(a / b).toFixed(1)}x`;
   return [
     `### Modern cells: one training step at T = ${time} (batch ${batch}, input ${input}, units ${units})`,
     '',
-    '| backend | cell | scan: CPU ms (wall) | step loop: CPU ms (wall) | scan vs loop (CPU) | vs our LSTM (CPU) |',
-    '|---|---|---:|---:|---:|---:|',
+    '| backend | cell | fused scan: CPU ms (wall) | scan in tf ops | step loop | fused vs tf ops (CPU) | vs our LSTM (CPU) |',
+    '|---|---|---:|---:|---:|---:|---:|',
     ...rows.map((r) => {
-      const path = (m: Record<string, number>) => m.scan ?? m.fast;
-      const [scan, loop] = [path(r.trainCpuMs), r.trainCpuMs.loop];
-      const both = (cpu: number | undefined, wall: number | undefined) =>
-        cpu === undefined ? '' : `${ms(cpu)} (${ms(wall)})`;
-      const vsLoop = loop === undefined ? '' : `${(loop / scan).toFixed(1)}x`;
-      const label = r.cell === 'lstm' ? 'lstm (fast path)' : r.cell === 'indrnn' ? 'indrnn (σ = identity)' : r.cell;
-      return `| ${r.backend} | ${label} | ${both(scan, path(r.trainMs))} | ${both(loop, r.trainMs.loop)} | ${vsLoop} | ${r.speedupVsLstm.toFixed(1)}x |`;
+      const cpu = r.trainCpuMs;
+      if (r.cell === 'lstm') return `| ${r.backend} | lstm (fast path) | ${both(r, 'fast')} | | | | 1.0x |`;
+      if (r.cell === 'loss') return `| ${r.backend} | the loss alone | ${both(r, 'loss')} | | | | |`;
+      return `| ${r.backend} | ${r.cell} | ${both(r, 'fused')} | ${both(r, 'ops')} | ${both(r, 'loop')} | ${ratio(cpu.ops, cpu.fused)} | ${r.speedupVsLstm.toFixed(1)}x |`;
     }),
   ].join('\n');
 }

@@ -107,13 +107,14 @@ export function unroll(cell: Cell, x: tf.Tensor, options: UnrollOptions = {}): U
       return states;
     };
 
+    // A cell whose step is a linear recurrence (or, fused, elementwise in the state: IndRNN) runs as
+    // one scan (./fast/scan.ts), its outputs already in input order.
+    const scanned =
+      options.fast !== false && !probe ? scanSequence(cell, { X, state0, keep, recurrentMask }, reverse) : null;
+    if (scanned) return scanned;
     let hs: tf.Tensor3D;
     let state: State;
-    // A cell whose step is a linear recurrence runs as one scan (./fast/scan.ts).
-    const scanned = options.fast !== false && !probe ? scanSequence(cell, { X, state0, keep, recurrentMask }) : null;
-    if (scanned) {
-      ({ hs, state } = scanned);
-    } else if (path) {
+    if (path) {
       ({ hs, state } = runFast(cell, path, { X, state0, keep, recurrentMask }, loop));
     } else {
       const xs = unstack(X.reshape([time, batch, cell.inputSize])) as tf.Tensor2D[];

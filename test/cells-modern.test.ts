@@ -1,6 +1,7 @@
 // The modern cells (minGRU, minLSTM, LRU, IndRNN) against PyTorch float64 references written from
 // the papers' equations (fixtures/pytorch-modern, scripts/pytorch-modern-fixtures.py), their scan
-// (`fast`, the default) against their step loop (`fast: false`), and the refusals.
+// (`fast`, the default: fused on cpu and wasm but for the LRU, test/scan-kernels.test.ts) against
+// their step loop (`fast: false`), and the refusals.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { describeOnBackends } from './helpers/backends.js';
 import { maxAbsDiff } from './helpers/close.js';
 import { linearScanKernel } from '../src/fast/scan-kernel.js';
 import { scanByPairs } from '../src/fast/scan.js';
+import { spyOnScanKernel } from './helpers/scan-spy.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = join(ROOT, 'fixtures', 'pytorch-modern');
@@ -74,14 +76,20 @@ function run(cell: rt.Cell, f: ModernFixture, fast: boolean) {
 
 const disposeRun = (r: ReturnType<typeof run>) => tf.dispose([r.value, r.outputs, r.h, r.c, ...Object.values(r.grads)]);
 
-describeOnBackends('modern cells match PyTorch float64 references', ['cpu', 'wasm'], () => {
+describeOnBackends('modern cells match PyTorch float64 references', ['cpu', 'wasm'], (backend) => {
   for (const name of NAMES) {
-    for (const fast of [false, true]) {
-      it(`${name} (fast: ${fast}): outputs and state to 1e-5, gradients to 1e-4`, () => {
+    // The step loop; the scan (fused for all but the LRU, src/fast/wasm/scan-kernel.ts); the scan in
+    // tf ops for the fused ones that have it (IndRNN with ReLU has none: it otherwise loops).
+    for (const path of ['step loop', 'scan', 'scan in tf ops'] as const) {
+      if ((name === 'lru' || name === 'indrnn-relu') && path === 'scan in tf ops') continue;
+      it(`${name} (${path}): outputs and state to 1e-5, gradients to 1e-4`, () => {
         const f = load(name);
         const cell = cellOf(f);
         const before = tf.memory().numTensors;
-        const r = run(cell, f, fast);
+        const spy = spyOnScanKernel(backend, path === 'scan in tf ops');
+        const r = run(cell, f, path !== 'step loop');
+        spy.restore();
+        expect(spy.runs() > 0, 'the fused scan ran').to.equal(path === 'scan' && name !== 'lru');
         expect(maxAbsDiff(r.outputs, f.outputs as number[][][]), 'outputs').to.be.below(1e-5);
         expect(maxAbsDiff(r.h, f.h_T as number[][]), 'h_T').to.be.below(1e-5);
         if (f.c_T) expect(maxAbsDiff(r.c!, f.c_T as number[][]), 'c_T').to.be.below(1e-5);

@@ -12,7 +12,7 @@ import { fastPathFor, registerSequenceKernel } from '../src/fast/index.js';
 import { wasmSequenceKernel } from '../src/fast/wasm/kernel.js';
 import { sequenceModule, sequenceModuleBuild } from '../src/fast/wasm/module.js';
 import { SEQUENCE_WASM_RELAXED } from '../src/fast/wasm/sequence-wasm.js';
-import { MODULE, moduleText } from '../scripts/build-wasm.js';
+import { BUILDS, type BuildName, moduleText } from '../scripts/build-wasm.js';
 import { describeOnBackends } from './helpers/backends.js';
 import { expectAbsClose, expectRelClose } from './helpers/close.js';
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
@@ -79,10 +79,12 @@ const cases: { name: string; make: () => Cell }[] = [
 ];
 
 describe('whole-sequence kernels: the WebAssembly module', () => {
-  it(`is a fresh build of assembly/sequence.ts (npm run build:wasm writes ${MODULE})`, function () {
-    this.timeout(60_000);
-    expect(readFileSync(MODULE, 'utf8')).to.equal(moduleText());
-  });
+  for (const [name, { source, module }] of Object.entries(BUILDS)) {
+    it(`${module} is a fresh build of ${source} (npm run build:wasm writes it)`, function () {
+      this.timeout(60_000);
+      expect(readFileSync(module, 'utf8')).to.equal(moduleText(name as BuildName));
+    });
+  }
 
   it('runs the relaxed-SIMD build (fused multiply-add) where the runtime validates it, else the SIMD build', () => {
     expect(sequenceModule()).to.not.equal(null);

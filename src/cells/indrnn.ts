@@ -4,7 +4,8 @@
  * vector, not a matrix). With σ the identity (`activation: 'linear'`) a step is the linear
  * recurrence `h_t = a ⊙ h_{t-1} + b_t` with the constant `a = u_h` and `b_t = W_hx x_t + b_h`, and
  * `rt.unroll` trains a whole sequence as one scan (`src/fast/scan.ts`); with any other σ (ReLU by
- * default, as the paper) it runs the step loop.
+ * default, as the paper) it runs the step loop, but on cpu and wasm, where the fused scan
+ * (`src/fast/wasm/scan-kernel.ts`) runs every σ it computes (its state is still updated unit by unit).
  *
  * | symbol | shape | |
  * |--------|-------|-|

@@ -13,24 +13,11 @@
  * `activation`, the identity by default (the paper's `h̃_t = Linear_h(x_t)`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { getActivation } from '../activations.js';
-import {
-  checkCellOptions,
-  makeCell,
-  type Cell,
-  type CellConfig,
-  type CellDefinition,
-  type CellOptions,
-  type LinearForm,
-} from './cell.js';
-import { inputGateShapes, linearEquations } from './linear.js';
+import { minimalCell, minimalDefinition, type MinimalCellOptions } from './minimal.js';
+import type { Cell } from './cell.js';
 
-export interface MinGruOptions extends CellOptions {
-  /** f of the candidate h̃_t (default `'linear'`, the identity). */
-  activation?: string;
-  /** σ of the gate z_t (default `'sigmoid'`). */
-  recurrentActivation?: string;
-}
+/** The minGRU's options: f of the candidate h̃_t (default the identity), σ of the gate z_t (default sigmoid). */
+export type MinGruOptions = MinimalCellOptions;
 
 /** The minGRU's equations in LaTeX (`cell.equations`). */
 export const MINGRU_EQUATIONS = String.raw`\begin{aligned}
@@ -39,35 +26,14 @@ z_t &= \sigma(W_{zx} x_t + b_z) \\
 h_t &= (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t
 \end{aligned}`;
 
-/** `a_t = 1 - z_t`, `b_t = z_t ⊙ h̃_t`. */
-function minGruForm({ activation, recurrentActivation = 'sigmoid' }: CellConfig): LinearForm {
-  const f = getActivation(activation);
-  const σ = getActivation(recurrentActivation);
-  return {
-    state: 'h',
-    complex: false,
-    coefficients: ({ x }) => {
-      const z_t = σ(x('z'));
-      const h̃_t = f(x('h'));
-      return { a: tf.sub(1, z_t), b: tf.mul(z_t, h̃_t) as tf.Tensor2D };
-    },
-  };
-}
-
-/** The minGRU's gates: input halves only (`x(k)` is `W_kx x_t + b_k`). */
-export const MINGRU: CellDefinition = {
-  kind: 'mingru',
-  gates: ['z', 'h'],
-  stateNames: ['h'],
-  shapes: (sizes) => inputGateShapes(MINGRU.gates, sizes),
-  latex: () => MINGRU_EQUATIONS,
-  linear: (config) => minGruForm(config),
-  equations: (config) => linearEquations(minGruForm(config)),
-};
+/** The minGRU's gates (input halves only: `x(k)` is `W_kx x_t + b_k`), with `a_t = 1 - z_t`, `b_t = z_t ⊙ h̃_t`. */
+export const MINGRU = minimalDefinition('mingru', ['z', 'h'], MINGRU_EQUATIONS, (x, f, σ) => {
+  const z_t = σ(x('z'));
+  const h̃_t = f(x('h'));
+  return { a: tf.sub(1, z_t), b: tf.mul(z_t, h̃_t) as tf.Tensor2D };
+});
 
 /** A minGRU cell; see the module documentation for its equations. */
 export function mingru(options: MinGruOptions): Cell {
-  checkCellOptions(MINGRU, options, ['activation', 'recurrentActivation']);
-  const { inputSize, units, activation = 'linear', recurrentActivation = 'sigmoid' } = options;
-  return makeCell(MINGRU, { kind: 'mingru', inputSize, units, activation, recurrentActivation }, options);
+  return minimalCell(MINGRU, options);
 }

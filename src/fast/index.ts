@@ -7,8 +7,9 @@
 import { elmanFastPath } from './elman.js';
 import { gruFastPath } from './gru.js';
 import { lstmFastPath } from './lstm.js';
-import { registerFastPath, registerSequenceKernel, registerStepKernel } from './registry.js';
+import { registerFastPath, registerScanKernel, registerSequenceKernel, registerStepKernel } from './registry.js';
 import { wasmSequenceKernel } from './wasm/kernel.js';
+import { wasmScanKernel } from './wasm/scan-kernel.js';
 import { gpuStepKernel } from './step-kernels.js';
 
 registerFastPath('elman', elmanFastPath);
@@ -18,15 +19,20 @@ for (const kind of ['elman', 'lstm', 'gru'] as const) {
   for (const backend of ['webgpu', 'webgl']) registerStepKernel(kind, backend, gpuStepKernel);
   for (const backend of ['cpu', 'wasm']) registerSequenceKernel(kind, backend, wasmSequenceKernel);
 }
+for (const kind of ['mingru', 'minlstm', 'indrnn'] as const) {
+  for (const backend of ['cpu', 'wasm']) registerScanKernel(kind, backend, wasmScanKernel);
+}
 
 export {
   fastPathFor,
   fastPathFactory,
   registerFastPath,
+  registerScanKernel,
   registerSequenceKernel,
   registerStepKernel,
   type Backward,
   type FastPath,
+  type ScanKernel,
   type SequenceKernel,
   type StepKernel,
 } from './registry.js';

@@ -56,7 +56,8 @@ export interface StepKernel {
    * One step back, as {@link Backward.step} computes it, for a sequence without a mask: from the
    * op's `dL/d[(c_T,) h_1..h_T]` as rows `DY` (step k's from `dyRow0`), the gradient carried from
    * the later steps and the factors of all steps stacked (step k's rows from `row0`): `gh`, the
-   * whole `dL/dh_t` that reaches the step, `dL/d hp_t` and the elementwise part of `dL/d state_{t-1}`.
+   * whole `dL/dh_t` that reaches the step (where {@link Backward.xp} needs it), `dL/d hp_t` and the
+   * elementwise part of `dL/d state_{t-1}`.
    */
   back?(
     DY: tf.Tensor2D,
@@ -64,7 +65,7 @@ export interface StepKernel {
     carry: { h: tf.Tensor2D; c?: tf.Tensor2D },
     factors: Record<string, tf.Tensor2D>,
     row0: number,
-  ): { gh: tf.Tensor2D; hp: tf.Tensor2D; prev: Partial<State> };
+  ): { gh?: tf.Tensor2D; hp: tf.Tensor2D; prev: Partial<State> };
 }
 
 /**
@@ -92,15 +93,40 @@ export interface FastPath {
   sequenceKernel?: SequenceKernel;
 }
 
+/**
+ * A whole sequence of a cell whose state is updated unit by unit (minGRU, minLSTM, IndRNN) as a
+ * backend's own kernel: the gates and the recurrence of every step in one call and, while tfjs
+ * records gradients, the backward of every step in one more. It reads the cell's own parameters;
+ * `X` is `[T*B, inputSize]`, time-major in processing order, `keep` the mask (`[T, B, 1]` in
+ * processing order) or null. It returns what `unroll` does: `outputs` batch-major in input order
+ * (`[B, T, units]`), so that no transpose follows, and the last state. `unroll` runs it in place
+ * of the scan in tf ops (`./scan.ts`) for sequences without a recurrent dropout mask.
+ */
+export interface ScanKernel {
+  /** Whether it runs a sequence of `time` steps of `batch` rows (else the scan's tf ops do). */
+  fits(time: number, batch: number): boolean;
+  run(
+    params: Record<string, tf.Tensor>,
+    X: tf.Tensor2D,
+    state0: State,
+    keep: tf.Tensor3D | null,
+    reverse: boolean,
+  ): { outputs: tf.Tensor3D; state: State };
+}
+
 export type FastPathFactory = (config: CellConfig) => FastPath;
 /** A backend's step kernel for a configuration of a cell kind, or undefined where it has none (other activations). */
 export type StepKernelFactory = (config: CellConfig) => StepKernel | undefined;
 /** A backend's whole-sequence kernel for a configuration of a cell kind, or undefined where it has none. */
 export type SequenceKernelFactory = (config: CellConfig) => SequenceKernel | undefined;
 
+/** A backend's fused scan for a configuration of a cell kind, or undefined where it has none. */
+export type ScanKernelFactory = (config: CellConfig) => ScanKernel | undefined;
+
 const registry = new Map<CellKind, FastPathFactory>();
 const stepKernels = new Map<string, StepKernelFactory>();
 const sequenceKernels = new Map<string, SequenceKernelFactory>();
+const scanKernels = new Map<string, ScanKernelFactory>();
 
 /** Registers (or replaces) the fast path of a cell kind. */
 export function registerFastPath(kind: CellKind, factory: FastPathFactory): void {
@@ -129,4 +155,14 @@ export function fastPathFor(config: CellConfig): FastPath | undefined {
   const stepKernel = stepKernels.get(key)?.(config);
   const sequenceKernel = path && sequenceKernels.get(key)?.(config);
   return path && { ...path, ...(stepKernel && { stepKernel }), ...(sequenceKernel && { sequenceKernel }) };
+}
+
+/** Registers (or replaces) a backend's fused scan for a cell kind. */
+export function registerScanKernel(kind: CellKind, backend: string, factory: ScanKernelFactory): void {
+  scanKernels.set(`${kind}/${backend}`, factory);
+}
+
+/** The current backend's fused scan for a cell configuration, or undefined where none is registered for it. */
+export function scanKernelFor(config: CellConfig): ScanKernel | undefined {
+  return scanKernels.get(`${config.kind}/${tf.getBackend()}`)?.(config);
 }

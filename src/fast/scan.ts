@@ -17,6 +17,11 @@
  * 4. `h_t` is `s_t`, or the cell's read-out of it (the LRU's), carried over masked steps by a
  *    second scan.
  *
+ * Where the backend has a fused scan for the cell (a `ScanKernel`, `./registry.ts`: on cpu and wasm for
+ * minGRU, minLSTM and IndRNN, `./wasm/scan-kernel.ts`), that runs instead: all of the above, and
+ * the gradient, in one call each way. It also runs IndRNN with a σ other than the identity (its
+ * state is still updated unit by unit), which otherwise runs the step loop.
+ *
  * Products are formed directly, not in log space as Feng et al. 2024 do (tfjs has no
  * `logcumsumexp`): `a_t` may be 0 or negative, and the result equals the step loop to float rounding.
  */
@@ -27,20 +32,29 @@ import { complexMul, complexParts, linearMul } from '../cells/linear.js';
 import { matMul } from './matmul.js';
 import { linearScanKernel } from './scan-kernel.js';
 import { split } from './split.js';
-import type { SequenceInputs, SequenceResult } from './sequence.js';
+import { scanKernelFor } from './registry.js';
+import type { SequenceInputs } from './sequence.js';
 
 type Pair = [tf.Tensor, tf.Tensor];
 
 /**
- * Every `h_t` and the last state of `cell` over the sequence as one scan, or `null` where the
- * cell's configuration is not a linear recurrence (its steps then run one by one).
+ * Every `h_t` (`[batch, time, units]`, in input order, as `unroll` returns them) and the last
+ * state of `cell` over the sequence as one scan, or `null` where the cell's configuration is not
+ * a linear recurrence and the backend has no fused scan for it (its steps then run one by one).
+ * `X` is time-major in processing order (`reverse`: from the last step).
  */
-export function scanSequence(cell: Cell, { X, state0, keep, recurrentMask }: SequenceInputs): SequenceResult | null {
+export function scanSequence(
+  cell: Cell,
+  { X, state0, keep, recurrentMask }: SequenceInputs,
+  reverse: boolean,
+): { outputs: tf.Tensor3D; state: State } | null {
+  const batch = state0.h.shape[0];
+  const time = X.shape[0] / batch;
+  const fused = recurrentMask ? undefined : scanKernelFor(cell.config);
+  if (fused?.fits(time, batch)) return fused.run(cell.params, X, state0, keep, reverse);
   const form = definitionOf(cell.kind).linear?.(cell.config);
   if (!form) return null;
   if (recurrentMask) throw noRecurrentHalf('unroll', cell.kind);
-  const batch = state0.h.shape[0];
-  const time = X.shape[0] / batch;
   const units = cell.units;
   const steps = (t: tf.Tensor) => t.reshape([time, batch, units]);
   // The coefficients do not read h_{t-1} (that is what makes the form linear); the input halves
@@ -70,7 +84,7 @@ export function scanSequence(cell: Cell, { X, state0, keep, recurrentMask }: Seq
     (time === 1 ? t : split(t, [time - 1, 1], 0)[1]).reshape([batch, units]) as tf.Tensor2D;
   const state: State = { h: last(H) };
   if (form.state === 'c') state.c = last(S);
-  return { hs: H as tf.Tensor3D, state };
+  return { outputs: tf.transpose(reverse ? tf.reverse(H, 0) : H, [1, 0, 2]) as tf.Tensor3D, state };
 }
 
 /** `x(k) = W_kx x_t + b_k` of every gate for the rows `X`, all gates in one product (the LRU has none). */

@@ -10,10 +10,14 @@ import { SEQUENCE_WASM, SEQUENCE_WASM_RELAXED } from './sequence-wasm.js';
 
 type Fn = (...args: number[]) => void;
 
-/** The kernels the module exports (see `assembly/sequence.ts` for their arguments). */
-export interface SequenceExports {
+/** What each of our modules exports besides its kernels: its memory, and where the caller's arrays may start. */
+export interface ModuleExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
+}
+
+/** The kernels the module exports (see `assembly/sequence.ts` for their arguments). */
+export interface SequenceExports extends ModuleExports {
   elmanForward: Fn;
   elmanBackward: Fn;
   lstmForward: Fn;
@@ -33,18 +37,27 @@ let shared: SequenceExports | null | undefined;
  * module is a few kilobytes.
  */
 export function newSequenceInstance(): SequenceExports | null {
-  if (compiled === undefined) {
-    const bytes = (base64: string) => Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
-    const relaxed = bytes(SEQUENCE_WASM_RELAXED);
-    try {
-      const withFma = WebAssembly.validate(relaxed);
-      compiled = new WebAssembly.Module(withFma ? relaxed : bytes(SEQUENCE_WASM));
-      build = withFma ? 'relaxed SIMD' : 'SIMD';
-    } catch {
-      compiled = null;
-    }
-  }
+  if (compiled === undefined) ({ compiled, build } = compileBuilds(SEQUENCE_WASM, SEQUENCE_WASM_RELAXED));
   return compiled && (new WebAssembly.Instance(compiled, {}).exports as unknown as SequenceExports);
+}
+
+/**
+ * One of our modules from its two builds (base64): the one with relaxed SIMD's fused multiply-add
+ * where the runtime validates it, else the plain SIMD one; null where WebAssembly SIMD is
+ * unavailable.
+ */
+export function compileBuilds(
+  plain: string,
+  relaxed: string,
+): { compiled: WebAssembly.Module | null; build: 'relaxed SIMD' | 'SIMD' | null } {
+  const bytes = (base64: string) => Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
+  const withFma = bytes(relaxed);
+  try {
+    const fma = WebAssembly.validate(withFma);
+    return { compiled: new WebAssembly.Module(fma ? withFma : bytes(plain)), build: fma ? 'relaxed SIMD' : 'SIMD' };
+  } catch {
+    return { compiled: null, build: null };
+  }
 }
 
 /** Which build the kernels run (null before the first use, or where WebAssembly SIMD is unavailable). */
@@ -68,7 +81,7 @@ export const lanes = (n: number): number => Math.ceil(n / 4) * 4;
 export class Arena {
   private top: number;
 
-  constructor(private readonly wasm: SequenceExports) {
+  constructor(private readonly wasm: ModuleExports) {
     this.top = wasm.heapBase();
   }
 
@@ -108,26 +121,34 @@ export class Arena {
       return at;
     }
     out.fill(0);
-    for (let r = 0; r < rows; r++) {
-      for (let k = 0; k < blocks; k++) {
-        const from = (r * blocks + k) * width;
-        out.set(values.subarray(from, from + width), (r * blocks + k) * widthTo);
-      }
-    }
+    copyRows(values, width, out, widthTo, rows * blocks, width);
     return at;
   }
 
   /** The inverse of {@link put}: `[rows, blocks * width]` from the padded block at `at`. */
   get(at: number, rows: number, blocks: number, width: number, widthTo = lanes(width)): Float32Array {
     if (width === widthTo) return this.view(at, rows * blocks * width).slice();
-    const padded = this.view(at, rows * blocks * widthTo);
     const out = new Float32Array(rows * blocks * width);
-    for (let r = 0; r < rows; r++) {
-      for (let k = 0; k < blocks; k++) {
-        const from = (r * blocks + k) * widthTo;
-        out.set(padded.subarray(from, from + width), (r * blocks + k) * width);
-      }
-    }
+    copyRows(this.view(at, rows * blocks * widthTo), widthTo, out, width, rows * blocks, width);
     return out;
+  }
+}
+
+/**
+ * Copies the first `n` values of each of `count` rows from `from` (rows `fromWidth` apart) to `to`
+ * (rows `toWidth` apart), value by value: the rows copied here are a few lanes wide, where a view
+ * per row (`subarray`) would cost more than the copy.
+ */
+function copyRows(
+  from: Float32Array,
+  fromWidth: number,
+  to: Float32Array,
+  toWidth: number,
+  count: number,
+  n: number,
+): void {
+  for (let r = 0; r < count; r++) {
+    const [a, b] = [r * fromWidth, r * toWidth];
+    for (let j = 0; j < n; j++) to[b + j] = from[a + j];
   }
 }
