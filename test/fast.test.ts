@@ -9,6 +9,7 @@ import type { Cell, State } from '../src/cells/cell.js';
 import { fastPathFactory, fastPathFor, registerFastPath, registerSequenceKernel } from '../src/fast/index.js';
 import { wasmSequenceKernel } from '../src/fast/wasm/kernel.js';
 import { describeOnBackends } from './helpers/backends.js';
+import { trainingLeak } from './helpers/leaks.js';
 import { expectAbsClose, expectRelClose } from './helpers/close.js';
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
 
@@ -194,21 +195,6 @@ describeOnBackends('fast path of unroll', ['cpu', 'wasm'], () => {
   }
 
   it('leaks no tensors over repeated training steps and forward passes', () => {
-    const net = rt.network({ cell: 'gru', inputSize: 2, units: 5, outputSize: 1, seed: 3 });
-    const x = tf.randomNormal([4, 6, 2], 0, 1, 'float32', 4);
-    const y = tf.randomNormal([4, 6, 1], 0, 1, 'float32', 5);
-    const optimizer = tf.train.adam(0.01);
-    const step = () =>
-      tf.tidy(() => {
-        optimizer.minimize(() => tf.losses.meanSquaredError(y, net.apply(x).y) as tf.Scalar);
-        net.predict(x);
-      });
-    step();
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 20; i++) step();
-    expect(tf.memory().numTensors).to.equal(before);
-    tf.dispose([x, y]);
-    optimizer.dispose();
-    net.dispose();
+    expect(trainingLeak('gru', 20)).to.equal(0);
   });
 });

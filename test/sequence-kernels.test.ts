@@ -14,6 +14,7 @@ import { sequenceModule, sequenceModuleBuild } from '../src/fast/wasm/module.js'
 import { SEQUENCE_WASM_RELAXED } from '../src/fast/wasm/sequence-wasm.js';
 import { BUILDS, type BuildName, moduleText } from '../scripts/build-wasm.js';
 import { describeOnBackends } from './helpers/backends.js';
+import { trainingLeak } from './helpers/leaks.js';
 import { expectAbsClose, expectRelClose } from './helpers/close.js';
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
 
@@ -213,21 +214,6 @@ describeOnBackends('whole-sequence kernels', ['cpu', 'wasm'], (backend) => {
   });
 
   it('leak no tensors over repeated training steps and forward passes', () => {
-    const net = rt.network({ cell: 'lstm', inputSize: 2, units: 5, outputSize: 1, seed: 3 });
-    const x = tf.randomNormal([4, 6, 2], 0, 1, 'float32', 4);
-    const y = tf.randomNormal([4, 6, 1], 0, 1, 'float32', 5);
-    const optimizer = tf.train.adam(0.01);
-    const step = () =>
-      tf.tidy(() => {
-        optimizer.minimize(() => tf.losses.meanSquaredError(y, net.apply(x).y) as tf.Scalar);
-        net.predict(x);
-      });
-    step();
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) step();
-    expect(tf.memory().numTensors).to.equal(before);
-    optimizer.dispose();
-    tf.dispose([x, y]);
-    net.dispose();
+    expect(trainingLeak('lstm', 5)).to.equal(0);
   });
 });
