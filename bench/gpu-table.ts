@@ -5,6 +5,7 @@
  *     npx tsx bench/gpu-table.ts out/gpu-bench.json out/gpu-torch.json
  */
 import { existsSync, readFileSync } from 'node:fs';
+import type { WebGpuCounts } from './gpu-counters.js';
 import type { Sizes } from './models.js';
 
 /** One row of `bench/gpu.ts`: one cell at one size. */
@@ -24,10 +25,25 @@ export interface GpuRow {
   trainDispatchesPerStep: Record<string, number>;
   forwardDispatchesPerStep: Record<string, number>;
   trainSubmits: Record<string, number>;
+  /** What one train step / forward pass cost the backend after warm-up (`./gpu-counters.ts`). */
+  trainCounts?: Record<string, WebGpuCounts>;
+  /** GPU time of one call by timestamp queries, and its costliest kernels (`kernelTimes` in `./gpu.ts`). */
+  trainGpuMs?: Record<string, GpuTime>;
+  forwardGpuMs?: Record<string, GpuTime>;
+  forwardCounts?: Record<string, WebGpuCounts>;
   trainGflops: Record<string, number>;
   forwardGflops: Record<string, number>;
   /** Dawn errors reported while this row ran (its numbers are not to be trusted if any). */
   gpuErrors: number;
+}
+
+/** One call under timestamp queries: wall ms, GPU ms, and the tfjs kernels that took most. */
+export interface GpuTime {
+  wallMs: number;
+  kernelMs: number;
+  /** tfjs kernels run. */
+  kernels: number;
+  top: { kernel: string; count: number; ms: number }[];
 }
 
 /** Our forward pass and gradients on webgpu against the cpu backend, same weights and data. */
@@ -54,6 +70,8 @@ export interface GpuResults {
   dawnFlags: string[];
   webgpuFlags: Record<string, unknown>;
   matMulGflops?: number;
+  /** µs per op on GPU tensors, per op with one upload, per op and its read (`opCost` in `./gpu.ts`). */
+  opCost?: { dispatchUs: number; uploadUs: number; readUs: number };
   rows: GpuRow[];
   skipped: string[];
   agreement: Agreement[];
@@ -153,6 +171,7 @@ export function gpuTable(gpu: GpuResults | undefined, torch: TorchResults | unde
   );
   if (dispatches.length)
     lines.push('', `WebGPU dispatches per time step (train), tf.layers → ours: ${dispatches.join('; ')}.`);
+  lines.push(...costTable(gpu));
   for (const a of gpu?.agreement ?? []) {
     lines.push(
       '',
@@ -166,6 +185,49 @@ export function gpuTable(gpu: GpuResults | undefined, torch: TorchResults | unde
   if (gpu?.gpuErrors.length)
     lines.push('', `Dawn reported ${gpu.gpuErrors.length} error(s), the first: ${gpu.gpuErrors[0].split('\n')[0]}`);
   return lines.join('\n');
+}
+
+/**
+ * What one call cost the webgpu backend besides arithmetic (after warm-up): programs (dispatches),
+ * uploads, GPU buffers created, pipelines compiled, reads back, and what one op, one upload and
+ * one read cost on that card; with these the timings above can be told apart.
+ */
+function costTable(gpu: GpuResults | undefined): string[] {
+  const rows = (gpu?.rows ?? []).filter((r) => r.trainCounts);
+  if (!rows.length) return [];
+  const lines = [
+    '',
+    'What one call costs the webgpu backend (after warm-up): programs per time step, and per call: uploads ' +
+      '(bytes), GPU buffers created, pipelines compiled, reads.',
+    '',
+    '| cell | B×T×I×H | contender | call | programs / step | uploads (bytes) | buffers created | pipelines | reads | GPU ms (wall ms, timed) | costliest kernels (calls, GPU ms) |',
+    '| ---- | ------- | --------- | ---- | --------------- | --------------- | --------------- | --------- | ----- | ----------------------- | --------------------------------- |',
+  ];
+  for (const r of rows) {
+    for (const call of ['train', 'forward'] as const) {
+      const counts = call === 'train' ? r.trainCounts : r.forwardCounts;
+      const times = call === 'train' ? r.trainGpuMs : r.forwardGpuMs;
+      for (const [name, c] of Object.entries(counts ?? {})) {
+        const t = times?.[name];
+        const gpuMs = t ? `${ms(t.kernelMs)} (${ms(t.wallMs)})` : '–';
+        const top = t ? t.top.map((p) => `${p.kernel} ${p.count}× ${ms(p.ms)}`).join(', ') : '–';
+        lines.push(
+          `| ${r.cell} | ${r.sizes.batch}×${r.sizes.time}×${r.sizes.input}×${r.sizes.units} | ${name} | ${call} | ` +
+            `${per(c.programs / r.sizes.time)} | ${c.uploads} (${c.uploadBytes}) | ${c.buffersCreated} | ` +
+            `${c.pipelines} | ${c.reads} | ${gpuMs} | ${top} |`,
+        );
+      }
+    }
+  }
+  const o = gpu?.opCost;
+  if (o) {
+    lines.push(
+      '',
+      `One op on GPU tensors ${o.dispatchUs.toFixed(0)} µs, with one upload ${o.uploadUs.toFixed(0)} µs; ` +
+        `one op and its read ${o.readUs.toFixed(0)} µs.`,
+    );
+  }
+  return lines;
 }
 
 // `tsx bench/gpu-table.ts gpu.json torch.json` (only when this file is the entry point).

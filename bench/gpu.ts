@@ -26,9 +26,18 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
 import { forwardFlops, matMulPeak, trainFlops } from './flops.js';
+import { countWebGpu, type WebGpuCounts } from './gpu-counters.js';
 import { adapterName, countGpuWork, releaseDawn, startWebGpu, type DawnSetup } from './gpu-dawn.js';
-import { gpuTable, readJson, type Agreement, type GpuResults, type GpuRow, type TorchResults } from './gpu-table.js';
-import { alternate, median, profile, type Task } from './measure.js';
+import {
+  gpuTable,
+  readJson,
+  type Agreement,
+  type GpuTime,
+  type GpuResults,
+  type GpuRow,
+  type TorchResults,
+} from './gpu-table.js';
+import { alternate, median, type Task } from './measure.js';
 import { makeData, ours, tfLayers, type Contender, type Kind, type Sizes } from './models.js';
 
 const { values: args } = parseArgs({
@@ -174,7 +183,80 @@ if (!args['no-peak']) {
   results.matMulGflops = await matMulPeak(1024, 5);
   log(`webgpu: 1024x1024 matMul ${results.matMulGflops.toFixed(1)} GFLOP/s`);
 }
+if (!args['no-peak']) {
+  results.opCost = await opCost(200);
+  log(
+    `webgpu: one dispatch ${results.opCost.dispatchUs.toFixed(0)} µs, one dispatch with an upload ` +
+      `${results.opCost.uploadUs.toFixed(0)} µs, one op and its read ${results.opCost.readUs.toFixed(0)} µs`,
+  );
+}
 save();
+
+/**
+ * What tfjs's webgpu backend pays here for one op on GPU-resident tensors, for the same op with
+ * one input made on the CPU (a `tf.scalar`: one upload), per op in medians of 3 timings of `n` ops
+ * in a row; and for one op followed by its `data()` read (median of 20).
+ */
+async function opCost(n: number): Promise<{ dispatchUs: number; uploadUs: number; readUs: number }> {
+  const a = tf.fill([32, 128], 1);
+  const b = tf.fill([32, 128], 2);
+  const time = async (op: (i: number) => tf.Tensor) => {
+    const runs: number[] = [];
+    for (let r = 0; r < 4; r++) {
+      const t0 = performance.now();
+      let last: tf.Tensor = tf.fill([32, 128], 0);
+      for (let i = 0; i < n; i++) {
+        const next = op(i);
+        last.dispose();
+        last = next;
+      }
+      await last.data();
+      last.dispose();
+      if (r > 0) runs.push(((performance.now() - t0) * 1000) / n);
+    }
+    return median(runs);
+  };
+  const dispatchUs = await time(() => tf.add(a, b));
+  const uploadUs = await time((i) => tf.tidy(() => tf.add(a, tf.scalar(i))));
+  const reads: number[] = [];
+  for (let r = 0; r < 20; r++) {
+    const t0 = performance.now();
+    const sum = tf.add(a, b); // a new buffer: tfjs keeps what it read of an old one
+    await sum.data();
+    reads.push((performance.now() - t0) * 1000);
+    sum.dispose();
+  }
+  tf.dispose([a, b]);
+  return { dispatchUs, uploadUs, readUs: median(reads) };
+}
+
+/**
+ * The tfjs kernels of one call (`tf.profile`) and, where the adapter has timestamp queries, their
+ * GPU time (each kernel timed on its own, so the sum is a little above a plain call's) and the
+ * kernels that took most of it.
+ */
+async function kernelTimes(task: () => Promise<void>): Promise<GpuTime> {
+  const t0 = performance.now();
+  const info = await tf.profile(task);
+  const wallMs = performance.now() - t0;
+  const byKernel = new Map<string, { count: number; ms: number }>();
+  let kernelMs = 0;
+  for (const k of info.kernels) {
+    const ms = Number(await k.kernelTimeMs) || 0;
+    const entry = byKernel.get(k.name) ?? { count: 0, ms: 0 };
+    entry.count++;
+    entry.ms += ms;
+    byKernel.set(k.name, entry);
+    kernelMs += ms;
+  }
+  const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 5);
+  return {
+    wallMs,
+    kernelMs,
+    kernels: info.kernels.length,
+    top: top.map(([kernel, e]) => ({ kernel, ...e })),
+  };
+}
 
 /** Times one cell at one size: train and forward of every contender, alternated. */
 async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
@@ -196,21 +278,34 @@ async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
     }
     const trainRuns = await alternate(pick('train'), rounds);
     const forwardRuns = await alternate(pick('forward'), rounds);
-    const byName = async (f: (c: Contender) => Promise<number>) => {
-      const out: Record<string, number> = {};
+    const byName = async <T>(f: (c: Contender) => Promise<T>) => {
+      const out: Record<string, T> = {};
       for (const [n, c] of Object.entries(contenders)) out[n] = await f(c);
       return out;
     };
-    const kernels = async (what: 'train' | 'forward') =>
-      args['no-profile'] ? {} : byName(async (c) => (await profile(c[what])).kernels / s.time);
-    const trainWork: Record<string, { dispatches: number; submits: number }> = {};
-    const forwardWork: Record<string, { dispatches: number; submits: number }> = {};
+    type Work = { dispatches: number; submits: number; counts?: WebGpuCounts };
+    const trainWork: Record<string, Work> = {};
+    const forwardWork: Record<string, Work> = {};
+    const work = async (task: () => Promise<void>): Promise<Work> => {
+      let counts: WebGpuCounts | undefined;
+      const dawnWork = await countGpuWork(async () => {
+        counts = await countWebGpu(task);
+      });
+      return { ...dawnWork, counts };
+    };
     for (const [n, c] of Object.entries(contenders)) {
-      trainWork[n] = await countGpuWork(c.train);
-      forwardWork[n] = await countGpuWork(c.forward);
+      trainWork[n] = await work(c.train);
+      forwardWork[n] = await work(c.forward);
     }
     const map = <T>(r: Record<string, T>, f: (v: T) => number) =>
       Object.fromEntries(Object.entries(r).map(([k, v]) => [k, f(v)]));
+    // One tf.profile per contender and call, one at a time (tfjs keeps one profile at a time):
+    // the kernels per step, and with timestamp queries the GPU time.
+    const profiled = async (what: 'train' | 'forward') =>
+      args['no-profile'] ? undefined : byName((c) => kernelTimes(c[what]));
+    const [trainProfile, forwardProfile] = [await profiled('train'), await profiled('forward')];
+    const perStep = (p: Record<string, GpuTime> | undefined) => (p ? map(p, (t) => t.kernels / s.time) : {});
+    const timed = dawn.features.includes('timestamp-query');
     const trainMs = map(trainRuns.wall, median);
     const forwardMs = map(forwardRuns.wall, median);
     return {
@@ -221,11 +316,14 @@ async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
       forwardMs,
       trainRuns: trainRuns.wall,
       forwardRuns: forwardRuns.wall,
-      trainKernelsPerStep: await kernels('train'),
-      forwardKernelsPerStep: await kernels('forward'),
+      trainKernelsPerStep: perStep(trainProfile),
+      forwardKernelsPerStep: perStep(forwardProfile),
       trainDispatchesPerStep: map(trainWork, (w) => w.dispatches / s.time),
       forwardDispatchesPerStep: map(forwardWork, (w) => w.dispatches / s.time),
       trainSubmits: map(trainWork, (w) => w.submits),
+      ...(timed && { trainGpuMs: trainProfile, forwardGpuMs: forwardProfile }),
+      trainCounts: Object.fromEntries(Object.entries(trainWork).map(([k, w]) => [k, w.counts!])),
+      forwardCounts: Object.fromEntries(Object.entries(forwardWork).map(([k, w]) => [k, w.counts!])),
       trainGflops: map(trainMs, (t) => trainFlops(kind, s) / t / 1e6),
       forwardGflops: map(forwardMs, (t) => forwardFlops(kind, s) / t / 1e6),
       gpuErrors: dawn.errors.length - errorsBefore,

@@ -1,15 +1,17 @@
 // The webgpu backend in plain Node (Dawn, the optional peer `webgpu`): rt.backends.use('webgpu')
 // sets it up; rt.train gives the cpu backend's losses; unroll matches the PyTorch references in
 // outputs and gradients; the diagnostics' and interop's async variants give the cpu numbers and
-// their sync twins refuse with a message naming them; and the tfjs AddN bug our `sum` avoids is
-// pinned. Without a GPU, Chromium's SwiftShader Vulkan driver is used (VK_DRIVER_FILES, set here
-// when unset). If webgpu cannot start here, the suite fails with the reason: it never skips.
+// their sync twins refuse with a message naming them; a train step compiles, uploads and reads
+// nothing per time step; and the tfjs AddN bug our `sum` avoids is pinned. Without a GPU,
+// Chromium's SwiftShader Vulkan driver is used (VK_DRIVER_FILES, set here when unset). If webgpu
+// cannot start here, the suite fails with the reason: it never skips.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
+import { countWebGpu, type WebGpuCounts } from '../bench/gpu-counters.js';
 import * as rt from '../src/index.js';
 import { MAX_SUM_INPUTS, sum } from '../src/sum.js';
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
@@ -217,6 +219,68 @@ describe('webgpu in Node (Dawn)', () => {
         } finally {
           tf.dispose([x, someMasked, R]);
           cell.dispose();
+        }
+      });
+    }
+  });
+
+  describe('a train step and a forward pass compile, upload and read nothing per time step (after warm-up)', () => {
+    // Counted on the backend (bench/gpu-counters.ts) at T and 2T steps: what grows with T is
+    // programs only (and no tensor is left behind). A shader key that varied with the step, a constant made per step, or a
+    // read inside the loop would show here.
+    const [batch, inputSize, units, time] = [4, 3, 8, 3];
+    /** The costs of the 3rd train step and forward pass of a fresh network on `steps` steps. */
+    const costs = async (cell: 'lstm' | 'gru', steps: number) => {
+      const net = rt.network({ cell, inputSize, units, outputSize: 2, seed: 1 });
+      const x = tf.randomNormal([batch, steps, inputSize], 0, 1, 'float32', 2) as tf.Tensor3D;
+      const y = tf.randomNormal([batch, steps, 2], 0, 1, 'float32', 3) as tf.Tensor3D;
+      const optimizer = tf.train.adam(0.01);
+      const train = async () => {
+        const loss = tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(
+            () => tf.losses.meanSquaredError(y, net.output(rt.unroll(net.cell, x).outputs)) as tf.Scalar,
+            Object.values(net.params),
+          );
+          optimizer.applyGradients(grads as Record<string, tf.Variable>);
+          return value;
+        });
+        await loss.data();
+        loss.dispose();
+      };
+      const forward = async () => {
+        const out = net.predict(x);
+        await out.data();
+        out.dispose();
+      };
+      try {
+        for (const f of [train, train, forward, forward]) await f();
+        const tensors = tf.memory().numTensors;
+        const counted = { train: await countWebGpu(train), forward: await countWebGpu(forward) };
+        expect(tf.memory().numTensors, `tensors left behind (T = ${steps})`).to.equal(tensors);
+        return counted;
+      } finally {
+        tf.dispose([x, y]);
+        optimizer.dispose();
+        net.dispose();
+      }
+    };
+    // A train step's programs per step: forward the recurrent matMul and the step kernels (LSTM 2,
+    // GRU 1); back the step-back kernels (LSTM 2, GRU 3) and a matMul; a share of the stacking.
+    const perStepAtMost = { lstm: 8, gru: 8 };
+    for (const cell of ['lstm', 'gru'] as const) {
+      it(`${cell}: no pipeline, upload or read grows with T; at most ${perStepAtMost[cell]} programs a step`, async function () {
+        this.timeout(120_000);
+        const [short, long] = [await costs(cell, time), await costs(cell, 2 * time)];
+        for (const call of ['train', 'forward'] as const) {
+          const [a, b]: WebGpuCounts[] = [short[call], long[call]];
+          expect([a.pipelines, b.pipelines], `${call}: pipelines compiled at T, 2T`).to.deep.equal([0, 0]);
+          expect(b.uploads, `${call}: uploads at 2T (at T: ${a.uploads})`).to.equal(a.uploads);
+          expect(b.buffersCreated, `${call}: buffers created at 2T (at T: ${a.buffersCreated})`).to.equal(
+            a.buffersCreated,
+          );
+          expect([a.reads, b.reads], `${call}: reads at T, 2T`).to.deep.equal([1, 1]);
+          const perStep = (b.programs - a.programs) / time;
+          expect(perStep, `${call}: programs per time step`).to.be.at.most(perStepAtMost[cell]);
         }
       });
     }

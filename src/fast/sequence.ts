@@ -19,9 +19,10 @@
  * `reverse` needs nothing, since `unroll` hands over the steps in processing order. The matMuls go
  * through `./matmul.ts` and the cutting into steps through `./split.ts`, both fast on CPU and WASM.
  *
- * Where the backend has a step kernel (`./webgpu.ts`), a step forward is that kernel, the
+ * Where the backend has a step kernel (`./step-kernels.ts`), a step forward is that kernel, the
  * quantities the backward needs are recomputed afterwards for all steps at once by the cell's own
- * equations on the stacked rows, and (without a mask) a step back is the kernel's `back`.
+ * equations on the stacked rows (of the input projection and of each step's recurrent halves,
+ * kept as the steps go), and (without a mask) a step back is the kernel's `back`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { stateOf, type Cell, type Equations, type Quantities, type State } from '../cells/cell.js';
@@ -69,7 +70,7 @@ export function runFast(cell: Cell, given: FastPath, inputs: SequenceInputs, loo
   const plain = tf.engine().isTapeOn() ? { ...path, stepKernel: undefined } : path;
   const stepper = makeStepper(plain, equations, w, inputs, []);
   const states = loop((k, state) => stepper.step(k, state), inputs.state0);
-  return { hs: tf.stack(states.map((s) => s.h)) as tf.Tensor3D, state: states[states.length - 1] };
+  return { hs: stackRows(states.map((s) => s.h)), state: states[states.length - 1] };
 }
 
 /**
@@ -111,9 +112,18 @@ function makeStepper(
   const pick = (q: Quantities) => Object.fromEntries(keep.map((name) => [name, q[name]!]));
   const kernel = path.stepKernel;
   if (kernel?.fits(batch)) {
+    // Where quantities are kept, each step's recurrent halves are too: stacking them costs less
+    // than their matMul again on all steps (a product of T*B x units x gates*units).
+    const hps: tf.Tensor2D[] = [];
     return {
-      step: (k, state) => tf.tidy(() => kernel.step(XP, k * batch, hidden(state.h, w), state)),
-      kept: (prev) => pick(equations(fusedTerms(XP, hp(prev.h), w, path.layout), prev)),
+      step: (k, state) => {
+        const hpk = tf.tidy(() => hidden(state.h, w));
+        const next = tf.tidy(() => kernel.step(XP, k * batch, hpk, state));
+        if (keep.length) hps.push(hpk);
+        else hpk.dispose();
+        return next;
+      },
+      kept: (prev) => pick(equations(fusedTerms(XP, concatRows(hps), w, path.layout), prev)),
     };
   }
   const xps = unstack(XP.reshape([X.shape[0] / batch, batch, -1])) as tf.Tensor2D[];
@@ -174,9 +184,15 @@ function withGradient(
     const weights = { WxT, b, WhT, bh, separate: sep };
     const stepper = makeStepper(path, equations, weights, { ...sequence, X, state0: first }, backward.keep);
     const states = loop((k, state) => stepper.step(k, state), first);
-    const prevStates = [first, ...states.slice(0, -1)];
-    const prev: State = { h: tf.concat(prevStates.map((s) => s.h)) };
-    if (withC) prev.c = tf.concat(prevStates.map((s) => s.c!));
+    const value = stackRows([...(withC ? [states[time - 1].c!] : []), ...states.map((s) => s.h)]);
+    // h_0 .. h_{T-1}, stacked: h_0 and rows of `value` (one copy, not a concat of T tensors).
+    const prev: State = { h: h0 };
+    if (time > 1) {
+      const units = h0.shape[1];
+      const rows = tf.slice(tf.reshape(value, [-1, units]), [(withC ? 1 : 0) * batch, 0], [(time - 1) * batch, units]);
+      prev.h = tf.concat2d([h0, rows as tf.Tensor2D], 0);
+    }
+    if (withC) prev.c = concatRows([first, ...states.slice(0, -1)].map((s) => s.c!));
     const kept = stepper.kept(prev);
     save([
       X,
@@ -190,7 +206,7 @@ function withGradient(
       ...backward.keep.map((name) => kept[name]),
     ]);
     return {
-      value: tf.stack([...(withC ? [states[time - 1].c!] : []), ...states.map((s) => s.h)]),
+      value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         backwardPass(backward, dy, saved, {
           time,
@@ -263,7 +279,7 @@ function backwardPass(
           const viaW = matMul(hp, Wh);
           return { gh, hp, next: { h: prev.h ? (tf.add(prev.h, viaW) as tf.Tensor2D) : viaW, c: prev.c } };
         });
-        gs[k] = out.gh;
+        if (out.gh) gs[k] = out.gh; // only where backward.xp reads them
         dhps[k] = out.hp;
         carry = out.next;
       }
@@ -324,8 +340,8 @@ function weightGradients(
   },
   carry: Partial<State>,
 ): tf.Tensor[] {
-  const dHP = tf.concat(s.dhps);
-  const dXP = backward.xp ? backward.xp(tf.concat(s.gs), dHP, s.factors) : dHP;
+  const dHP = concatRows(s.dhps);
+  const dXP = backward.xp ? backward.xp(concatRows(s.gs), dHP, s.factors) : dHP;
   const dSeparate = backward.separate?.(dXP, s.q) ?? {};
   // Column sums as matMuls with a row of ones: the matMul just before packed the same operand.
   const ones = tf.ones([1, dXP.shape[0]]);
@@ -340,6 +356,33 @@ function weightGradients(
     carry.h!, // dh_0
     ...(carry.c ? [carry.c] : []), // dc_0
   ];
+}
+
+/**
+ * The rows of `[n_i, w]` tensors one under the other (`tf.concat` on axis 0). On WebGL in groups
+ * of 4, level by level: tfjs's WebGL concat of many inputs (up to 16 in one shader) costs several
+ * times more per entry than one of 4 (about 8 times with SwiftShader), more than the extra copies.
+ * Elsewhere one call: tfjs groups the inputs by its own limits.
+ */
+function concatRows(ts: tf.Tensor2D[]): tf.Tensor2D {
+  const group = tf.getBackend() === 'webgl' ? 4 : ts.length;
+  return tf.tidy(() => {
+    let level = ts;
+    while (level.length > group) {
+      const next: tf.Tensor2D[] = [];
+      for (let i = 0; i < level.length; i += group) {
+        next.push(i + 1 === level.length ? level[i] : tf.concat2d(level.slice(i, i + group), 0));
+      }
+      level = next;
+    }
+    return tf.concat2d(level, 0);
+  });
+}
+
+/** `tf.stack` of `[B, w]` tensors (`[n, B, w]`), through {@link concatRows}. */
+function stackRows(ts: tf.Tensor2D[]): tf.Tensor3D {
+  const [batch, width] = ts[0].shape;
+  return tf.reshape(concatRows(ts), [ts.length, batch, width]);
 }
 
 /** `m ⊙ s` for every entry of the state (`m: [batch, 1]`). */

@@ -39,12 +39,16 @@ export const STEP_KERNELS = {
     reads: ['XP', 'HP', 'S'],
     value: 'gru(sigmoid_(xp(0) + hp(0)), sigmoid_(xp(1) + hp(1)), xp(2), hp(2), s())',
   },
-  // Backward (the factors of `./elman.ts`, `./lstm.ts`, `./gru.ts`): dL/dh_t = dy_t + the carry.
+  // Backward (the factors of `./elman.ts`, `./lstm.ts`, `./gru.ts`): h̄ = dL/dh_t = dy_t + the carry,
+  // a kernel of its own where the cell's backward needs h̄ of all steps (the GRU's), else inline.
   gradH: { reads: ['DY', 'CH'], value: 'dy() + ch()' },
-  elmanHP: { reads: ['G', 'F'], value: 'g() * f()' }, // ā = h̄ ⊙ f'
+  elmanHP: { reads: ['DY', 'CH', 'F'], value: '(dy() + ch()) * f()' }, // ā = h̄ ⊙ f'
   // ā = [c̄, c̄, c̄, h̄] ⊙ d_gates with c̄ = c̄_carry + h̄ ⊙ dh_dc; then c̄_{t-1} = c̄ ⊙ f_t
-  lstmHP: { reads: ['G', 'CC', 'A', 'D'], value: 'pick(col / u == 3, g(), cc() + g() * a()) * dcol()' },
-  lstmPrevC: { reads: ['G', 'CC', 'A', 'F'], value: '(cc() + g() * a()) * f()' },
+  lstmHP: {
+    reads: ['DY', 'CH', 'CC', 'A', 'D'],
+    value: 'pick(col / u == 3, dy() + ch(), cc() + (dy() + ch()) * a()) * dcol()',
+  },
+  lstmPrevC: { reads: ['DY', 'CH', 'CC', 'A', 'F'], value: '(cc() + (dy() + ch()) * a()) * f()' },
   gruHP: { reads: ['G', 'D'], value: 'g() * dcol()' }, // [h̄, h̄, h̄] ⊙ d_hp
   gruPrevH: { reads: ['G', 'Z'], value: 'g() * z()' }, // h̄ ⊙ z_t
 } as const;

@@ -70,16 +70,19 @@ export const gpuStepKernel: StepKernelFactory = (config) => {
     const c_t = run('lstmC', { XP, HP, S: c! }, h, { row0 });
     return { h: run('lstmH', { XP, HP, S: c_t }, h, { row0 }), c: c_t };
   };
+  // h̄ = dy + carry is a kernel of its own only for the GRU, whose backward needs h̄ of all steps.
   const back: StepKernel['back'] = (DY, dyRow0, carry, f, row0) => {
-    const G = run('gradH', { DY, CH: carry.h }, carry.h, { dyRow0 });
-    if (config.kind === 'elman') return { gh: G, hp: run('elmanHP', { G, F: f.df }, G, { row0 }), prev: {} };
+    const dh = { DY, CH: carry.h };
+    const at = { row0, dyRow0 };
+    if (config.kind === 'elman') return { hp: run('elmanHP', { ...dh, F: f.df }, carry.h, at), prev: {} };
     if (config.kind === 'gru') {
+      const G = run('gradH', dh, carry.h, { dyRow0 });
       const hp = run('gruHP', { G, D: f.d_hp }, G, { row0, width: 3 * u });
       return { gh: G, hp, prev: { h: run('gruPrevH', { G, Z: f.z_t }, G, { row0 }) } };
     }
-    const common = { G, CC: carry.c!, A: f.dh_dc };
-    const hp = run('lstmHP', { ...common, D: f.d_gates }, G, { row0, width: 4 * u });
-    return { gh: G, hp, prev: { c: run('lstmPrevC', { ...common, F: f.f_t }, G, { row0 }) } };
+    const common = { ...dh, CC: carry.c!, A: f.dh_dc };
+    const hp = run('lstmHP', { ...common, D: f.d_gates }, carry.h, { ...at, width: 4 * u });
+    return { hp, prev: { c: run('lstmPrevC', { ...common, F: f.f_t }, carry.h, at) } };
   };
   return { fits, step, back };
 };
