@@ -33,6 +33,8 @@ export interface BrainRow {
   finalMse: number;
   /** Passes over the data: brain.js iterations or our epochs. */
   passes: number;
+  /** Ours: tfjs kernels per optimizer step (one more pass after the race, profiled). */
+  kernelsPerStep?: number;
 }
 
 export interface BrainReport {
@@ -57,6 +59,8 @@ const EVALUATED = 64;
  * judged after every pass. Chosen over minibatches of 16, 32 and the whole set with learning
  * rates 0.01 to 0.07: on 2 cores, a step here costs dispatch more than arithmetic, and with 8 rows
  * a step the passes needed (about 21 to 25 and 3 to 6 over three network seeds) cost the least.
+ * On cpu and wasm each step is `rt.train`'s fused step (`src/train/fused-step.ts`): one kernel,
+ * besides the two that gather the batch's rows.
  */
 const RECIPE = { batchSize: 8, learningRate: 0.02 };
 
@@ -76,7 +80,7 @@ function sines({ sequences, length }: Task, seed: number): number[][] {
   });
 }
 
-type Race = Omit<BrainRow, 'task' | 'who' | 'backend'>;
+type Race = Omit<BrainRow, 'task' | 'who' | 'backend' | 'kernelsPerStep'>;
 
 /** Trains in chunks until `mse()` reaches `target` or `budgetS` of training time is spent. */
 async function race(
@@ -142,7 +146,12 @@ function brainRun(seqs: number[][], task: Task, target: number, budgetS: number)
 }
 
 /** Our LSTM network on the task, on the current backend. */
-async function oursRace(seqs: number[][], task: Task, target: number, budgetS: number): Promise<Race> {
+async function oursRace(
+  seqs: number[][],
+  task: Task,
+  target: number,
+  budgetS: number,
+): Promise<Race & { kernelsPerStep: number }> {
   const network = (seed: number) => rt.network({ cell: 'lstm', inputSize: 1, units: task.units, outputSize: 1, seed });
   const inputs = (rows: number[][]) => tf.tensor3d(rows.map((s) => s.slice(0, -1).map((v) => [v])));
   const targets = (rows: number[][]) => tf.tensor3d(rows.map((s) => s.slice(1).map((v) => [v])));
@@ -164,7 +173,10 @@ async function oursRace(seqs: number[][], task: Task, target: number, budgetS: n
     await rt.train(net, { x, y }, { ...options, seed: epoch++, optimizer });
   };
   try {
-    return await race(chunk, mse, target, budgetS, passes);
+    const result = await race(chunk, mse, target, budgetS, passes);
+    // One more pass after the race, profiled.
+    const { kernels } = await tf.profile(chunk);
+    return { ...result, kernelsPerStep: kernels.length / Math.ceil(task.sequences / batchSize) };
   } finally {
     net.dispose();
     optimizer.dispose();

@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ownKernel, type CpuBackend, type WasmBackend } from '../fast/kernels.js';
 
 /** The fields of tfjs 4.22's `AdamOptimizer` that its `applyGradients` works on (private there). */
-interface AdamState {
+export interface AdamState {
   learningRate: number;
   beta1: number;
   beta2: number;
@@ -34,8 +34,8 @@ interface AdamState {
   incrementIterations(): void;
 }
 
-interface AdamAttrs {
-  count: number;
+/** The hyperparameters of an update, as a kernel's attributes. */
+export interface AdamAttrs {
   learningRate: number;
   beta1: number;
   beta2: number;
@@ -43,75 +43,125 @@ interface AdamAttrs {
 }
 
 /** Where a kernel's tensors live: new outputs (all allocated before any view is taken) and views of values. */
-interface Memory {
+export interface Memory {
   outputs(sizes: number[][]): tf.TensorInfo[];
   view(t: tf.TensorInfo): Float32Array;
 }
 
-const f = Math.fround;
-
-/**
- * Outputs `x'_i, m'_i, v'_i` for every variable i, then `accBeta1'`, `accBeta2'`; inputs `x{i}`,
- * `m{i}`, `v{i}`, `g{i}`, `accBeta1`, `accBeta2`. Every intermediate is rounded to float32 where
- * tfjs's op-by-op update stores one.
- */
-function adamKernel(memory: (backend: unknown) => Memory): tf.KernelFunc {
-  return ({ inputs, attrs, backend }) => {
-    const mem = memory(backend);
-    const { count, learningRate, beta1, beta2, epsilon } = attrs as unknown as AdamAttrs;
-    const shapes: number[][] = [];
-    for (let i = 0; i < count; i++) {
-      const { shape } = inputs[`x${i}`] as tf.TensorInfo;
-      shapes.push(shape, shape, shape);
-    }
-    const outs = mem.outputs([...shapes, [], []]);
-    const [b1, b2, c1, c2] = [f(beta1), f(beta2), f(1 - beta1), f(1 - beta2)];
-    const [eps, step] = [f(epsilon), f(-learningRate)];
-    const acc1 = mem.view(inputs.accBeta1 as tf.TensorInfo)[0];
-    const acc2 = mem.view(inputs.accBeta2 as tf.TensorInfo)[0];
-    const [d1, d2] = [f(1 - acc1), f(1 - acc2)];
-    for (let i = 0; i < count; i++) {
-      const [x, m, v, g] = ['x', 'm', 'v', 'g'].map((k) => mem.view(inputs[`${k}${i}`] as tf.TensorInfo));
-      const [x1, m1, v1] = outs.slice(3 * i, 3 * i + 3).map((t) => mem.view(t));
-      for (let j = 0; j < x.length; j++) {
-        const gj = g[j];
-        const mj = f(f(m[j] * b1) + f(gj * c1));
-        const vj = f(f(v[j] * b2) + f(f(gj * gj) * c2));
-        m1[j] = mj;
-        v1[j] = vj;
-        x1[j] = f(f(f(f(mj / d1) / f(f(Math.sqrt(f(vj / d2))) + eps)) * step) + x[j]);
-      }
-    }
-    mem.view(outs[3 * count])[0] = f(acc1 * b1);
-    mem.view(outs[3 * count + 1])[0] = f(acc2 * b2);
-    return outs;
-  };
-}
-
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-const kernel = ownKernel('TfjsRecurrentAdam', {
-  cpu: adamKernel((backend) => {
+/** {@link Memory} on the cpu backend (values are its typed arrays) and on the wasm backend (views of its heap). */
+export const memory = {
+  cpu: (backend: unknown): Memory => {
     const cpu = backend as CpuBackend;
     return {
       outputs: (shapes) => shapes.map((s) => cpu.makeTensorInfo(s, 'float32', new Float32Array(size(s)))),
       view: (t) => cpu.data.get(t.dataId).values,
     };
-  }),
-  wasm: adamKernel((backend) => {
+  },
+  wasm: (backend: unknown): Memory => {
     const wasm = backend as WasmBackend;
     return {
       outputs: (shapes) => shapes.map((s) => wasm.makeOutput(s, 'float32')),
       view: (t) => wasm.typedArrayFromHeap(t),
     };
-  }),
-});
+  },
+};
+
+const f = Math.fround;
+
+/**
+ * One update of one variable, `x1, m1, v1` from `x, m, v` and its gradient `g`, with
+ * `acc1 = accBeta1`, `acc2 = accBeta2` before the update. Every intermediate is rounded to float32
+ * where tfjs's op-by-op update stores one.
+ */
+export function adamUpdate(
+  { learningRate, beta1, beta2, epsilon }: AdamAttrs,
+  acc1: number,
+  acc2: number,
+  [x, m, v, g]: Float32Array[],
+  [x1, m1, v1]: Float32Array[],
+): void {
+  const [b1, b2, c1, c2] = [f(beta1), f(beta2), f(1 - beta1), f(1 - beta2)];
+  const [eps, step] = [f(epsilon), f(-learningRate)];
+  const [d1, d2] = [f(1 - acc1), f(1 - acc2)];
+  for (let j = 0; j < x.length; j++) {
+    const gj = g[j];
+    const mj = f(f(m[j] * b1) + f(gj * c1));
+    const vj = f(f(v[j] * b2) + f(f(gj * gj) * c2));
+    m1[j] = mj;
+    v1[j] = vj;
+    x1[j] = f(f(f(f(mj / d1) / f(f(Math.sqrt(f(vj / d2))) + eps)) * step) + x[j]);
+  }
+}
+
+/** `accBeta1`, `accBeta2` after an update. */
+export function nextAccBetas({ beta1, beta2 }: AdamAttrs, acc1: number, acc2: number): [number, number] {
+  return [f(acc1 * f(beta1)), f(acc2 * f(beta2))];
+}
+
+/**
+ * Outputs `x'_i, m'_i, v'_i` for every variable i, then `accBeta1'`, `accBeta2'`; inputs `x{i}`,
+ * `m{i}`, `v{i}`, `g{i}`, `accBeta1`, `accBeta2`.
+ */
+function adamKernel(memory: (backend: unknown) => Memory): tf.KernelFunc {
+  return ({ inputs, attrs, backend }) => {
+    const mem = memory(backend);
+    const adam = attrs as unknown as AdamAttrs & { count: number };
+    const shapes: number[][] = [];
+    for (let i = 0; i < adam.count; i++) {
+      const { shape } = inputs[`x${i}`] as tf.TensorInfo;
+      shapes.push(shape, shape, shape);
+    }
+    const outs = mem.outputs([...shapes, [], []]);
+    const acc1 = mem.view(inputs.accBeta1 as tf.TensorInfo)[0];
+    const acc2 = mem.view(inputs.accBeta2 as tf.TensorInfo)[0];
+    for (let i = 0; i < adam.count; i++) {
+      const given = ['x', 'm', 'v', 'g'].map((k) => mem.view(inputs[`${k}${i}`] as tf.TensorInfo));
+      adamUpdate(adam, acc1, acc2, given, outs.slice(3 * i, 3 * i + 3).map(mem.view));
+    }
+    [mem.view(outs[3 * adam.count])[0], mem.view(outs[3 * adam.count + 1])[0]] = nextAccBetas(adam, acc1, acc2);
+    return outs;
+  };
+}
+
+const kernel = ownKernel('TfjsRecurrentAdam', { cpu: adamKernel(memory.cpu), wasm: adamKernel(memory.wasm) });
 
 /** The optimizer's Adam state when {@link applyGradients} may update it in one kernel, else null. */
-function adamState(optimizer: tf.Optimizer): AdamState | null {
+export function adamState(optimizer: tf.Optimizer): AdamState | null {
   const adam =
     optimizer instanceof tf.AdamOptimizer && optimizer.applyGradients === tf.AdamOptimizer.prototype.applyGradients;
   return adam ? (optimizer as unknown as AdamState) : null;
+}
+
+/** The moments of `variables` as tfjs's Adam makes them on its first update, where they are not yet made. */
+export function makeMoments(adam: AdamState, variables: readonly tf.Variable[]): void {
+  variables.forEach((value, i) => {
+    adam.accumulatedFirstMoment[i] ??= {
+      originalName: `${value.name}/m`,
+      variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+    };
+    adam.accumulatedSecondMoment[i] ??= {
+      originalName: `${value.name}/v`,
+      variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+    };
+  });
+}
+
+/**
+ * Takes an update made by {@link adamUpdate} and {@link nextAccBetas}: `updated` holds
+ * `x'_i, m'_i, v'_i` for every variable, then `accBeta1'`, `accBeta2'` (assigned, not disposed:
+ * dispose them in the caller's tidy). Counts the iteration, as tfjs's Adam does.
+ */
+export function assignUpdate(adam: AdamState, variables: readonly tf.Variable[], updated: readonly tf.Tensor[]): void {
+  variables.forEach((value, i) => {
+    value.assign(updated[3 * i]);
+    adam.accumulatedFirstMoment[i].variable.assign(updated[3 * i + 1]);
+    adam.accumulatedSecondMoment[i].variable.assign(updated[3 * i + 2]);
+  });
+  adam.accBeta1.assign(updated[3 * variables.length]);
+  adam.accBeta2.assign(updated[3 * variables.length + 1]);
+  adam.incrementIterations();
 }
 
 /**
@@ -127,17 +177,7 @@ export function applyGradients(
   const done =
     adam !== null &&
     tf.tidy(() => {
-      // The moments as tfjs's Adam makes them on its first update.
-      variables.forEach((value, i) => {
-        adam.accumulatedFirstMoment[i] ??= {
-          originalName: `${value.name}/m`,
-          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
-        };
-        adam.accumulatedSecondMoment[i] ??= {
-          originalName: `${value.name}/v`,
-          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
-        };
-      });
+      makeMoments(adam, variables);
       const inputs: tf.NamedTensorMap = { accBeta1: adam.accBeta1, accBeta2: adam.accBeta2 };
       variables.forEach((value, i) => {
         inputs[`x${i}`] = value;
@@ -148,16 +188,8 @@ export function applyGradients(
       const { learningRate, beta1, beta2, epsilon } = adam;
       const outs = kernel.run(inputs, { count: variables.length, learningRate, beta1, beta2, epsilon });
       if (outs === null) return false;
-      const updated = outs as tf.Tensor[];
-      variables.forEach((value, i) => {
-        value.assign(updated[3 * i]);
-        adam.accumulatedFirstMoment[i].variable.assign(updated[3 * i + 1]);
-        adam.accumulatedSecondMoment[i].variable.assign(updated[3 * i + 2]);
-      });
-      adam.accBeta1.assign(updated[3 * variables.length]);
-      adam.accBeta2.assign(updated[3 * variables.length + 1]);
+      assignUpdate(adam, variables, outs as tf.Tensor[]);
       return true;
     });
-  if (done) adam.incrementIterations();
-  else optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: grads[i] })));
+  if (!done) optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: grads[i] })));
 }

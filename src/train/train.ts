@@ -25,7 +25,6 @@ import { networkFromSaved, type RecurrentNetwork } from '../network.js';
 import {
   asTrainable,
   checkExample,
-  exampleValues,
   lossFunction,
   selectTarget,
   type LossFn,
@@ -33,9 +32,10 @@ import {
   type Trainable,
 } from '../objective/index.js';
 import { createProgress, defaultProgress, type Progress } from '../progress.js';
-import { runAsync } from '../read.js';
 import { clipGradients } from './clip.js';
+import { checkBatchValues } from './batch-values.js';
 import { applyGradients } from './fused-adam.js';
+import { fusedStep } from './fused-step.js';
 import { lossAndProbe } from './probe.js';
 import type { Stoppable } from './callbacks.js';
 import { batchSource, holdOut, type Batch, type BatchSource, type TrainData } from './data.js';
@@ -230,7 +230,7 @@ async function checkBatch(run: Run, { x, y }: Batch, at: string, name: string): 
   run.target = target;
   const classes = predShape[predShape.length - 1];
   const names = { x: `${name} x`, y: `${name} y` };
-  await runAsync(exampleValues('train', x, y, opts.loss, classes, names, ` at ${at} (0-based)`));
+  await checkBatchValues(x, y, opts.loss, classes, names, ` at ${at} (0-based)`);
   return target;
 }
 
@@ -288,6 +288,17 @@ async function optimizerStep(
   at: string,
 ): Promise<{ loss: number; state?: State[] }> {
   const { trainable, opts, lossFn } = run;
+  // The whole step in one kernel where it computes this one (cpu and wasm; see fused-step.ts).
+  const fused = initialState === undefined ? fusedStep(trainable, opts, x, y, target) : null;
+  if (fused) {
+    try {
+      refuseNonFinite(fused.loss, fused.gradientProbe, at);
+      fused.commit();
+    } finally {
+      fused.dispose();
+    }
+    return { loss: fused.loss };
+  }
   let state: State[] | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const out = trainable.forward(x, { training: true, initialState });
@@ -301,17 +312,7 @@ async function optimizerStep(
   const [loss, gradientProbe] = await checks.data();
   tf.dispose([checks, value]);
   try {
-    const bad = !Number.isFinite(loss)
-      ? `the loss is ${loss}`
-      : !Number.isFinite(gradientProbe)
-        ? 'a gradient is not finite'
-        : null;
-    if (bad) {
-      throw new Error(
-        `train: ${bad} at ${at} (0-based); training stopped before this update, so the weights ` +
-          `and the last checkpoint are the ones before it (try a lower learningRate or clipNorm)`,
-      );
-    }
+    refuseNonFinite(loss, gradientProbe, at);
     // A variable the loss does not reach gets a zero gradient, so every optimizer slot keeps its place.
     const clipped = tf.tidy(() =>
       clipGradients(
@@ -328,6 +329,21 @@ async function optimizerStep(
     tf.dispose(Object.values(grads));
   }
   return { loss, state };
+}
+
+/** Refuses a step whose loss, or some gradient entry (`gradientProbe` NaN), is not finite. */
+function refuseNonFinite(loss: number, gradientProbe: number, at: string): void {
+  const bad = !Number.isFinite(loss)
+    ? `the loss is ${loss}`
+    : !Number.isFinite(gradientProbe)
+      ? 'a gradient is not finite'
+      : null;
+  if (bad) {
+    throw new Error(
+      `train: ${bad} at ${at} (0-based); training stopped before this update, so the weights ` +
+        `and the last checkpoint are the ones before it (try a lower learningRate or clipNorm)`,
+    );
+  }
 }
 
 /** The mean loss per sequence on validation data, forward only (no windows needed). */
