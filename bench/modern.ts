@@ -5,8 +5,9 @@
  * gradient), on each backend. Each modern cell runs its default path (`fast`: the fused scan of
  * `src/fast/wasm/scan-kernel.ts` on cpu and wasm for all but the LRU, else the scan in tf ops),
  * and, where it is fused, also the scan in tf ops (the fused scan unregistered meanwhile); with
- * `--loop` also the step loop (`fast: false`). The last row is the loss alone (its forward and
- * gradient on outputs of the same shape), what every cell's step pays besides its own work.
+ * `--loop` also the step loop (`fast: false`). The loss is rt's `'mse'`, what `rt.train` runs; the
+ * last row is that loss alone (its forward and gradient on outputs of the same shape), what every
+ * cell's step, the LSTM's included, pays besides its own work.
  * Medians of alternated rounds (`./measure.ts`).
  *
  *     npx tsx bench/modern.ts [--backends wasm,cpu] [--time 512] [--units 128] [--rounds 3] [--loop] [--json]
@@ -22,6 +23,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
 import { registerScanKernel } from '../src/fast/index.js';
 import { wasmScanKernel } from '../src/fast/wasm/scan-kernel.js';
+import { lossFunction } from '../src/objective/loss.js';
 import { alternate, median } from './measure.js';
 
 export interface ModernRow {
@@ -48,8 +50,12 @@ const CELLS: Record<string, (o: { inputSize: number; units: number; seed: number
   'indrnn (relu)': (o) => rt.cells.indrnn(o),
 };
 
-/** The training loss: the mean square of every output against `y`. */
-const lossOf = (outputs: tf.Tensor, y: tf.Tensor) => tf.mean(tf.square(tf.sub(outputs, y))) as tf.Scalar;
+/**
+ * The training loss: rt's `'mse'` (the mean square of every output against `y`), as `rt.train`
+ * runs it — on cpu and wasm one kernel each way (`src/objective/fused-loss.ts`); the LSTM pays the same.
+ */
+const mse = lossFunction('mse', 'bench/modern');
+const lossOf = (outputs: tf.Tensor, y: tf.Tensor) => mse(y, outputs);
 
 /**
  * One training step of `cell` over `x` on a path: `fast` as `unroll` takes it; `fused` false

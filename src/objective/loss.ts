@@ -14,9 +14,14 @@
  *   `categoricalCrossentropy` (the predictions are probabilities: the model ends in softmax) and
  *   `sparseCategoricalCrossentropy` (the same with integer class labels).
  * - a function `(yTrue, yPred) => tf.Scalar` (Keras' argument order).
+ *
+ * Our three losses (and `meanSquaredError`) run as one kernel each way (`./fused-loss.ts`: `mse`
+ * on cpu and wasm, the cross-entropies on cpu); {@link LOSS_OPS}, their readable form in tf ops,
+ * runs elsewhere.
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, fmt, show, type LabelKind } from '../check/index.js';
+import { fusedLoss, type FusedLossName } from './fused-loss.js';
 
 /** tfjs's loss names that `rt.train` takes too. */
 export const TFJS_LOSS_NAMES = [
@@ -64,15 +69,25 @@ export function lossFunction(loss: LossName | LossFn, where: string): LossFn {
       return value as tf.Scalar;
     };
   }
-  if (loss === 'mse' || loss === 'meanSquaredError') return (y, p) => tf.mean(tf.squaredDifference(p, y)) as tf.Scalar;
-  if (loss === 'softmaxCrossEntropy') return crossEntropy;
-  if (loss === 'sparseSoftmaxCrossEntropy') return (y, p) => crossEntropy(oneHot(y, p), p);
+  const ours =
+    (name: FusedLossName): LossFn =>
+    (y, p) =>
+      fusedLoss(name, y, p) ?? LOSS_OPS[name](y, p);
+  if (loss === 'mse' || loss === 'meanSquaredError') return ours('mse');
+  if (loss === 'softmaxCrossEntropy' || loss === 'sparseSoftmaxCrossEntropy') return ours(loss);
   if (loss === 'sparseCategoricalCrossentropy') {
     return (y, p) => tf.mean(tf.metrics.categoricalCrossentropy(oneHot(y, p), p)) as tf.Scalar;
   }
   const perRow = tf.metrics[loss];
   return (y, p) => tf.mean(perRow(y, p)) as tf.Scalar;
 }
+
+/** Our losses in tf ops: the reference of `./fused-loss.ts`, and what runs where it does not. */
+export const LOSS_OPS: Record<FusedLossName, LossFn> = {
+  mse: (y, p) => tf.mean(tf.squaredDifference(p, y)) as tf.Scalar,
+  softmaxCrossEntropy: (y, p) => crossEntropy(y, p),
+  sparseSoftmaxCrossEntropy: (y, p) => crossEntropy(oneHot(y, p), p),
+};
 
 /** Integer class labels as one-hot rows shaped like the predictions `p`. */
 function oneHot(y: tf.Tensor, p: tf.Tensor): tf.Tensor {
