@@ -7,6 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
+import { AdamConstants } from '../src/train/adam-ops.js';
+import { applyGradients } from '../src/train/fused-adam.js';
 
 export type Kind = 'elman' | 'lstm' | 'gru';
 
@@ -36,7 +38,8 @@ export function makeData(s: Sizes, seed = 1): { x: tf.Tensor3D; y: tf.Tensor3D }
 /** Our network; `fast: false` runs the plain per-step graph instead of the whole-sequence gradient. */
 export function ours(kind: Kind, s: Sizes, data: { x: tf.Tensor3D; y: tf.Tensor3D }, fast = true): Contender {
   const net = rt.network({ cell: kind, inputSize: s.input, units: s.units, outputSize: s.output, seed: 7 });
-  const optimizer = tf.train.adam(1e-3);
+  // Adam as rt.train applies it (src/train/fused-adam.ts: one kernel on cpu/wasm, no uploads per update on GPUs).
+  const [optimizer, constants] = [tf.train.adam(1e-3), new AdamConstants()];
   const vars = Object.values(net.params);
   const loss = () => {
     const { outputs } = rt.unroll(net.cell, data.x, { fast });
@@ -46,7 +49,12 @@ export function ours(kind: Kind, s: Sizes, data: { x: tf.Tensor3D; y: tf.Tensor3
     train: async () => {
       const value = tf.tidy(() => {
         const { value, grads } = tf.variableGrads(loss, vars);
-        optimizer.applyGradients(grads as Record<string, tf.Variable>);
+        applyGradients(
+          optimizer,
+          vars,
+          vars.map((v) => grads[v.name]),
+          constants,
+        );
         return value;
       });
       await value.data();
@@ -60,6 +68,7 @@ export function ours(kind: Kind, s: Sizes, data: { x: tf.Tensor3D; y: tf.Tensor3
     dispose: () => {
       net.dispose();
       optimizer.dispose();
+      constants.dispose();
     },
   };
 }

@@ -15,24 +15,14 @@
  * It works on the optimizer's own state (its moment variables, `accBeta1`/`accBeta2` and iteration
  * count, made as tfjs makes them), so `getWeights`, `setWeights` and `rt.train`'s checkpoints see
  * the same thing either way. It applies to `tf.train.adam(...)` and to subclasses that keep its
- * `applyGradients`; any other optimizer, and every other backend, takes the optimizer's own
- * `applyGradients`.
+ * `applyGradients`; any other optimizer takes the optimizer's own `applyGradients`, and other
+ * backends tfjs's ops (`./adam-ops.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { ownKernel, type CpuBackend, type WasmBackend } from '../fast/kernels.js';
+import { adamInOps, type AdamConstants, type AdamState } from './adam-ops.js';
 
-/** The fields of tfjs 4.22's `AdamOptimizer` that its `applyGradients` works on (private there). */
-export interface AdamState {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
-  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
-  incrementIterations(): void;
-}
+export type { AdamState } from './adam-ops.js';
 
 /** The hyperparameters of an update, as a kernel's attributes. */
 export interface AdamAttrs {
@@ -166,12 +156,14 @@ export function assignUpdate(adam: AdamState, variables: readonly tf.Variable[],
 
 /**
  * `optimizer.applyGradients(variables[i] ← grads[i])`: for tfjs's Adam on cpu and wasm in one
- * kernel call (see the module notes), else by the optimizer itself.
+ * kernel call (see the module notes), on other backends with `constants` in tfjs's ops without
+ * an upload per number (`./adam-ops.ts`), else by the optimizer itself.
  */
 export function applyGradients(
   optimizer: tf.Optimizer,
   variables: readonly tf.Variable[],
   grads: readonly tf.Tensor[],
+  constants?: AdamConstants,
 ): void {
   const adam = adamState(optimizer);
   const done =
@@ -187,9 +179,9 @@ export function applyGradients(
       });
       const { learningRate, beta1, beta2, epsilon } = adam;
       const outs = kernel.run(inputs, { count: variables.length, learningRate, beta1, beta2, epsilon });
-      if (outs === null) return false;
-      assignUpdate(adam, variables, outs as tf.Tensor[]);
-      return true;
+      if (outs !== null) assignUpdate(adam, variables, outs as tf.Tensor[]);
+      else if (constants) adamInOps(adam, variables, grads, constants);
+      return outs !== null || constants !== undefined;
     });
   if (!done) optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: grads[i] })));
 }

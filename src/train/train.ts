@@ -34,6 +34,7 @@ import {
 import { createProgress, defaultProgress, type Progress } from '../progress.js';
 import { clipGradients } from './clip.js';
 import { checkBatchValues } from './batch-values.js';
+import { AdamConstants } from './adam-ops.js';
 import { applyGradients } from './fused-adam.js';
 import { fusedStep } from './fused-step.js';
 import { lossAndProbe } from './probe.js';
@@ -58,6 +59,8 @@ interface Run {
   lossFn: LossFn;
   /** Fixed by the first batch when not given. */
   target?: Target;
+  /** The optimizer's numbers as tensors, made once for the run (`./adam-ops.ts`). */
+  constants: AdamConstants;
 }
 
 /**
@@ -85,11 +88,12 @@ export async function train(
   let progress: Progress | null = null;
   let unlock: (() => Promise<void>) | null = null;
   let held: ReturnType<typeof holdOut> | null = null;
+  const constants = new AdamConstants();
   try {
     held = holdOut(where, data, opts.validationSplit);
     // One run at a time per checkpoint path: a second is refused at once, with the holder named.
     if (opts.checkpoint) unlock = await lockCheckpoint(opts.checkpoint.path);
-    const run: Run = { trainable, opts, lossFn: lossFunction(opts.loss, where), target: opts.target };
+    const run: Run = { trainable, opts, lossFn: lossFunction(opts.loss, where), target: opts.target, constants };
     const resumed = opts.resume ? await findResumePoint(run) : null;
     const seed = resumed?.state.seed ?? opts.seed ?? freshSeed();
     const source = trainingSource(where, held.data, opts, seed);
@@ -153,6 +157,7 @@ export async function train(
       ...(opts.resume ? { resumedFromEpoch: start } : {}),
     };
   } finally {
+    constants.dispose();
     held?.dispose();
     progress?.stop();
     if (opts.ownsOptimizer) opts.optimizer.dispose();
@@ -320,7 +325,7 @@ async function optimizerStep(
         opts,
       ),
     );
-    applyGradients(opts.optimizer, trainable.variables, clipped);
+    applyGradients(opts.optimizer, trainable.variables, clipped, run.constants);
     tf.dispose(clipped);
   } catch (err) {
     if (state) tf.dispose(state);
