@@ -69,7 +69,12 @@ const RECIPE = { batchSize: 8, learningRate: 0.02 };
  * counts its runtime's warm-up (JIT compilation, WebAssembly instantiation, kernel registration):
  * the first passes of a cold process cost ours 3 to 4 times a warm one.
  */
-const WARM_UP = 'one untimed pass of a throwaway network on each side first';
+/**
+ * Both sides first train a throwaway network, untimed, for as many updates: one pass of
+ * brain.js's online updates (one per sequence), as many passes of ours as a minibatch holds.
+ */
+const WARM_UP =
+  'an untimed warm-up of a throwaway network on each side, with as many updates (one pass of brain.js, one per sequence; for ours as many passes as a minibatch holds sequences)';
 
 /** The sequences, each `length` values in [0.1, 0.9]. */
 function sines({ sequences, length }: Task, seed: number): number[][] {
@@ -162,7 +167,7 @@ async function oursRace(
   const options = { loss: 'mse', epochs: passes, batchSize, shuffle: true, progress: false } as const;
   // The warm-up (see WARM_UP).
   const [warm, warmOptimizer] = [network(6), tf.train.adam(learningRate)];
-  await rt.train(warm, { x, y }, { ...options, seed: 0, optimizer: warmOptimizer });
+  await rt.train(warm, { x, y }, { ...options, epochs: batchSize, seed: 0, optimizer: warmOptimizer });
   warm.dispose();
   warmOptimizer.dispose();
   const net = network(5);
