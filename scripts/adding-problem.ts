@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as rt from '../src/index.js';
-import { addingBatches, addingProblem, ADDING_BASELINE_MSE } from '../src/data/adding.js';
+import { addingProblem, ADDING_BASELINE_MSE } from '../src/data/adding.js';
+import { trainAdding, type AddingPoint } from './adding-train.js';
 import { lineChart } from '../src/plot/index.js';
 
 const { values: args } = parseArgs({
@@ -46,17 +47,9 @@ const CELLS = ['elman', 'lstm', 'gru'] as const;
 const test = addingProblem({ batch: 1000, time, seed: seed + 1_000_003 });
 const probe = addingProblem({ batch: 256, time, seed: seed + 2_000_003 });
 
-function testMse(net: rt.RecurrentNetwork): number {
-  return tf.tidy(() => {
-    const y = net.predict(test.x);
-    const last = y.slice([0, time - 1, 0], [y.shape[0], 1, 1]).reshape([-1, 1]);
-    return tf.losses.meanSquaredError(test.y, last).dataSync()[0];
-  });
-}
-
 interface Result {
   cell: (typeof CELLS)[number];
-  curve: { step: number; mse: number }[];
+  curve: AddingPoint[];
   finalMse: number;
   bestMse: number;
   firstBelow001: number | null;
@@ -72,29 +65,13 @@ for (const cell of CELLS) {
   const net = rt.network({ cell, inputSize: 2, units, outputSize: 1, seed });
   const norms = () => rt.diagnostics.gradientNorms(net, probe.x, probe.y, { loss: 'mse', target: 'lastStep' }).perStep;
   const normsInit = norms();
-  const curve = [{ step: 0, mse: testMse(net) }];
-  const started = performance.now();
-  let training = 0;
-  let last = started;
-  await rt.train(net, addingBatches({ batch, time, seed, batches: steps }), {
-    loss: 'mse',
-    target: 'lastStep',
-    optimizer: 'adam',
+  const curve = await trainAdding(net, test, {
+    steps,
+    batch,
     learningRate,
-    clipNorm: 1,
     seed,
-    progress: false,
-    callbacks: {
-      onBatchEnd: (b) => {
-        const step = b + 1;
-        if (step % every !== 0 && step !== steps) return;
-        const now = performance.now();
-        training += now - last;
-        curve.push({ step, mse: testMse(net) });
-        console.log(`${cell.padEnd(5)} step ${String(step).padStart(5)}  test MSE ${curve.at(-1)!.mse.toFixed(4)}`);
-        last = performance.now();
-      },
-    },
+    every,
+    onPoint: (p) => console.log(`${cell.padEnd(5)} step ${String(p.step).padStart(5)}  test MSE ${p.mse.toFixed(4)}`),
   });
   const mses = curve.map((c) => c.mse);
   results.push({
@@ -103,7 +80,7 @@ for (const cell of CELLS) {
     finalMse: mses.at(-1)!,
     bestMse: Math.min(...mses),
     firstBelow001: curve.find((c) => c.mse < 0.01)?.step ?? null,
-    seconds: training / 1000,
+    seconds: curve.at(-1)!.wall,
     normsInit,
     normsTrained: norms(),
   });

@@ -12,7 +12,7 @@ import { loadNetwork } from './network-io.js';
 import type { RecurrentNetwork } from './network.js';
 
 /** The models the package ships, by folder name. */
-export const MODEL_NAMES = ['adding-lstm', 'names-lstm', 'co2-gru'] as const;
+export const MODEL_NAMES = ['adding-lstm', 'names-lstm', 'co2-gru', 'shakespeare-gru', 'mnist-rows-lstm'] as const;
 
 /** The name of a model the package ships. */
 export type ModelName = (typeof MODEL_NAMES)[number];

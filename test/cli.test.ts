@@ -185,6 +185,22 @@ describe('command line (built CLI as a child process)', function () {
     );
   });
 
+  it('sample draws from every shipped character model by name and refuses the others, naming the ones it takes', () => {
+    const r = cli(
+      ['sample', 'tfjs-recurrent:shakespeare-gru', '--n', '2', '--max-length', '40', '--seed', '1', '--json'],
+      work,
+    );
+    expect(r.status, r.stderr).to.equal(0);
+    const { samples } = lastJson(r) as { samples: string[] };
+    expect(samples).to.have.length(2);
+    for (const x of samples) expect(x.length, x).to.be.within(1, 40);
+    expectRefusal(
+      cli(['sample', 'tfjs-recurrent:adding-lstm'], work),
+      'not a character model',
+      /^tfjs-recurrent sample: tfjs-recurrent:adding-lstm is not a character model the package ships; give tfjs-recurrent:names-lstm or tfjs-recurrent:shakespeare-gru/,
+    );
+  });
+
   it('train without a terminal prints one plain progress line per epoch', () => {
     const args = ['train', '--text', 'names.txt', '--units', '8', '--seq', '8', '--batch', '64', '--epochs', '2'];
     const r = cli([...args, '--out', 'progress-model'], work);

@@ -159,9 +159,9 @@ describe('README: every snippet, from the packed package', function () {
       refused: string;
     };
     expect(out.names).to.deep.equal(shipped);
-    expect(out.loaded).to.deep.equal(shipped.map((n) => n.split('-')[1]));
+    expect(out.loaded).to.deep.equal(shipped.map((n) => n.split('-').at(-1)));
     expect(out.refused).to.equal(
-      `models.path: no model named "nope"; the package ships ${['adding-lstm', 'names-lstm', 'co2-gru'].join(', ')}`,
+      `models.path: no model named "nope"; the package ships ${['adding-lstm', 'names-lstm', 'co2-gru', 'shakespeare-gru', 'mnist-rows-lstm'].join(', ')}`,
     );
   });
 

@@ -21,6 +21,8 @@ export interface Card {
   metrics: Record<string, { value: number; about: string }>;
   /** How to use it, a short code block (TypeScript). */
   usage: string;
+  /** The test that checks the metrics again (default `test/models.test.ts`). */
+  checkedBy?: string;
 }
 
 export async function writeCard(dir: string, card: Card): Promise<void> {
@@ -52,7 +54,7 @@ export async function writeCard(dir: string, card: Card): Promise<void> {
     '|--------|-------|-|',
     ...metricRows,
     '',
-    '`test/models.test.ts` loads the model and checks these numbers again.',
+    `\`${card.checkedBy ?? 'test/models.test.ts'}\` loads the model and checks these numbers again.`,
     '',
     '## Use',
     '',

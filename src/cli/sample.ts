@@ -44,7 +44,10 @@ export function registerSample(program: Command): void {
   const d = SAMPLE_DEFAULTS;
   program.addCommand(
     command('sample', 'Generate text from a model saved by `train`')
-      .argument('<dir>', `the directory \`train --out\` wrote, or ${SHIPPED}names-lstm (the model the package ships)`)
+      .argument(
+        '<dir>',
+        `the directory \`train --out\` wrote, or ${SHIPPED}names-lstm or ${SHIPPED}shakespeare-gru (models the package ships)`,
+      )
       .option('--n <count>', 'number of samples', positiveInt, d.n)
       .option(
         '--temperature <t>',
@@ -100,14 +103,16 @@ async function sampleCommand(dir: string, o: SampleOptions): Promise<void> {
 
 /** The prefix that names a model the package ships: `tfjs-recurrent:names-lstm`. */
 const SHIPPED = 'tfjs-recurrent:';
+/** The shipped models that are character models (with a `vocab.json`); rt.models.path names the others. */
+const CHARACTER_MODELS = ['names-lstm', 'shakespeare-gru'];
 
 /** The directory of `dir`: itself, or the shipped model it names. */
 function modelDir(dir: string): string {
   if (!dir.startsWith(SHIPPED)) return dir;
   const name = dir.slice(SHIPPED.length);
-  // Only names-lstm is a character model (it has a vocab.json); rt.models.path names the others.
-  if (name !== 'names-lstm') {
-    throw new Error(`sample: ${dir} is not a character model the package ships; give ${SHIPPED}names-lstm`);
+  if (!CHARACTER_MODELS.includes(name)) {
+    const names = CHARACTER_MODELS.map((n) => SHIPPED + n).join(' or ');
+    throw new Error(`sample: ${dir} is not a character model the package ships; give ${names}`);
   }
   return rt.models.path(name);
 }
