@@ -104,17 +104,18 @@ async function sampleCommand(dir: string, o: SampleOptions): Promise<void> {
 /** The prefix that names a model the package ships: `tfjs-recurrent:names-lstm`. */
 const SHIPPED = 'tfjs-recurrent:';
 /** The shipped models that are character models (with a `vocab.json`); rt.models.path names the others. */
-const CHARACTER_MODELS = ['names-lstm', 'shakespeare-gru'];
+const CHARACTER_MODELS: readonly rt.models.ModelName[] = ['names-lstm', 'shakespeare-gru'];
 
 /** The directory of `dir`: itself, or the shipped model it names. */
 function modelDir(dir: string): string {
   if (!dir.startsWith(SHIPPED)) return dir;
   const name = dir.slice(SHIPPED.length);
-  if (!CHARACTER_MODELS.includes(name)) {
+  const model = CHARACTER_MODELS.find((m) => m === name);
+  if (model === undefined) {
     const names = CHARACTER_MODELS.map((n) => SHIPPED + n).join(' or ');
     throw new Error(`sample: ${dir} is not a character model the package ships; give ${names}`);
   }
-  return rt.models.path(name);
+  return rt.models.path(model);
 }
 
 /**

@@ -74,6 +74,18 @@ export function sequenceModule(): SequenceExports | null {
 /** `n` rounded up to whole f32x4 lanes. */
 export const lanes = (n: number): number => Math.ceil(n / 4) * 4;
 
+/** The most bytes any {@link Arena} has held since {@link resetArenaPeak} (for memory benchmarks). */
+let arenaPeak = 0;
+
+/** The most bytes one call of our kernels has held in a module's memory since the last reset. */
+export function arenaPeakBytes(): number {
+  return arenaPeak;
+}
+
+export function resetArenaPeak(): void {
+  arenaPeak = 0;
+}
+
 /**
  * Arrays in the module's memory for one call: {@link alloc} hands out 16-byte aligned blocks
  * from the module's heap base on, growing the memory as needed.
@@ -89,6 +101,7 @@ export class Arena {
   alloc(n: number): number {
     const at = Math.ceil(this.top / 16) * 16;
     this.top = at + Math.max(n, 1) * 4;
+    arenaPeak = Math.max(arenaPeak, this.top - this.wasm.heapBase());
     const { memory } = this.wasm;
     const short = this.top - memory.buffer.byteLength;
     if (short > 0) memory.grow(Math.ceil(short / 65536));
