@@ -1,10 +1,11 @@
 /**
- * Measuring: medians of alternated runs, kernel counts and peak tensor memory from `tf.profile`.
+ * Measuring: medians of alternated runs, kernel counts and peak memory (`tf.profile`'s, and our kernels' own).
  *
  * The machine this runs on is shared, so one contender is never timed in a block: every round
  * runs each contender once, in turn, and the reported number is the median over rounds.
  */
 import * as tf from '@tensorflow/tfjs';
+import { arenaPeakBytes, resetArenaPeak } from '../src/fast/wasm/module.js';
 
 /** Something to time: one call is one training step or one forward pass. */
 export type Task = () => unknown | Promise<unknown>;
@@ -57,7 +58,10 @@ function cpuMs(): number {
 export interface Profile {
   /** Kernels tfjs dispatched (nested ones included). */
   kernels: number;
-  /** The highest tensor memory during the run above what was allocated before it, in bytes. */
+  /**
+   * The highest memory during the run above what was allocated before it, in bytes: tfjs's tensors,
+   * plus the arrays our WebAssembly kernels hold in their own module's memory (outside tfjs's count).
+   */
   peakBytes: number;
   /** Tensors left behind by the run (should be 0). */
   newTensors: number;
@@ -66,8 +70,10 @@ export interface Profile {
 /** Profiles one run of `task`. */
 export async function profile(task: Task): Promise<Profile> {
   const before = tf.memory().numBytes;
+  resetArenaPeak();
   const info = await tf.profile(async () => {
     await task();
   });
-  return { kernels: info.kernels.length, peakBytes: info.peakBytes - before, newTensors: info.newTensors };
+  const peakBytes = info.peakBytes - before + arenaPeakBytes();
+  return { kernels: info.kernels.length, peakBytes, newTensors: info.newTensors };
 }

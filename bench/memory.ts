@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
-import { arenaPeakBytes, resetArenaPeak } from '../src/fast/wasm/module.js';
+import { profile } from './measure.js';
 import { makeData, type Sizes } from './models.js';
 
 export interface MemoryReport {
@@ -30,15 +30,12 @@ export async function memoryReport(lengths: number[], truncate: number, steps: n
     const peak = async (bptt: 'full' | { truncate: number }) => {
       const net = rt.network({ cell: 'lstm', inputSize: SIZES.input, units: SIZES.units, outputSize: 1, seed: 3 });
       const data = makeData({ ...SIZES, time });
-      const before = tf.memory().numBytes;
-      resetArenaPeak();
-      const info = await tf.profile(async () => {
+      const { peakBytes } = await profile(async () => {
         await rt.train(net, data, { loss: 'mse', epochs: 1, bptt, progress: false });
       });
       net.dispose();
       tf.dispose([data.x, data.y]);
-      // Our whole-sequence kernels hold their arrays in their own module's memory, outside tfjs's count.
-      return (info.peakBytes - before + arenaPeakBytes()) / 2 ** 20;
+      return peakBytes / 2 ** 20;
     };
     peakMB.push({ time, truncated: await peak({ truncate }), full: await peak('full') });
   }

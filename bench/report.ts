@@ -49,7 +49,7 @@ export function markdown(r: BenchResults): string {
           .join('/')} ` +
         `alternated runs in one process. tf.layers: \`tf.layers.simpleRNN/lstm/gru\` (sigmoid gates, ` +
         `glorotUniform) + dense, \`model.trainOnBatch\`; ours: \`rt.network\`, \`tf.variableGrads\` over ` +
-        `\`rt.unroll\`, Adam` +
+        `\`rt.unroll\`, Adam as \`rt.train\` applies it` +
         (r.wasmKernels ? ` (cpu and wasm: our whole-sequence kernels, WebAssembly ${r.wasmKernels}).` : '.') +
         (torch
           ? ` PyTorch ${r.torch}: \`nn.RNN/LSTM/GRU\` + \`nn.Linear\`, Adam, \`torch.set_num_threads(1)\`, ` +
@@ -132,7 +132,7 @@ export function markdown(r: BenchResults): string {
     out.push(
       '',
       `Memory through \`rt.train\` (${m.backend}, LSTM, batch ${m.sizes.batch}, ${m.sizes.units} units): peak ` +
-        `tensor MB of one epoch, truncated BPTT (\`bptt: { truncate: ${m.truncate} }\`) against full BPTT; ` +
+        `MB of one epoch (tensors and our kernels' own memory), truncated BPTT (\`bptt: { truncate: ${m.truncate} }\`) against full BPTT; ` +
         `\`tf.memory().numTensors\` grew by ${m.tensorGrowth} over ${m.steps} optimizer steps.`,
       '',
       table(
