@@ -24,7 +24,7 @@ import type { Cell, CellConfig } from '../cells/cell.js';
 import { separateGates, type FusedLayout } from '../fast/fused.js';
 import { ownKernel } from '../fast/kernels.js';
 import { fastPathFor } from '../fast/registry.js';
-import { kindKernels, type Dims, type Gradients, type Inputs, type KindKernels } from '../fast/wasm/kinds.js';
+import { allocGradients, kindKernels, type Dims, type Inputs, type KindKernels } from '../fast/wasm/kinds.js';
 import { Arena, lanes, sequenceModule, type SequenceExports } from '../fast/wasm/module.js';
 import type { Target, Trainable } from '../objective/index.js';
 import { readSync } from '../read.js';
@@ -215,16 +215,7 @@ function gradients(
   const sizes = kind.kept(d);
   const k = Object.fromEntries(Object.entries(sizes).map(([name, size]) => [name, arena.alloc(size)]));
   const dY = arena.alloc(dyRows * Up);
-  const g: Gradients = {
-    dX: arena.alloc(rows * Ip),
-    dWxT: arena.alloc(Ip * G * Up),
-    db: withB ? arena.alloc(G * Up) : 0,
-    dWhT: arena.alloc(Up * F * Up),
-    dbh: withBh ? arena.alloc(F * Up) : 0,
-    dWnhT: kind.withWnh ? arena.alloc(Up * Up) : 0,
-    dh0: arena.alloc(B * Up),
-    dc0: kind.withC ? arena.alloc(B * Up) : 0,
-  };
+  const g = allocGradients(arena, kind, d, p);
 
   // The inputs, time-major and padded to whole lanes, as `src/fast/wasm/kernel.ts` lays them out.
   const X = arena.view(p.X, rows * Ip).fill(0);

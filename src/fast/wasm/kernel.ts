@@ -19,7 +19,7 @@ import { readSync } from '../../read.js';
 import type { FusedWeights } from '../fused.js';
 import type { SequenceKernel } from '../registry.js';
 import { split } from '../split.js';
-import { kindKernels, type Dims, type Gradients, type Inputs, type KindKernels } from './kinds.js';
+import { allocGradients, kindKernels, type Dims, type Inputs, type KindKernels } from './kinds.js';
 import { Arena, lanes, sequenceModule, type SequenceExports } from './module.js';
 
 const read = (t: tf.Tensor) =>
@@ -147,20 +147,10 @@ function runSequence(
       }),
     );
     const dY = arena.put(dy, dy.length / U, 1, U);
-    const { Ip, Up } = d;
-    const g: Gradients = {
-      dX: arena.alloc(T * B * Ip),
-      dWxT: arena.alloc(Ip * G * Up),
-      db: withB ? arena.alloc(G * Up) : 0,
-      dWhT: arena.alloc(Up * F * Up),
-      dbh: withBh ? arena.alloc(F * Up) : 0,
-      dWnhT: kind.withWnh ? arena.alloc(Up * Up) : 0,
-      dh0: arena.alloc(B * Up),
-      dc0: kind.withC ? arena.alloc(B * Up) : 0,
-    };
+    const g = allocGradients(arena, kind, d, p);
     kind.backward(wasm, arena, d, p, k, dY, g);
     return [
-      tf.tensor2d(arena.get(g.dX, T * B, 1, I, Ip), [T * B, I]),
+      tf.tensor2d(arena.get(g.dX, T * B, 1, I, d.Ip), [T * B, I]),
       tf.tensor2d(arena.get(g.dWxT, I, G, U), [I, G * U]),
       ...(withB ? [tf.tensor1d(arena.get(g.db, 1, G, U))] : []),
       tf.tensor2d(arena.get(g.dWhT, U, F, U), [U, F * U]),

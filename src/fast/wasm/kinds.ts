@@ -33,6 +33,25 @@ export interface Inputs {
 /** Byte offsets of the gradients of the {@link Inputs} (0 where a kind has none). */
 export type Gradients = { [K in Exclude<keyof Inputs, 'K'> as `d${K}`]: number };
 
+/**
+ * Room in `arena` for every gradient the backward kernel writes for these inputs: `db` and `dbh`
+ * where `p` has biases, the LSTM's `dc0`, the GRU's `dWnhT` where the kind has them.
+ */
+export function allocGradients(arena: Arena, kind: KindKernels, d: Dims, p: Inputs): Gradients {
+  const { T, B, Ip, Up } = d;
+  const [G, F] = [kind.gates, kind.recurrentGates];
+  return {
+    dX: arena.alloc(T * B * Ip),
+    dWxT: arena.alloc(Ip * G * Up),
+    db: p.b ? arena.alloc(G * Up) : 0,
+    dWhT: arena.alloc(Up * F * Up),
+    dbh: p.bh ? arena.alloc(F * Up) : 0,
+    dWnhT: kind.withWnh ? arena.alloc(Up * Up) : 0,
+    dh0: arena.alloc(B * Up),
+    dc0: kind.withC ? arena.alloc(B * Up) : 0,
+  };
+}
+
 /** A cell kind's pair of kernels. */
 export interface KindKernels {
   /** Gates in `W_x` (G) and in the per-step matMul (F). */
