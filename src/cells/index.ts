@@ -9,5 +9,6 @@ export { LSTM_EQUATIONS } from './lstm.js';
 export { GRU_EQUATIONS } from './gru.js';
 export { mingru, type MinGruOptions, MINGRU_EQUATIONS } from './mingru.js';
 export { minlstm, type MinLstmOptions, MINLSTM_EQUATIONS } from './minlstm.js';
+export type { MinimalCellOptions } from './minimal.js';
 export { lru, type LruOptions, LRU_EQUATIONS } from './lru.js';
 export { indrnn, type IndRnnOptions, INDRNN_EQUATIONS } from './indrnn.js';
