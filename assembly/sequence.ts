@@ -12,7 +12,7 @@
  * `unroll`'s `mask`), or 0 for none: a padded row carries the state before it forward, and in the
  * backward passes the gradient it receives to that state untouched.
  */
-import { actv, dactv, gemm } from './simd';
+import { actv, dactv, flushTiny, gemm } from './simd';
 
 /** Where the caller's arrays may start: past this module's own data. */
 export function heapBase(): usize {
@@ -201,7 +201,9 @@ export function elmanBackward(
         v128.store(dh + i, real ? zero : g);
       }
     }
+    flushTiny(dA + off, B * Up);
     gemm(B, Up, Up, dA + off, Up, 1, Wh, Up, dh, Up);
+    flushTiny(dh, B * Up);
   }
   weightGradients(T, B, Ip, Up, 1, 1, X, h0, H, dA, dA, Wx, dX, dWxT, db, dWhT, 0);
 }
@@ -333,7 +335,10 @@ export function lstmBackward(
         v128.store(dh + p + j, f32x4.splat(0));
       }
     }
+    flushTiny(d0, B * G);
     gemm(B, Up, G, d0, G, 1, Wh, Up, dh, Up);
+    flushTiny(dh, B * Up);
+    flushTiny(dc, B * Up);
   }
   weightGradients(T, B, Ip, Up, 4, 4, X, h0, H, dQ, dQ, Wx, dX, dWxT, db, dWhT, 0);
 }
@@ -525,7 +530,10 @@ export function gruBackward(
         }
       }
     }
+    flushTiny(x0, B * G);
+    flushTiny(h0p, B * F);
     gemm(B, Up, F, h0p, F, 1, Wh, Up, dh, Up);
+    flushTiny(dh, B * Up);
   }
   weightGradients(T, B, Ip, Up, 3, F / Up, X, h0, H, dXP, dHP, Wx, dX, dWxT, db, dWhT, dbh);
   if (!resetAfter) {
