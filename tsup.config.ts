@@ -1,4 +1,9 @@
+import { rmSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+// dist/ is emptied once, before the three builds start: tsup's own `clean` belongs to one build and
+// can run after another build has written its files (a loaded CI machine lost dist/plot.d.ts so).
+rmSync('dist', { recursive: true, force: true });
 
 export default defineConfig([
   {
@@ -7,7 +12,6 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: { compilerOptions: { module: 'ESNext', moduleResolution: 'Bundler' } },
     sourcemap: true,
-    clean: true,
     target: 'es2020',
     platform: 'neutral',
     external: [/^@tensorflow\//, /^node:/],
