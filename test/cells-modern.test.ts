@@ -14,7 +14,7 @@ import { describeOnBackends } from './helpers/backends.js';
 import { maxAbsDiff } from './helpers/close.js';
 import { linearScanKernel } from '../src/fast/scan-kernel.js';
 import { scanByPairs } from '../src/fast/scan.js';
-import { spyOnScanKernel } from './helpers/scan-spy.js';
+import { spyOnScanKernel } from './helpers/kernel-spy.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = join(ROOT, 'fixtures', 'pytorch-modern');

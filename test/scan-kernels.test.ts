@@ -9,7 +9,7 @@ import * as rt from '../src/index.js';
 import { wasmScanKernel } from '../src/fast/wasm/scan-kernel.js';
 import { describeOnBackends } from './helpers/backends.js';
 import { expectAbsClose } from './helpers/close.js';
-import { spyOnScanKernel } from './helpers/scan-spy.js';
+import { spyOnScanKernel } from './helpers/kernel-spy.js';
 
 const CASES: { name: string; make: () => rt.Cell }[] = [
   { name: 'mingru', make: () => rt.cells.mingru({ inputSize: 3, units: 8, seed: 1 }) },

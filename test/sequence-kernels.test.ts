@@ -7,40 +7,16 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import * as rt from '../src/index.js';
-import type { Cell, CellKind, State } from '../src/cells/cell.js';
-import { fastPathFor, registerSequenceKernel } from '../src/fast/index.js';
-import { wasmSequenceKernel } from '../src/fast/wasm/kernel.js';
+import type { Cell, State } from '../src/cells/cell.js';
+import { fastPathFor } from '../src/fast/index.js';
 import { sequenceModule, sequenceModuleBuild } from '../src/fast/wasm/module.js';
 import { SEQUENCE_WASM_RELAXED } from '../src/fast/wasm/sequence-wasm.js';
 import { BUILDS, type BuildName, moduleText } from '../scripts/build-wasm.js';
 import { describeOnBackends } from './helpers/backends.js';
+import { spyOnSequenceKernel } from './helpers/kernel-spy.js';
 import { trainingLeak } from './helpers/leaks.js';
 import { expectAbsClose, expectRelClose } from './helpers/close.js';
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
-
-/** Counts the runs of the whole-sequence kernel on `backend` until `restore()`. */
-function spyOnKernel(backend: string): { runs: () => number; restore: () => void } {
-  let count = 0;
-  const kinds: CellKind[] = ['elman', 'lstm', 'gru'];
-  for (const kind of kinds) {
-    registerSequenceKernel(kind, backend, (config) => {
-      const kernel = wasmSequenceKernel(config);
-      return (
-        kernel && {
-          fits: kernel.fits,
-          run: (...args) => {
-            count++;
-            return kernel.run(...args);
-          },
-        }
-      );
-    });
-  }
-  return {
-    runs: () => count,
-    restore: () => kinds.forEach((kind) => registerSequenceKernel(kind, backend, wasmSequenceKernel)),
-  };
-}
 
 /** Outputs, final state and the gradients of a weighted loss for every parameter, x and the initial state. */
 function run(cell: Cell, x: tf.Tensor, initial: State, options: rt.UnrollOptions, seed: number): tf.Tensor[] {
@@ -121,7 +97,7 @@ describeOnBackends('whole-sequence kernels', ['cpu', 'wasm'], (backend) => {
     it(`${runs ? 'match' : 'leave to the fast path'} the PyTorch fixture ${name}: outputs 1e-5, gradients 1e-4`, () => {
       const f = loadFixture(name);
       const cell = rt.interop.fromPyTorch(torchKind(f), f.params);
-      const spy = spyOnKernel(backend);
+      const spy = spyOnSequenceKernel(backend);
       tf.tidy(() => {
         const x = tf.tensor3d(f.x);
         const h0 = tf.tensor2d(f.h0);
@@ -163,7 +139,7 @@ describeOnBackends('whole-sequence kernels', ['cpu', 'wasm'], (backend) => {
   for (const c of cases) {
     it(`equal the plain graph (${c.name}): outputs, state and gradients over shapes, masks, reverse, one step`, () => {
       const cell = c.make();
-      const spy = spyOnKernel(backend);
+      const spy = spyOnSequenceKernel(backend);
       const shapes: [number, number, boolean, boolean][] = [
         [3, 6, false, false],
         [1, 9, true, false],
@@ -199,7 +175,7 @@ describeOnBackends('whole-sequence kernels', ['cpu', 'wasm'], (backend) => {
 
   it('leave a sequence with a recurrent dropout mask to the fast path (which equals the plain graph there)', () => {
     const cell = rt.cells.lstm({ inputSize: 2, units: 3, seed: 9 });
-    const spy = spyOnKernel(backend);
+    const spy = spyOnSequenceKernel(backend);
     tf.tidy(() => {
       const x = tf.randomNormal([2, 5, 2], 0, 1, 'float32', 1);
       const recurrentMask = tf.tensor2d([2, 0, 2, 2, 2, 0], [2, 3]);
