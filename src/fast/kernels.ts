@@ -1,6 +1,7 @@
 /**
- * What the fast path's own kernels (`./split.ts`, `./matmul.ts`, `./step-kernels.ts`) share: the
- * parts of tfjs's backends they touch, and registering a kernel with its gradient once, on first use.
+ * What our own kernels (`./split.ts`, `./matmul.ts`, `./step-kernels.ts`, `./wasm/scan-kernel.ts`,
+ * and those of `src/train` and `src/objective`) share: the parts of tfjs's backends they touch, their
+ * tensors' memory on cpu and wasm, and registering a kernel with its gradient once, on first use.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -14,6 +15,32 @@ export interface CpuBackend {
 export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * The tensors of a kernel of ours on the cpu or the wasm backend: new float32 outputs (all made
+ * before any view is taken: on wasm a new output may move the heap) and views of values, in place.
+ */
+export interface Memory {
+  outputs(shapes: number[][]): tf.TensorInfo[];
+  view(t: tf.TensorInfo): Float32Array;
+}
+
+/** {@link Memory} of `backend`: views of the wasm heap, or the cpu backend's own typed arrays. */
+export function hostMemory(backend: object): Memory {
+  if ('typedArrayFromHeap' in backend) {
+    const wasm = backend as WasmBackend;
+    return {
+      outputs: (shapes) => shapes.map((s) => wasm.makeOutput(s, 'float32')),
+      view: (t) => wasm.typedArrayFromHeap(t),
+    };
+  }
+  const cpu = backend as CpuBackend;
+  return {
+    outputs: (shapes) =>
+      shapes.map((s) => cpu.makeTensorInfo(s, 'float32', new Float32Array(s.reduce((a, b) => a * b, 1)))),
+    view: (t) => cpu.data.get(t.dataId).values,
+  };
 }
 
 /** The WebGPU backend: runs a WGSL program (tfjs-backend-webgpu's `WebGPUProgram`) on tensors. */

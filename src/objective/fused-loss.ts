@@ -19,7 +19,7 @@
  * `-∂L/∂ŷ` for `mse`, `-(ŷ - ℓ) / R` for `softmaxCrossEntropy` (in tf ops) and 0 for class indices.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ownKernel, type CpuBackend, type WasmBackend } from '../fast/kernels.js';
+import { hostMemory, ownKernel } from '../fast/kernels.js';
 
 /** The losses that have a fused kernel. */
 export type FusedLossName = 'mse' | 'softmaxCrossEntropy' | 'sparseSoftmaxCrossEntropy';
@@ -31,25 +31,6 @@ type Values = ArrayLike<number>;
 
 /** Rounding to float32, where tfjs's ops store a value. */
 const f = Math.fround;
-
-/** The values of a tensor of the cpu or the wasm backend, read in place. */
-function valuesOf(backend: object, t: tf.TensorInfo): Values {
-  if ('typedArrayFromHeap' in backend) return (backend as WasmBackend).typedArrayFromHeap(t);
-  return (backend as CpuBackend).data.get(t.dataId).values;
-}
-
-/** A float32 output of `shape` whose values `fill` writes (views of the wasm heap taken after it is made). */
-function output(backend: object, shape: number[], fill: (out: Float32Array) => void): tf.TensorInfo {
-  if ('typedArrayFromHeap' in backend) {
-    const wasm = backend as WasmBackend;
-    const info = wasm.makeOutput(shape, 'float32');
-    fill(wasm.typedArrayFromHeap(info));
-    return info;
-  }
-  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  fill(values);
-  return (backend as CpuBackend).makeTensorInfo(shape, 'float32', values);
-}
 
 /** The largest of the K logits of row `r`. */
 function rowMax(p: Values, r: number, K: number): number {
@@ -127,9 +108,11 @@ interface Attrs {
 const gradientKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { y, p, dy } = inputs as Record<string, tf.TensorInfo>;
   const { code, classes } = attrs as unknown as Attrs;
-  return output(backend, [...p.shape], (out) =>
-    lossGradient(code, valuesOf(backend, y), valuesOf(backend, p), classes, valuesOf(backend, dy)[0], out),
-  );
+  const mem = hostMemory(backend);
+  const [out] = mem.outputs([[...p.shape]]);
+  // Views of the inputs after the output is made (on wasm a new output may move the heap).
+  lossGradient(code, mem.view(y), mem.view(p), classes, mem.view(dy)[0], mem.view(out));
+  return out;
 };
 
 const gradient = ownKernel('TfjsRecurrentLossGrad', { cpu: gradientKernel, wasm: gradientKernel });
@@ -138,8 +121,11 @@ const gradient = ownKernel('TfjsRecurrentLossGrad', { cpu: gradientKernel, wasm:
 const forwardKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { y, p } = inputs as Record<string, tf.TensorInfo>;
   const { code, classes } = attrs as unknown as Attrs;
-  const value = lossValue(code, valuesOf(backend, y), valuesOf(backend, p), classes);
-  return output(backend, [], (out) => (out[0] = value));
+  const mem = hostMemory(backend);
+  const value = lossValue(code, mem.view(y), mem.view(p), classes);
+  const [out] = mem.outputs([[]]);
+  mem.view(out)[0] = value;
+  return out;
 };
 
 /** The gradient of the loss kernels: `dL/dp` by our kernel, `dL/dy` (where asked) as the module notes say. */

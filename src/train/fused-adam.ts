@@ -19,7 +19,7 @@
  * backends tfjs's ops (`./adam-ops.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ownKernel, type CpuBackend, type WasmBackend } from '../fast/kernels.js';
+import { hostMemory, ownKernel } from '../fast/kernels.js';
 import { adamInOps, type AdamConstants, type AdamState } from './adam-ops.js';
 
 export type { AdamState } from './adam-ops.js';
@@ -31,32 +31,6 @@ export interface AdamAttrs {
   beta2: number;
   epsilon: number;
 }
-
-/** Where a kernel's tensors live: new outputs (all allocated before any view is taken) and views of values. */
-export interface Memory {
-  outputs(sizes: number[][]): tf.TensorInfo[];
-  view(t: tf.TensorInfo): Float32Array;
-}
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** {@link Memory} on the cpu backend (values are its typed arrays) and on the wasm backend (views of its heap). */
-export const memory = {
-  cpu: (backend: unknown): Memory => {
-    const cpu = backend as CpuBackend;
-    return {
-      outputs: (shapes) => shapes.map((s) => cpu.makeTensorInfo(s, 'float32', new Float32Array(size(s)))),
-      view: (t) => cpu.data.get(t.dataId).values,
-    };
-  },
-  wasm: (backend: unknown): Memory => {
-    const wasm = backend as WasmBackend;
-    return {
-      outputs: (shapes) => shapes.map((s) => wasm.makeOutput(s, 'float32')),
-      view: (t) => wasm.typedArrayFromHeap(t),
-    };
-  },
-};
 
 const f = Math.fround;
 
@@ -94,28 +68,26 @@ export function nextAccBetas({ beta1, beta2 }: AdamAttrs, acc1: number, acc2: nu
  * Outputs `x'_i, m'_i, v'_i` for every variable i, then `accBeta1'`, `accBeta2'`; inputs `x{i}`,
  * `m{i}`, `v{i}`, `g{i}`, `accBeta1`, `accBeta2`.
  */
-function adamKernel(memory: (backend: unknown) => Memory): tf.KernelFunc {
-  return ({ inputs, attrs, backend }) => {
-    const mem = memory(backend);
-    const adam = attrs as unknown as AdamAttrs & { count: number };
-    const shapes: number[][] = [];
-    for (let i = 0; i < adam.count; i++) {
-      const { shape } = inputs[`x${i}`] as tf.TensorInfo;
-      shapes.push(shape, shape, shape);
-    }
-    const outs = mem.outputs([...shapes, [], []]);
-    const acc1 = mem.view(inputs.accBeta1 as tf.TensorInfo)[0];
-    const acc2 = mem.view(inputs.accBeta2 as tf.TensorInfo)[0];
-    for (let i = 0; i < adam.count; i++) {
-      const given = ['x', 'm', 'v', 'g'].map((k) => mem.view(inputs[`${k}${i}`] as tf.TensorInfo));
-      adamUpdate(adam, acc1, acc2, given, outs.slice(3 * i, 3 * i + 3).map(mem.view));
-    }
-    [mem.view(outs[3 * adam.count])[0], mem.view(outs[3 * adam.count + 1])[0]] = nextAccBetas(adam, acc1, acc2);
-    return outs;
-  };
-}
+const adamKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const mem = hostMemory(backend);
+  const adam = attrs as unknown as AdamAttrs & { count: number };
+  const shapes: number[][] = [];
+  for (let i = 0; i < adam.count; i++) {
+    const { shape } = inputs[`x${i}`] as tf.TensorInfo;
+    shapes.push(shape, shape, shape);
+  }
+  const outs = mem.outputs([...shapes, [], []]);
+  const acc1 = mem.view(inputs.accBeta1 as tf.TensorInfo)[0];
+  const acc2 = mem.view(inputs.accBeta2 as tf.TensorInfo)[0];
+  for (let i = 0; i < adam.count; i++) {
+    const given = ['x', 'm', 'v', 'g'].map((k) => mem.view(inputs[`${k}${i}`] as tf.TensorInfo));
+    adamUpdate(adam, acc1, acc2, given, outs.slice(3 * i, 3 * i + 3).map(mem.view));
+  }
+  [mem.view(outs[3 * adam.count])[0], mem.view(outs[3 * adam.count + 1])[0]] = nextAccBetas(adam, acc1, acc2);
+  return outs;
+};
 
-const kernel = ownKernel('TfjsRecurrentAdam', { cpu: adamKernel(memory.cpu), wasm: adamKernel(memory.wasm) });
+const kernel = ownKernel('TfjsRecurrentAdam', { cpu: adamKernel, wasm: adamKernel });
 
 /** The optimizer's Adam state when {@link applyGradients} may update it in one kernel, else null. */
 export function adamState(optimizer: tf.Optimizer): AdamState | null {

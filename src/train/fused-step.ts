@@ -22,23 +22,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Cell, CellConfig } from '../cells/cell.js';
 import { separateGates, type FusedLayout } from '../fast/fused.js';
-import { ownKernel } from '../fast/kernels.js';
+import { hostMemory, ownKernel } from '../fast/kernels.js';
 import { fastPathFor } from '../fast/registry.js';
 import { allocGradients, kindKernels, type Dims, type Inputs, type KindKernels } from '../fast/wasm/kinds.js';
 import { Arena, lanes, sequenceModule, type SequenceExports } from '../fast/wasm/module.js';
 import type { Target, Trainable } from '../objective/index.js';
 import { readSync } from '../read.js';
 import type { ClipOptions } from './clip.js';
-import {
-  adamState,
-  adamUpdate,
-  assignUpdate,
-  makeMoments,
-  memory,
-  nextAccBetas,
-  type AdamAttrs,
-  type Memory,
-} from './fused-adam.js';
+import { adamState, adamUpdate, assignUpdate, makeMoments, nextAccBetas, type AdamAttrs } from './fused-adam.js';
 import type { Resolved } from './options.js';
 
 /** A step computed and not yet taken. */
@@ -139,38 +130,36 @@ function planOf(cell: Cell): Plan | null {
   return byBackend.get(backend)!;
 }
 
-const kernel = ownKernel('TfjsRecurrentTrainStep', { cpu: stepKernel(memory.cpu), wasm: stepKernel(memory.wasm) });
-
 /**
  * Outputs `[loss, probe]`, then `p'_i, m'_i, v'_i` for every variable i, then `accBeta1'`,
  * `accBeta2'` (the updates left unwritten when the probe or the loss is not finite); inputs `x`,
  * `y`, `p{i}`, `m{i}`, `v{i}` (where the moments exist), `accBeta1`, `accBeta2`.
  */
-function stepKernel(memory: (backend: unknown) => Memory): tf.KernelFunc {
-  return ({ inputs, attrs, backend }) => {
-    const mem = memory(backend);
-    const a = attrs as unknown as StepAttrs;
-    const info = (name: string) => inputs[name] as tf.TensorInfo;
-    const shapes = Array.from({ length: a.count }, (_, i) => info(`p${i}`).shape);
-    const outs = mem.outputs([[2], ...shapes.flatMap((s) => [s, s, s]), [], []]);
-    const params = Object.fromEntries(a.symbols.map((s, i) => [s, mem.view(info(`p${i}`))]));
-    const [B, T, I] = info('x').shape;
-    const probe = mem.view(outs[0]);
-    const grads = gradients(sequenceModule()!, a, [T, B, I], mem.view(info('x')), mem.view(info('y')), params, probe);
-    if (!Number.isFinite(probe[0]) || !Number.isFinite(probe[1])) return outs;
-    const g = a.symbols.map((s) => grads[s]);
-    clip(g, a);
-    const acc1 = mem.view(info('accBeta1'))[0];
-    const acc2 = mem.view(info('accBeta2'))[0];
-    a.symbols.forEach((s, i) => {
-      const p = params[s];
-      const [m, v] = a.moments ? [mem.view(info(`m${i}`)), mem.view(info(`v${i}`))] : [zeros(p), zeros(p)];
-      adamUpdate(a, acc1, acc2, [p, m, v, g[i]], outs.slice(1 + 3 * i, 4 + 3 * i).map(mem.view));
-    });
-    [mem.view(outs[1 + 3 * a.count])[0], mem.view(outs[2 + 3 * a.count])[0]] = nextAccBetas(a, acc1, acc2);
-    return outs;
-  };
-}
+const stepKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const mem = hostMemory(backend);
+  const a = attrs as unknown as StepAttrs;
+  const info = (name: string) => inputs[name] as tf.TensorInfo;
+  const shapes = Array.from({ length: a.count }, (_, i) => info(`p${i}`).shape);
+  const outs = mem.outputs([[2], ...shapes.flatMap((s) => [s, s, s]), [], []]);
+  const params = Object.fromEntries(a.symbols.map((s, i) => [s, mem.view(info(`p${i}`))]));
+  const [B, T, I] = info('x').shape;
+  const probe = mem.view(outs[0]);
+  const grads = gradients(sequenceModule()!, a, [T, B, I], mem.view(info('x')), mem.view(info('y')), params, probe);
+  if (!Number.isFinite(probe[0]) || !Number.isFinite(probe[1])) return outs;
+  const g = a.symbols.map((s) => grads[s]);
+  clip(g, a);
+  const acc1 = mem.view(info('accBeta1'))[0];
+  const acc2 = mem.view(info('accBeta2'))[0];
+  a.symbols.forEach((s, i) => {
+    const p = params[s];
+    const [m, v] = a.moments ? [mem.view(info(`m${i}`)), mem.view(info(`v${i}`))] : [zeros(p), zeros(p)];
+    adamUpdate(a, acc1, acc2, [p, m, v, g[i]], outs.slice(1 + 3 * i, 4 + 3 * i).map(mem.view));
+  });
+  [mem.view(outs[1 + 3 * a.count])[0], mem.view(outs[2 + 3 * a.count])[0]] = nextAccBetas(a, acc1, acc2);
+  return outs;
+};
+
+const kernel = ownKernel('TfjsRecurrentTrainStep', { cpu: stepKernel, wasm: stepKernel });
 
 const zeros = (p: Float32Array) => new Float32Array(p.length);
 const f = Math.fround;

@@ -8,7 +8,7 @@
  * same result.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ownKernel, type CpuBackend, type WasmBackend } from '../fast/kernels.js';
+import { hostMemory, ownKernel } from '../fast/kernels.js';
 import { sum } from '../sum.js';
 
 /** `[loss, Σ 0 · g]` from the values of the loss and the gradients. */
@@ -21,22 +21,16 @@ function probe(loss: Float32Array, grads: Float32Array[], out: Float32Array): vo
 
 const names = (count: number) => Array.from({ length: count }, (_, i) => `g${i}`);
 
-const kernel = ownKernel('TfjsRecurrentProbe', {
-  cpu: ({ inputs, attrs, backend }) => {
-    const cpu = backend as CpuBackend;
-    const values = (name: string) => cpu.data.get((inputs[name] as tf.TensorInfo).dataId).values;
-    const out = new Float32Array(2);
-    probe(values('loss'), names((attrs as { count: number }).count).map(values), out);
-    return cpu.makeTensorInfo([2], 'float32', out);
-  },
-  wasm: ({ inputs, attrs, backend }) => {
-    const wasm = backend as WasmBackend;
-    const out = wasm.makeOutput([2], 'float32');
-    const values = (name: string) => wasm.typedArrayFromHeap(inputs[name] as tf.TensorInfo);
-    probe(values('loss'), names((attrs as { count: number }).count).map(values), wasm.typedArrayFromHeap(out));
-    return out;
-  },
-});
+/** The probe on the cpu or the wasm backend. */
+const probeKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const mem = hostMemory(backend);
+  const [out] = mem.outputs([[2]]);
+  const values = (name: string) => mem.view(inputs[name] as tf.TensorInfo);
+  probe(values('loss'), names((attrs as { count: number }).count).map(values), mem.view(out));
+  return out;
+};
+
+const kernel = ownKernel('TfjsRecurrentProbe', { cpu: probeKernel, wasm: probeKernel });
 
 /** `[loss, 0 or NaN]`, a new tensor of shape [2] (see the module notes); `loss` is a scalar. */
 export function lossAndProbe(loss: tf.Tensor, grads: readonly tf.Tensor[]): tf.Tensor1D {

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CellConfig } from '../../cells/cell.js';
 import { definitionOf } from '../../cells/kinds.js';
-import { ownKernel, type CpuBackend, type WasmBackend } from '../kernels.js';
+import { hostMemory, ownKernel } from '../kernels.js';
 import type { ScanKernel } from '../registry.js';
 import { Arena, compileBuilds, lanes, type ModuleExports } from './module.js';
 import { SCAN_WASM, SCAN_WASM_RELAXED } from './scan-wasm.js';
@@ -158,29 +158,19 @@ function backward(wasm: ScanExports, a: Attrs, d: Dims, v: Values, withDX: boole
 
 const INPUTS = ['X', 'W', 'b', 'u', 'h0', 'keep'] as const;
 
-/** The values of tensors of the cpu or the wasm backend, read in place. */
-function valuesOf(backend: object, t: tf.TensorInfo): Float32Array {
-  if ('typedArrayFromHeap' in backend) return (backend as WasmBackend).typedArrayFromHeap(t);
-  return (backend as CpuBackend).data.get(t.dataId).values;
-}
-
 /** The forward on the cpu or the wasm backend: `[H, h_T]`. */
 const forwardKernel: tf.KernelFunc = ({ inputs: map, attrs, backend }) => {
   const inputs = map as Record<string, tf.TensorInfo>;
   const d = dims(inputs.X.shape, inputs.W.shape, inputs.h0.shape);
-  const v = Object.fromEntries(INPUTS.map((name) => [name, valuesOf(backend, inputs[name])]));
+  const mem = hostMemory(backend);
+  const v = Object.fromEntries(INPUTS.map((name) => [name, mem.view(inputs[name])]));
   const outputs = forward(scanModule()!, attrs as unknown as Attrs, d, v);
-  const shapes = [
+  // Views of the outputs only after every one is made: on wasm a new output may move the heap.
+  const infos = mem.outputs([
     [d.B, d.T, d.U],
     [d.B, d.U],
-  ];
-  if (!('typedArrayFromHeap' in backend)) {
-    return outputs.map((values, i) => (backend as CpuBackend).makeTensorInfo(shapes[i], 'float32', values.slice()));
-  }
-  const wasm = backend as WasmBackend;
-  // Views of the heap only after every allocation: an allocation may move the heap.
-  const infos = shapes.map((shape) => wasm.makeOutput(shape, 'float32'));
-  infos.forEach((info, i) => wasm.typedArrayFromHeap(info).set(outputs[i]));
+  ]);
+  infos.forEach((info, i) => mem.view(info).set(outputs[i]));
   return infos;
 };
 
@@ -203,7 +193,8 @@ const kernel = ownKernel(
         const of = { X, W, b, u, h0 }[name];
         if (of.size === 0) return tf.zerosLike(of);
         if (!grads?.[name]) {
-          const values = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, valuesOf(tf.backend(), t)]));
+          const mem = hostMemory(tf.backend());
+          const values = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, mem.view(t)]));
           const d = dims(X.shape, W.shape, h0.shape);
           grads = backward(scanModule()!, attrs as unknown as Attrs, d, values, name === 'X');
         }
