@@ -50,6 +50,19 @@ function summedNats(logits: tf.Tensor3D, targets: tf.Tensor2D): number {
 const rowsOf = (ids: Int32Array, starts: number[], length: number) =>
   starts.map((s) => Array.from(ids.subarray(s, s + length)));
 
+/** The windows of `length` characters at `starts`: x one-hot, y the ids of the characters after. */
+function windowsAt(corpus: CharCorpus, starts: number[], length: number): { x: tf.Tensor3D; y: tf.Tensor2D } {
+  const next = rowsOf(
+    corpus.ids,
+    starts.map((s) => s + 1),
+    length,
+  );
+  return {
+    x: oneHot(rowsOf(corpus.ids, starts, length), corpus.vocabulary.size),
+    y: tf.tensor2d(next, [starts.length, length], 'int32'),
+  };
+}
+
 /**
  * Mean cross-entropy (nats per character) over the non-overlapping windows of `seq` characters of
  * `corpus` (window k: characters `k·seq … k·seq + seq - 1`, each predicting the next), every window
@@ -59,20 +72,10 @@ const rowsOf = (ids: Int32Array, starts: number[], length: number) =>
 export function windowLoss(net: rt.RecurrentNetwork, corpus: CharCorpus, seq: number, windows?: number): number {
   const all = Math.floor((corpus.ids.length - 1) / seq);
   const count = Math.min(windows ?? all, all);
-  const size = corpus.vocabulary.size;
   let nats = 0;
   for (let start = 0; start < count; start += 256) {
     const starts = Array.from({ length: Math.min(256, count - start) }, (_, i) => (start + i) * seq);
-    const x = oneHot(rowsOf(corpus.ids, starts, seq), size);
-    const y = tf.tensor2d(
-      rowsOf(
-        corpus.ids,
-        starts.map((s) => s + 1),
-        seq,
-      ),
-      [starts.length, seq],
-      'int32',
-    );
+    const { x, y } = windowsAt(corpus, starts, seq);
     const logits = net.predict(x);
     nats += summedNats(logits, y);
     tf.dispose([x, y, logits]);
@@ -87,22 +90,12 @@ export function windowLoss(net: rt.RecurrentNetwork, corpus: CharCorpus, seq: nu
  */
 export function streamLoss(net: rt.RecurrentNetwork, corpus: CharCorpus, streams = 64, chunk = 256): number {
   const length = Math.floor((corpus.ids.length - 1) / streams);
-  const size = corpus.vocabulary.size;
   let states: rt.State[] | undefined;
   let nats = 0;
   for (let t = 0; t < length; t += chunk) {
     const steps = Math.min(chunk, length - t);
     const starts = Array.from({ length: streams }, (_, s) => s * length + t);
-    const x = oneHot(rowsOf(corpus.ids, starts, steps), size);
-    const y = tf.tensor2d(
-      rowsOf(
-        corpus.ids,
-        starts.map((s) => s + 1),
-        steps,
-      ),
-      [streams, steps],
-      'int32',
-    );
+    const { x, y } = windowsAt(corpus, starts, steps);
     const run = net.apply(x, states && { initialState: states });
     nats += summedNats(run.y, y);
     if (states) tf.dispose(states.flatMap((s) => Object.values(s)));
