@@ -15,6 +15,8 @@ export interface CpuBackend {
 export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  /** The Emscripten module; its `asm` exports hold the heap's `WebAssembly.Memory`. */
+  wasm?: { asm?: { memory?: unknown } };
 }
 
 /**
@@ -41,6 +43,15 @@ export function hostMemory(backend: object): Memory {
       shapes.map((s) => cpu.makeTensorInfo(s, 'float32', new Float32Array(s.reduce((a, b) => a * b, 1)))),
     view: (t) => cpu.data.get(t.dataId).values,
   };
+}
+
+/**
+ * tfjs-wasm's heap as a `WebAssembly.Memory`, which a module of ours can import to work on the
+ * tensors in place; null on other backends, or where tfjs-wasm does not expose it.
+ */
+export function wasmHeap(backend: object): WebAssembly.Memory | null {
+  const memory = (backend as WasmBackend).wasm?.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : null;
 }
 
 /** The WebGPU backend: runs a WGSL program (tfjs-backend-webgpu's `WebGPUProgram`) on tensors. */

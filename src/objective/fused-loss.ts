@@ -2,11 +2,12 @@
  * Our losses (`./loss.ts`) as one kernel forward and one for the gradient (`mse` on the cpu and
  * wasm backends, the cross-entropies on cpu: see {@link KERNELS}), in place of the handful of tf
  * ops each (and their gradients) of the readable form in `./loss.ts`, which still runs elsewhere.
- * Each reads the tensors' values in place (typed arrays of the cpu backend, views of the wasm heap) in one pass, summing in
- * double precision. `mse` rounds to float32 where tfjs's ops store a value (the difference, its
- * square, the sum; `dy / n` in the gradient), as `src/train/fused-step.ts` does, so that training
- * through either gives the same losses; the cross-entropies round only their results. With `n`
- * entries, or `R` rows of `K` classes:
+ * Each reads the tensors' values in one pass, summing in double precision: `mse` in WebAssembly SIMD
+ * (`src/fast/wasm/loss-module.ts`: in place in tfjs-wasm's heap, on copies for the cpu backend), the
+ * cross-entropies in JavaScript on the cpu backend's typed arrays. `mse` rounds to float32 where
+ * tfjs's ops store a value (the difference, its square, the sum; `dy / n` in the gradient), as
+ * `src/train/fused-step.ts` does, so that training through either gives the same losses; the
+ * cross-entropies round only their results. With `n` entries, or `R` rows of `K` classes:
  *
  * - `mse`: $L = \frac{1}{n} \sum_i (\hat y_i - y_i)^2$, $\partial L / \partial \hat y_i = \frac{2}{n} (\hat y_i - y_i)$;
  * - `softmaxCrossEntropy`: with $\ell_r = \log \sum_k e^{\hat y_{rk}}$ (its largest logit taken out first),
@@ -19,7 +20,8 @@
  * `-∂L/∂ŷ` for `mse`, `-(ŷ - ℓ) / R` for `softmaxCrossEntropy` (in tf ops) and 0 for class indices.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hostMemory, ownKernel } from '../fast/kernels.js';
+import { hostMemory, ownKernel, wasmHeap, type Memory } from '../fast/kernels.js';
+import { squaredError, squaredErrorRuns } from '../fast/wasm/loss-module.js';
 
 /** The losses that have a fused kernel. */
 export type FusedLossName = 'mse' | 'softmaxCrossEntropy' | 'sparseSoftmaxCrossEntropy';
@@ -48,18 +50,10 @@ function logSumExp(p: Values, r: number, K: number): number {
   return max + Math.log(sum);
 }
 
-/** The loss `code` of labels `y` and predictions `p` (`K` classes a row where it has classes). */
-function lossValue(code: number, y: Values, p: Values, K: number): number {
-  const n = p.length;
+/** The cross-entropy `code` of labels `y` and predictions `p` (`K` classes a row). */
+function crossEntropy(code: number, y: Values, p: Values, K: number): number {
+  const R = p.length / K;
   let sum = 0;
-  if (code === MSE) {
-    for (let i = 0; i < n; i++) {
-      const e = f(p[i] - y[i]);
-      sum += f(e * e);
-    }
-    return f(f(sum) / n);
-  }
-  const R = n / K;
   for (let r = 0; r < R; r++) {
     const lse = logSumExp(p, r, K);
     if (code === SPARSE) {
@@ -72,15 +66,9 @@ function lossValue(code: number, y: Values, p: Values, K: number): number {
   return -sum / R;
 }
 
-/** `dL/dp` of the loss `code`, times the upstream gradient `dy`, into `out`. */
-function lossGradient(code: number, y: Values, p: Values, K: number, dy: number, out: Float32Array): void {
-  const n = p.length;
-  if (code === MSE) {
-    const scale = 2 * f(dy / n);
-    for (let i = 0; i < n; i++) out[i] = scale * f(p[i] - y[i]);
-    return;
-  }
-  const R = n / K;
+/** `dL/dp` of the cross-entropy `code`, times the upstream gradient `dy`, into `out`. */
+function crossEntropyGradient(code: number, y: Values, p: Values, K: number, dy: number, out: Float32Array): void {
+  const R = p.length / K;
   const scale = dy / R;
   for (let r = 0; r < R; r++) {
     const [at, max] = [r * K, rowMax(p, r, K)];
@@ -99,6 +87,9 @@ function lossGradient(code: number, y: Values, p: Values, K: number, dy: number,
   }
 }
 
+/** The mean square's passes on the tensors of `mem`, the kernel's `backend`. */
+const squaredErrorOf = (mem: Memory, backend: object) => squaredError(mem, wasmHeap(backend));
+
 interface Attrs {
   code: number;
   classes: number;
@@ -111,7 +102,12 @@ const gradientKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const mem = hostMemory(backend);
   const [out] = mem.outputs([[...p.shape]]);
   // Views of the inputs after the output is made (on wasm a new output may move the heap).
-  lossGradient(code, mem.view(y), mem.view(p), classes, mem.view(dy)[0], mem.view(out));
+  const upstream = mem.view(dy)[0];
+  if (code === MSE) {
+    squaredErrorOf(mem, backend).scaled(y, p, 2 * f(upstream / mem.view(p).length), out);
+  } else {
+    crossEntropyGradient(code, mem.view(y), mem.view(p), classes, upstream, mem.view(out));
+  }
   return out;
 };
 
@@ -122,7 +118,11 @@ const forwardKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { y, p } = inputs as Record<string, tf.TensorInfo>;
   const { code, classes } = attrs as unknown as Attrs;
   const mem = hostMemory(backend);
-  const value = lossValue(code, mem.view(y), mem.view(p), classes);
+  const n = mem.view(p).length;
+  const value =
+    code === MSE
+      ? f(f(squaredErrorOf(mem, backend).sum(y, p)) / n)
+      : crossEntropy(code, mem.view(y), mem.view(p), classes);
   const [out] = mem.outputs([[]]);
   mem.view(out)[0] = value;
   return out;
@@ -156,8 +156,9 @@ const KERNELS: Record<FusedLossName, ReturnType<typeof ownKernel>> = (() => {
 
 /**
  * The loss `name` of labels `y` and predictions `p` as our kernel, or null where it does not run
- * (a backend other than cpu and wasm, or wasm for the cross-entropies; predictions not float32, or shapes other than the loss's:
- * `y` like `p`, or `p` without its class axis for class indices); the caller then runs the tf ops.
+ * (a backend other than cpu and wasm, or wasm for the cross-entropies; predictions not float32, or
+ * for `mse` no WebAssembly SIMD; shapes other than the loss's: `y` like `p`, or `p` without its
+ * class axis for class indices); the caller then runs the tf ops.
  */
 export function fusedLoss(name: FusedLossName, y: tf.Tensor, p: tf.Tensor): tf.Scalar | null {
   const sparse = name === 'sparseSoftmaxCrossEntropy';
@@ -168,7 +169,7 @@ export function fusedLoss(name: FusedLossName, y: tf.Tensor, p: tf.Tensor): tf.S
     (name === 'mse' || p.rank > 0) &&
     y.rank === labelShape.length &&
     labelShape.every((d, i) => y.shape[i] === d);
-  if (!fits) return null;
+  if (!fits || (name === 'mse' && !squaredErrorRuns())) return null;
   const classes = name === 'mse' ? 1 : p.shape[p.rank - 1];
   return KERNELS[name].run({ y, p }, { code: CODES[name], classes }) as tf.Scalar | null;
 }
