@@ -90,6 +90,20 @@ export interface Terms {
   p?(symbol: string): tf.Tensor;
   /** `x_t` itself, for equations that use it outside `W_kx x_t + b_k` (the LRU's `B x_t`, `D x_t`). */
   input?: tf.Tensor2D;
+  /**
+   * `v W^T`, for the products the equations form outside the gates' affine terms (the LRU's
+   * `B x_t`, `C s_t`, `D x_t`): the fast path gives its own, fast forward and back on every
+   * backend; {@link productOf} where absent.
+   */
+  product?(v: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D;
+}
+
+/**
+ * `terms.product`, else `v W^T` by tfjs's matMul with the transpose explicit (tfjs's wasm matMul
+ * is several times slower with `transposeB`).
+ */
+export function productOf(terms: Terms): (v: tf.Tensor2D, W: tf.Tensor2D) => tf.Tensor2D {
+  return terms.product ?? ((v, W) => tf.matMul(v, tf.transpose(W)));
 }
 
 /** The refusal of recurrent dropout by a cell with no recurrent matrix `W_kh` (minGRU, the LRU, IndRNN, …). */

@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   checkCellOptions,
   inputOf,
+  productOf,
   makeCell,
   paramOf,
   type Cell,
@@ -49,9 +50,6 @@ c_t &= \left[\operatorname{Re} s_t, \operatorname{Im} s_t\right]
 const R_MIN = 0.9;
 const R_MAX = 0.999;
 
-// `v W^T` with the transpose explicit: tfjs's wasm matMul is several times slower with transposeB.
-const times = (v: tf.Tensor, W: tf.Tensor) => tf.matMul(v as tf.Tensor2D, tf.transpose(W as tf.Tensor2D));
-
 /**
  * `a = λ` (constant), `b_t = γ ⊙ B x_t`, and the read-out `h_t = Re(C s_t) + D x_t`, each product
  * one real matMul over the `[Re, Im]` halves: `[Re; Im](γ ⊙ B x) = [γ; γ] ⊙ ([B_re; B_im] x)` and
@@ -66,13 +64,14 @@ const LRU_FORM: LinearForm = {
     const phase = tf.exp(p('theta_log'));
     const λ = tf.concat([tf.mul(modulus, tf.cos(phase)), tf.mul(modulus, tf.sin(phase))]);
     const γ = tf.exp(p('gamma_log'));
-    const Bx = times(inputOf(terms), tf.concat([p('B_re'), p('B_im')]));
+    const Bx = productOf(terms)(inputOf(terms), tf.concat([p('B_re'), p('B_im')]) as tf.Tensor2D);
     return { a: λ, b: tf.mul(Bx, tf.concat([γ, γ])) as tf.Tensor2D };
   },
   output: (s_t, terms) => {
     const p = (symbol: string) => paramOf(terms, symbol);
-    const Cs = times(s_t, tf.concat([p('C_re'), tf.neg(p('C_im'))], 1));
-    return tf.add(Cs, times(inputOf(terms), p('D'))) as tf.Tensor2D;
+    const times = productOf(terms);
+    const Cs = times(s_t, tf.concat([p('C_re'), tf.neg(p('C_im'))], 1) as tf.Tensor2D);
+    return tf.add(Cs, times(inputOf(terms), p('D') as tf.Tensor2D)) as tf.Tensor2D;
   },
 };
 

@@ -2,7 +2,10 @@
  * Matrix products for the recurrent path, fast on every backend.
  *
  * - WASM: tfjs's matMul runs XNNPACK only when neither operand is transposed; with a transposed
- *   operand it falls to a loop about ten times slower. So transposes are done explicitly first.
+ *   operand it falls to a loop about ten times slower. So transposes are done explicitly first,
+ *   and the gradient is ours too (tfjs's multiplies transposed operands): the same pair of
+ *   products through this function (the LRU's read-out `[16384, 128] × [128, 128]`, forward and
+ *   gradients: 610 ms in tfjs's loop).
  * - CPU: tfjs's matMul walks a column of `B` in its innermost loop, 0.1 to 0.7 GFLOP/s here. This
  *   kernel, registered for `cpu`, keeps four rows of the result in flight and streams rows of `B`
  *   (or takes dot products of rows, for `A B^T`), several times faster. Its gradient is the usual
@@ -132,11 +135,22 @@ export function matMul(
     const c = kernel.run({ a, b }, attrs) as tf.Tensor2D | null;
     if (c) return bias ? (tf.add(c, bias) as tf.Tensor2D) : c;
   }
-  // WASM: explicit transposes keep XNNPACK's path; other backends handle the flags themselves.
-  const explicit = tf.getBackend() === 'wasm';
-  const [a2, b2] = explicit ? [transposeA ? a.transpose() : a, transposeB ? b.transpose() : b] : [a, b];
-  const [tA, tB] = explicit ? [false, false] : [transposeA, transposeB];
+  if (tf.getBackend() === 'wasm' && a.rank === 2 && b.rank === 2) {
+    // Explicit transposes keep XNNPACK's path, forward and back.
+    const c = untransposed(transposeA ? a.transpose() : a, transposeB ? b.transpose() : b);
+    return bias ? (tf.add(c, bias) as tf.Tensor2D) : c;
+  }
   return bias
-    ? (tf.fused.matMul({ a: a2, b: b2, transposeA: tA, transposeB: tB, bias }) as tf.Tensor2D)
-    : (tf.matMul(a2, b2, tA, tB) as tf.Tensor2D);
+    ? (tf.fused.matMul({ a, b, transposeA, transposeB, bias }) as tf.Tensor2D)
+    : (tf.matMul(a, b, transposeA, transposeB) as tf.Tensor2D);
 }
+
+/** `a b` by tfjs's matMul, its gradient `(dC b^T, a^T dC)` through {@link matMul} (for wasm). */
+const untransposed = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor2D, [a0, b0]: tf.Tensor[]) => [matMul(dy, b0, false, true), matMul(a0, dy, true, false)],
+  };
+});
