@@ -33,7 +33,10 @@ export interface BrainRow {
   finalMse: number;
   /** Passes over the data: brain.js iterations or our epochs. */
   passes: number;
-  /** Ours: tfjs kernels per optimizer step (one more pass after the race, profiled). */
+  /**
+   * Ours: tfjs kernels per optimizer step (one more pass after the race, profiled); on cpu and wasm
+   * a whole pass is one kernel call, so a fraction.
+   */
   kernelsPerStep?: number;
 }
 
@@ -56,22 +59,19 @@ const EVALUATED = 64;
 
 /**
  * How ours trains, at both task sizes: Adam (learning rate 0.02) on shuffled minibatches of 8,
- * judged after every pass. Chosen over minibatches of 16, 32 and the whole set with learning
- * rates 0.01 to 0.07: on 2 cores, a step here costs dispatch more than arithmetic, and with 8 rows
- * a step the passes needed (about 21 to 25 and 3 to 6 over three network seeds) cost the least.
- * On cpu and wasm each step is `rt.train`'s fused step (`src/train/fused-step.ts`): one kernel,
- * besides the two that gather the batch's rows.
+ * judged after every pass. Chosen (when every step was a kernel call of its own) over minibatches
+ * of 16, 32 and the whole set with learning rates 0.01 to 0.07: on 2 cores, a step then cost
+ * dispatch more than arithmetic, and with 8 rows a step the passes needed (about 21 to 25 and 3 to
+ * 6 over three network seeds) cost the least.
+ * On cpu and wasm a whole pass is one kernel call (`rt.train`'s fused epoch: `src/train/train.ts`,
+ * `src/train/fused-step.ts`), its steps the fused step's, batch after batch in the shuffled order.
  */
 const RECIPE = { batchSize: 8, learningRate: 0.02 };
 
 /**
- * Before its race each side trains a throwaway network for one pass, not timed, so that neither
- * counts its runtime's warm-up (JIT compilation, WebAssembly instantiation, kernel registration):
- * the first passes of a cold process cost ours 3 to 4 times a warm one.
- */
-/**
- * Both sides first train a throwaway network, untimed, for as many updates: one pass of
- * brain.js's online updates (one per sequence), as many passes of ours as a minibatch holds.
+ * Both sides first train a throwaway network, untimed, for as many updates (one pass of brain.js's
+ * online updates, one per sequence; as many passes of ours as a minibatch holds), so that neither
+ * counts its runtime's warm-up (JIT compilation, WebAssembly instantiation, kernel registration).
  */
 const WARM_UP =
   'an untimed warm-up of a throwaway network on each side, with as many updates (one pass of brain.js, one per sequence; for ours as many passes as a minibatch holds sequences)';

@@ -4,66 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
-import { prng } from '../src/init.js';
 import { exampleValues } from '../src/objective/index.js';
 import { runAsync } from '../src/read.js';
 import { checkBatchValues } from '../src/train/batch-values.js';
 import { describeOnBackends } from './helpers/backends.js';
-
-const [B, T, I, O, U] = [6, 5, 3, 2, 7];
-
-/** `mse` written as a function: the same loss, which the readable step always takes. */
-const readableMse = (y: tf.Tensor, p: tf.Tensor) => tf.mean(tf.squaredDifference(p, y)) as tf.Scalar;
-
-function data(seed: number, target: rt.Target = 'everyStep'): { x: tf.Tensor; y: tf.Tensor } {
-  const rand = prng(seed);
-  const values = (n: number) => Array.from({ length: n }, () => 2 * rand() - 1);
-  const x = tf.tensor3d(values(B * T * I), [B, T, I]);
-  const y = target === 'everyStep' ? tf.tensor3d(values(B * T * O), [B, T, O]) : tf.tensor2d(values(B * O), [B, O]);
-  return { x, y };
-}
-
-type NetOptions = Omit<rt.NetworkOptions, 'inputSize' | 'units' | 'outputSize'>;
-
-interface Trained {
-  loss: number[];
-  weights: Float32Array[];
-  slots: Float32Array[];
-  /** TfjsRecurrentTrainStep kernels of one more epoch. */
-  fusedKernels: number;
-}
-
-/** Trains a fresh network (seeded) for `epochs`, then profiles one more epoch. */
-async function trained(net: NetOptions, options: Partial<rt.TrainOptions>, epochs = 3): Promise<Trained> {
-  const { x, y } = data(1, options.target);
-  const model = rt.network({ inputSize: I, units: U, outputSize: O, seed: 4, ...net });
-  const optimizer = (options.optimizer as tf.Optimizer | undefined) ?? tf.train.adam(0.03);
-  const train = (seed: number, n: number) =>
-    rt.train(model, { x, y }, { loss: 'mse', batchSize: 4, progress: false, ...options, optimizer, seed, epochs: n });
-  const history = await train(1, epochs);
-  const profile = await tf.profile(async () => {
-    await train(2, 1);
-  });
-  const result = {
-    loss: history.history.loss,
-    weights: Object.values(model.params).map((v) => v.dataSync().slice() as Float32Array),
-    slots: await Promise.all(
-      (await optimizer.getWeights()).map(async (w) => (await w.tensor.data()).slice() as Float32Array),
-    ),
-    fusedKernels: profile.kernels.filter((k) => k.name === 'TfjsRecurrentTrainStep').length,
-  };
-  model.dispose();
-  optimizer.dispose();
-  tf.dispose([x, y]);
-  return result;
-}
-
-function maxDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
-  expect(a.map((v) => v.length)).to.deep.equal(b.map((v) => v.length));
-  let d = 0;
-  a.forEach((v, i) => Array.from(v).forEach((e, j) => (d = Math.max(d, Math.abs(e - b[i][j])))));
-  return d;
-}
+import { B, I, O, T, U, data, maxDiff, readableMse, trained, type NetOptions } from './helpers/fused-training.js';
 
 const CELLS: NetOptions[] = [
   { cell: 'lstm' },
@@ -80,8 +25,8 @@ describeOnBackends('train: the fused step', ['cpu', 'wasm'], () => {
   for (const net of CELLS) {
     for (const clip of [{}, { clipNorm: 0.05 }, { clipValue: 0.02 }]) {
       it(`equals the readable step: ${JSON.stringify(net)} ${JSON.stringify(clip)}`, async () => {
-        const fused = await trained(net, clip);
-        const readable = await trained(net, { ...clip, loss: readableMse });
+        const fused = await trained('batch', net, clip);
+        const readable = await trained('readable', net, clip);
         // 2 batches a pass, one step each
         expect([fused.fusedKernels, readable.fusedKernels]).to.deep.equal([2, 0]);
         expect(maxDiff([fused.loss], [readable.loss])).to.be.below(1e-5);
@@ -94,8 +39,8 @@ describeOnBackends('train: the fused step', ['cpu', 'wasm'], () => {
 
   it('equals the readable step with the loss at the last step only', async () => {
     const options = { target: 'lastStep' as const, clipNorm: 0.5 };
-    const fused = await trained({ cell: 'lstm' }, options);
-    const readable = await trained({ cell: 'lstm' }, { ...options, loss: readableMse });
+    const fused = await trained('batch', { cell: 'lstm' }, options);
+    const readable = await trained('readable', { cell: 'lstm' }, options);
     expect([fused.fusedKernels, readable.fusedKernels]).to.deep.equal([2, 0]);
     expect(
       maxDiff([fused.loss, ...fused.weights, ...fused.slots], [readable.loss, ...readable.weights, ...readable.slots]),
@@ -116,7 +61,7 @@ describeOnBackends('train: the fused step', ['cpu', 'wasm'], () => {
   for (const [what, net, options] of readableCases) {
     it(`takes the readable step for ${what}`, async () => {
       const optimizer = options.optimizer === 'rmsprop' ? { optimizer: tf.train.rmsprop(0.01) } : {};
-      const { fusedKernels, loss } = await trained(net, { ...options, ...optimizer });
+      const { fusedKernels, loss } = await trained('batch', net, { ...options, ...optimizer });
       expect(fusedKernels).to.equal(0);
       expect(loss.every(Number.isFinite)).to.equal(true);
     });

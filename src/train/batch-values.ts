@@ -19,6 +19,16 @@ function finite(values: ArrayLike<number>): boolean {
   return true;
 }
 
+/**
+ * The flags `exampleProblem` reads (x finite, y finite, the labels valid: 1 or 0) made on typed
+ * arrays, where the check is theirs (see the module notes); else null.
+ */
+export function syncFlags(x: tf.Tensor, y: tf.Tensor, loss: LossName | LossFn): number[] | null {
+  if (labelKind(loss) !== 'any' || !SYNC.has(tf.getBackend())) return null;
+  const read = (t: tf.Tensor) => readSync('train', 'the tensor checks', t);
+  return [finite(read(x)) ? 1 : 0, finite(read(y)) ? 1 : 0, 1];
+}
+
 /** Refuses a batch whose values `exampleValues` refuses, with its error. */
 export async function checkBatchValues(
   x: tf.Tensor,
@@ -28,13 +38,11 @@ export async function checkBatchValues(
   names: { x: string; y: string },
   at: string,
 ): Promise<void> {
-  const kind = labelKind(loss);
-  if (kind !== 'any' || !SYNC.has(tf.getBackend())) {
+  const flags = syncFlags(x, y, loss);
+  if (!flags) {
     await runAsync(exampleValues('train', x, y, loss, classes, names, at));
     return;
   }
-  const read = (t: tf.Tensor) => readSync('train', 'the tensor checks', t);
-  const flags = [finite(read(x)) ? 1 : 0, finite(read(y)) ? 1 : 0, 1];
-  const problem = exampleProblem('train', flags, names, kind, classes, at);
+  const problem = exampleProblem('train', flags, names, labelKind(loss), classes, at);
   if (problem) throw problem;
 }

@@ -65,6 +65,8 @@ const HOOKS = [
   'onYield',
 ] as const;
 
+const BATCH_HOOKS = ['onBatchBegin', 'onBatchEnd', 'onYield'] as const;
+
 /** The model a callback may stop: `stopTraining` is read after every batch. */
 export interface Stoppable {
   stopTraining: boolean;
@@ -89,6 +91,18 @@ export class CallbackList {
       else (c as unknown as { model: Stoppable }).model = model;
       c.setParams(params);
     }
+  }
+
+  /**
+   * Whether some callback has a batch hook (`onBatchBegin`, `onBatchEnd`, `onYield`) other than
+   * tfjs's `BaseCallback`'s, which do nothing: a tf.Callback such as `tf.callbacks.earlyStopping()`
+   * has none of its own, a `tf.CustomCallback` has them all.
+   */
+  get batchHooks(): boolean {
+    const base = Object.getPrototypeOf(tf.Callback.prototype) as Record<string, unknown>;
+    return this.callbacks.some((c) =>
+      BATCH_HOOKS.some((hook) => typeof c[hook] === 'function' && c[hook] !== base[hook]),
+    );
   }
 
   async trainBegin(): Promise<void> {

@@ -25,6 +25,20 @@ export interface BatchSource {
   batches(epoch: number): AsyncIterable<Batch>;
   /** Batches per epoch, when known in advance. */
   readonly count?: number;
+  /** For `{ x, y }` tensor data: the whole data, and the rows of each epoch's batches, in order. */
+  readonly rows?: TensorRows;
+}
+
+/**
+ * `{ x, y }` tensor data as {@link BatchSource.batches} cuts it: batch `b` of epoch `e` holds the
+ * rows `order(e)[b * batchSize ..]` (the rows `b * batchSize ..` when `order(e)` is null), at most
+ * `batchSize` of them.
+ */
+export interface TensorRows {
+  x: tf.Tensor;
+  y: tf.Tensor;
+  batchSize: number;
+  order(epoch: number): Int32Array | null;
 }
 
 /** Data as the trainer accepts it. */
@@ -76,19 +90,21 @@ function tensorSource(
   if (n === 0) throw new RangeError(`${where}: ${name} is empty (x has 0 rows)`);
   const size = Math.min(options.batchSize ?? 32, n);
   const count = Math.ceil(n / size);
+  const order = (epoch: number) => (options.shuffle ? permutation(n, epochSeed(options.seed, epoch)) : null);
   return {
     count,
+    rows: { x, y, batchSize: size, order },
     async *batches(epoch) {
       if (count === 1 && !options.shuffle) {
         yield { x, y, owned: false };
         return;
       }
-      const order = options.shuffle ? permutation(n, epochSeed(options.seed, epoch)) : null;
+      const rows = order(epoch);
       for (let b = 0; b < count; b++) {
         const start = b * size;
         const end = Math.min(n, start + size);
-        const rows = order?.subarray(start, end);
-        yield { ...tf.tidy(() => (rows ? gatherRows(x, y, rows) : sliceRows(x, y, start, end))), owned: true };
+        const picked = rows?.subarray(start, end);
+        yield { ...tf.tidy(() => (picked ? gatherRows(x, y, picked) : sliceRows(x, y, start, end))), owned: true };
       }
     },
   };

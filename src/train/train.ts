@@ -33,10 +33,10 @@ import {
 } from '../objective/index.js';
 import { createProgress, defaultProgress, type Progress } from '../progress.js';
 import { clipGradients } from './clip.js';
-import { checkBatchValues } from './batch-values.js';
+import { checkBatchValues, syncFlags } from './batch-values.js';
 import { AdamConstants } from './adam-ops.js';
 import { applyGradients } from './fused-adam.js';
-import { fusedStep } from './fused-step.js';
+import { fusable, fusedSteps } from './fused-step.js';
 import { lossAndProbe } from './probe.js';
 import type { Stoppable } from './callbacks.js';
 import { batchSource, holdOut, type Batch, type BatchSource, type TrainData } from './data.js';
@@ -61,6 +61,11 @@ interface Run {
   target?: Target;
   /** The optimizer's numbers as tensors, made once for the run (`./adam-ops.ts`). */
   constants: AdamConstants;
+  /**
+   * `{ x, y }` tensor data whose shapes and values were checked whole (by {@link fusedEpoch}): their
+   * data (a tensor's values never change; a variable assigned gets new data) and target.
+   */
+  checked?: { x: object; y: object; target: Target };
 }
 
 /**
@@ -191,6 +196,9 @@ function validationSource(where: string, data: TrainData, opts: Resolved, seed: 
   return batchSource(where, 'validation', data, { batchSize: opts.batchSize, shuffle: false, seed });
 }
 
+/** Where a batch is, in messages. */
+const batchAt = (epoch: number, batch: number) => `epoch ${epoch}, batch ${batch}`;
+
 /** One epoch (or its batches until a callback stops training); resolves to the mean loss per sequence. */
 async function trainEpoch(
   run: Run,
@@ -199,11 +207,13 @@ async function trainEpoch(
   progress: Progress | null,
   stopper: Stoppable,
 ): Promise<number> {
+  const fused = fusedEpoch(run, source, epoch, progress, stopper);
+  if (fused !== null) return fused;
   let sum = 0;
   let rows = 0;
   let index = 0;
   for await (const batch of source.batches(epoch)) {
-    const at = `epoch ${epoch}, batch ${index}`;
+    const at = batchAt(epoch, index);
     let loss: number;
     try {
       await run.opts.callbacks.batchBegin(index, batch.x.shape[0]);
@@ -226,6 +236,71 @@ async function trainEpoch(
     );
   }
   return sum / rows;
+}
+
+/**
+ * The epoch of `{ x, y }` tensor data in one kernel call, `fusedSteps` over all its batches (the
+ * rows of each taken by index), where the fused step computes the run's steps and nothing between
+ * two steps could see them or stop training: no batch hook among the callbacks, training not
+ * stopped already. The data's shapes and values are checked whole; where they are refused the
+ * batch-by-batch loop runs and refuses the first bad batch by name, after the batches before it,
+ * as always. Each batch's loss reaches the progress bar after the kernel. A batch whose loss or
+ * gradient is not finite is refused as the loop refuses it, the steps before it kept. Returns the
+ * mean loss per sequence, or null where the batch-by-batch loop runs.
+ */
+function fusedEpoch(
+  run: Run,
+  source: BatchSource,
+  epoch: number,
+  progress: Progress | null,
+  stopper: Stoppable,
+): number | null {
+  const { trainable, opts } = run;
+  const { rows } = source;
+  if (!rows || stopper.stopTraining || opts.callbacks.batchHooks) return null;
+  const { x, y, batchSize } = rows;
+  // A shuffled epoch's order holds every row once: its batches have the sizes of the rows in order.
+  if (!fusable(trainable, opts, x, y, { order: null, batchSize })) return null;
+  const target = checkWhole(run, x, y);
+  if (target === null) return null;
+  const steps = fusedSteps(trainable, opts, x, y, target, { order: rows.order(epoch), batchSize });
+  if (!steps) return null;
+  run.target = target;
+  try {
+    steps.commit();
+  } finally {
+    steps.dispose();
+  }
+  const { losses, refused } = steps;
+  let [sum, seen] = [0, 0];
+  for (let b = 0; b < (refused?.batch ?? losses.length); b++) {
+    const size = Math.min(batchSize, x.shape[0] - b * batchSize);
+    sum += losses[b] * size;
+    seen += size;
+    progress?.batchEnd(losses[b]);
+  }
+  if (refused) refuseNonFinite(refused.loss, refused.gradientProbe, batchAt(epoch, refused.batch));
+  return sum / seen;
+}
+
+/**
+ * The checks of {@link checkBatch} on the whole `{ x, y }` tensor data, made once for the same data:
+ * the target where they pass, else null (the batch-by-batch loop then refuses the first bad batch,
+ * by name).
+ */
+function checkWhole(run: Run, x: tf.Tensor, y: tf.Tensor): Target | null {
+  const { trainable, opts, checked } = run;
+  if (x.isDisposed || y.isDisposed) return null;
+  if (checked?.x === x.dataId && checked.y === y.dataId) return checked.target;
+  let target: Target;
+  try {
+    target = checkExample('train', trainable, x, y, opts.loss, run.target).target;
+  } catch {
+    return null;
+  }
+  if (!syncFlags(x, y, opts.loss)?.every((flag) => flag === 1)) return null;
+  run.checked = { x: x.dataId, y: y.dataId, target };
+  return target;
 }
 
 /** Checks a batch (shapes, then values); resolves to the target. */
@@ -294,15 +369,15 @@ async function optimizerStep(
 ): Promise<{ loss: number; state?: State[] }> {
   const { trainable, opts, lossFn } = run;
   // The whole step in one kernel where it computes this one (cpu and wasm; see fused-step.ts).
-  const fused = initialState === undefined ? fusedStep(trainable, opts, x, y, target) : null;
+  const fused = initialState === undefined ? fusedSteps(trainable, opts, x, y, target) : null;
   if (fused) {
     try {
-      refuseNonFinite(fused.loss, fused.gradientProbe, at);
       fused.commit();
     } finally {
       fused.dispose();
     }
-    return { loss: fused.loss };
+    if (fused.refused) refuseNonFinite(fused.refused.loss, fused.refused.gradientProbe, at);
+    return { loss: fused.losses[0] };
   }
   let state: State[] | undefined;
   const { value, grads } = tf.variableGrads(() => {
@@ -357,7 +432,7 @@ async function evaluate(run: Run, source: BatchSource, epoch: number): Promise<n
   let rows = 0;
   let index = 0;
   for await (const batch of source.batches(epoch)) {
-    const at = `epoch ${epoch}, batch ${index}`;
+    const at = batchAt(epoch, index);
     try {
       const target = await checkBatch(run, batch, at, 'validation');
       const value = tf.tidy(() =>
