@@ -70,7 +70,7 @@ if (args.help) {
       '  --no-brain              skip the brain.js task comparison',
       '  --no-torch              skip PyTorch (one thread; run where /usr/bin/python3 has torch)',
       '  --no-stream             skip the streaming rows (net.stepper, µs per step, batch 1)',
-      '  --no-modern             skip the modern cells at T = 512 (bench/modern.ts; --plain adds their step loops)',
+      '  --no-modern             skip the modern cells at T = 512 (bench/modern.ts; --plain adds their step loops, --webgl their webgl rows)',
       '  --quick                 fewer rounds, shorter memory and brain.js runs',
       '  --json                  print the JSON instead of markdown',
       '  --out out/bench.json    where to write the JSON',
@@ -145,7 +145,7 @@ let renderer: string | undefined;
 if (args.webgl) {
   log('webgl: in headless Chromium ...');
   const rounds = args.rounds ? int('rounds', args.rounds) : args.quick ? 2 : 3;
-  const out = await webglRows({ cells: cells as Kind[], sizes, rounds, plain: args.plain }, log);
+  const out = await webglRows('compare', { cells: cells as Kind[], sizes, rounds, plain: args.plain }, log);
   renderer = out.renderer;
   for (const row of out.rows) {
     log(`webgl: ${row.cell} train ${row.trainSpeedup.toFixed(2)}x, forward ${row.forwardSpeedup.toFixed(2)}x`);
@@ -178,5 +178,6 @@ log(`wrote ${args.out} (tfjs ${tf.version.tfjs})`);
 process.stdout.write(args.json ? `${JSON.stringify(results, null, 2)}\n` : `${markdown(results)}\n`);
 if (!args['no-modern']) {
   const rounds = args.quick ? 2 : 3;
-  await modernBench(backends, { rounds, loop: args.plain, json: args.json, out: 'out/bench-modern.json' }, log);
+  const modernBackends = args.webgl ? [...backends, 'webgl'] : backends;
+  await modernBench(modernBackends, { rounds, loop: args.plain, json: args.json, out: 'out/bench-modern.json' }, log);
 }

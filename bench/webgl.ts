@@ -6,15 +6,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleForBrowser, launchChromium, openPage, serve } from '../src/backends/chromium.js';
-import type { CompareRow } from './compare.js';
-import type { PageParams, PageResult } from './webgl-page.js';
+import type { PageBenches, PageResult } from './webgl-page.js';
 
-/** Runs the comparison on WebGL in Chromium; resolves to its rows and the GL renderer. */
-export async function webglRows(
-  params: PageParams,
+/** Runs `bench` (see {@link PageBenches}) on WebGL in Chromium; resolves to its rows and the GL renderer. */
+export async function webglRows<B extends keyof PageBenches>(
+  bench: B,
+  params: PageBenches[B]['params'],
   log: (line: string) => void,
   timeoutMs = 1_200_000,
-): Promise<{ rows: CompareRow[]; renderer: string }> {
+): Promise<{ rows: PageBenches[B]['rows']; renderer: string }> {
   const site = await mkdtemp(join(tmpdir(), 'tfjs-recurrent-bench-'));
   try {
     await bundleForBrowser({ entry: join(import.meta.dirname, 'webgl-page.ts'), outfile: join(site, 'page.js') });
@@ -25,7 +25,7 @@ export async function webglRows(
     const server = await serve({ '/': site });
     const browser = await launchChromium();
     try {
-      const url = `${server.url}/?p=${encodeURIComponent(JSON.stringify(params))}`;
+      const url = `${server.url}/?bench=${bench}&p=${encodeURIComponent(JSON.stringify(params))}`;
       const { page, firstError } = await openPage(browser, url, (line) => log(`  [page] ${line}`));
       const result = await Promise.race([
         page
@@ -34,7 +34,7 @@ export async function webglRows(
         firstError.then((e): PageResult => ({ error: e.message })),
       ]);
       if ('error' in result) throw new Error(`bench: the WebGL page failed: ${result.error}`);
-      return result;
+      return result as { rows: PageBenches[B]['rows']; renderer: string };
     } finally {
       await browser.close();
       await server.close();
