@@ -69,12 +69,21 @@ const EVALUATED = 64;
 const RECIPE = { batchSize: 8, learningRate: 0.02 };
 
 /**
- * Both sides first train a throwaway network, untimed, for as many updates (one pass of brain.js's
- * online updates, one per sequence; as many passes of ours as a minibatch holds), so that neither
- * counts its runtime's warm-up (JIT compilation, WebAssembly instantiation, kernel registration).
+ * Both sides first train a throwaway network, untimed, for the same wall time ({@link WARM_UP_S}),
+ * the way each then races (brain.js's `train` a pass at a time, ours an `rt.train` call a pass), so
+ * that neither counts its runtime's warm-up (JIT compilation, background optimisation,
+ * WebAssembly instantiation, kernel registration). Equal updates instead (one pass of brain.js,
+ * eight of ours) left ours cold: in the first race of a process its CPU time ran at twice its wall
+ * time (V8 optimising in the background) and the small task took 0.10–0.13 s against 0.09 s warm.
  */
-const WARM_UP =
-  'an untimed warm-up of a throwaway network on each side, with as many updates (one pass of brain.js, one per sequence; for ours as many passes as a minibatch holds sequences)';
+const WARM_UP_S = 1;
+const WARM_UP = `an untimed warm-up of a throwaway network on each side, ${WARM_UP_S} s of training each`;
+
+/** Calls `pass` until `WARM_UP_S` seconds have gone by. */
+async function warmUp(pass: () => Promise<void> | void): Promise<void> {
+  const start = performance.now();
+  while (performance.now() - start < WARM_UP_S * 1000) await pass();
+}
 
 /** The sequences, each `length` values in [0.1, 0.9]. */
 function sines({ sequences, length }: Task, seed: number): number[][] {
@@ -117,7 +126,8 @@ async function race(
  * is swapped for a seeded generator during the race so that runs repeat.
  */
 async function brainRace(seqs: number[][], task: Task, target: number, budgetS: number): Promise<Race> {
-  brainNet(task).train(seqs, { iterations: 1, errorThresh: 0, log: false }); // the warm-up (see WARM_UP)
+  const warm = brainNet(task);
+  await warmUp(() => void warm.train(seqs, { iterations: 1, errorThresh: 0, log: false }));
   const random = Math.random;
   Math.random = prng(23);
   try {
@@ -165,9 +175,11 @@ async function oursRace(
   const { batchSize, learningRate } = RECIPE;
   const passes = 1;
   const options = { loss: 'mse', epochs: passes, batchSize, shuffle: true, progress: false } as const;
-  // The warm-up (see WARM_UP).
   const [warm, warmOptimizer] = [network(6), tf.train.adam(learningRate)];
-  await rt.train(warm, { x, y }, { ...options, epochs: batchSize, seed: 0, optimizer: warmOptimizer });
+  let warmEpoch = 0;
+  await warmUp(async () => {
+    await rt.train(warm, { x, y }, { ...options, seed: warmEpoch++, optimizer: warmOptimizer });
+  });
   warm.dispose();
   warmOptimizer.dispose();
   const net = network(5);
