@@ -37,7 +37,8 @@ export interface ModernRow {
   sizes: ModernSizes;
   /**
    * Median wall-clock ms of one training step, by path: `fused` (the fused scan), `ops` (the scan
-   * in tf ops), `loop` (the step loop), `fast` (the LSTM's fast path), `loss` (the loss alone).
+   * in tf ops), `loop` (the step loop), `fast` (the LSTM's fast path), `loss` (the loss alone);
+   * `lstm`, in a modern cell's row, our LSTM's step timed in the same rounds (cpu and wasm).
    */
   trainMs: Record<string, number>;
   /**
@@ -147,26 +148,40 @@ export async function modernRows(
   const y = tf.randomNormal([sizes.batch, sizes.time, sizes.units], 0, 1, 'float32', 2) as tf.Tensor3D;
   const rows: ModernRow[] = [];
   let lstmMs = NaN;
-  // Times the tasks of one row (the default path first) and adds the row.
+  // Times the tasks of one row (the default path first) and adds the row. Its ratio to our LSTM
+  // is to `lstm` where that is among the tasks (our LSTM's step alternated with this row's), else
+  // to the LSTM's own row.
   const timeRow = async (cell: string, tasks: Record<string, Task>) => {
     const times = medians(await alternate(tasks, rounds));
     const ms = ratioMs(times);
     if (cell === 'lstm') lstmMs = ms.fast;
     const backend = tf.getBackend();
     log(`${backend}: ${cell} T=${sizes.time} ${describe(times)}`);
-    rows.push({ backend, cell, sizes, ...times, speedupVsLstm: lstmMs / Object.values(ms)[0] });
+    rows.push({ backend, cell, sizes, ...times, speedupVsLstm: (ms.lstm ?? lstmMs) / Object.values(ms)[0] });
   };
-  for (const [name, make] of Object.entries(CELLS)) {
-    const cell = make({ inputSize: sizes.input, units: sizes.units, seed: 3 });
-    const optimizer = tf.train.adam(1e-3);
-    const paths = name === 'lstm' ? { fast: { fast: true, fused: true } } : pathsOf(cell, loop);
-    await timeRow(
-      name,
-      Object.fromEntries(Object.entries(paths).map(([k, path]) => [k, trainStep(cell, optimizer, x, y, path)])),
+  const make = (name: string) => CELLS[name]({ inputSize: sizes.input, units: sizes.units, seed: 3 });
+  const [lstm, lstmOptimizer] = [make('lstm'), tf.train.adam(1e-3)];
+  const lstmStep = trainStep(lstm, lstmOptimizer, x, y, { fast: true, fused: true });
+  // On the host the speed of a 2-core machine drifts by tens of per cent within minutes: on cpu
+  // and wasm our LSTM's step is timed beside each cell's, in the same rounds, for the ratio (on
+  // webgl, where it takes seconds, once).
+  const beside = tf.getBackend() !== 'webgl';
+  for (const name of Object.keys(CELLS)) {
+    if (name === 'lstm') {
+      await timeRow(name, { fast: lstmStep });
+      continue;
+    }
+    const [cell, optimizer] = [make(name), tf.train.adam(1e-3)];
+    const paths = pathsOf(cell, loop);
+    const tasks = Object.fromEntries(
+      Object.entries(paths).map(([k, path]) => [k, trainStep(cell, optimizer, x, y, path)]),
     );
+    await timeRow(name, beside ? { ...tasks, lstm: lstmStep } : tasks);
     optimizer.dispose();
     cell.dispose();
   }
+  lstm.dispose();
+  lstmOptimizer.dispose();
   const outputs = tf.randomNormal([sizes.batch, sizes.time, sizes.units], 0, 1, 'float32', 4) as tf.Tensor3D;
   await timeRow('loss', { loss: lossStep(outputs, y) });
   tf.dispose([x, y, outputs]);
