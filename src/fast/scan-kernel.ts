@@ -71,15 +71,15 @@ const scanWasm: tf.KernelFunc = ({ inputs, attrs, backend }) => {
 function timesConj(v: tf.Tensor, w: tf.Tensor, complex: boolean): tf.Tensor {
   if (!complex) return tf.mul(v, w);
   const axis = v.rank - 1;
-  const [vr, vi] = tf.split(v, 2, axis);
-  const [wr, wi] = tf.split(w, 2, -1);
+  const [vr, vi] = split(v, 2, axis);
+  const [wr, wi] = split(w, 2, w.rank - 1);
   return tf.concat([tf.add(tf.mul(vr, wr), tf.mul(vi, wi)), tf.sub(tf.mul(vi, wr), tf.mul(vr, wi))], axis);
 }
 
 /** `conj(v)` (complex as `[Re, Im]` halves of the last axis), or `v` for real values. */
 function conj(v: tf.Tensor, complex: boolean): tf.Tensor {
   if (!complex) return v;
-  const [re, im] = tf.split(v, 2, -1);
+  const [re, im] = split(v, 2, v.rank - 1);
   return tf.concat([re, tf.neg(im)], -1);
 }
 
