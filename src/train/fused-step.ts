@@ -35,6 +35,7 @@ import { readSync } from '../read.js';
 import type { ClipOptions } from './clip.js';
 import { adamState, adamUpdate, assignUpdate, makeMoments, nextAccBetas, type AdamAttrs } from './fused-adam.js';
 import type { Resolved } from './options.js';
+import { zeroProbe } from './probe.js';
 
 /**
  * The batches of a pass: `order` (the row indices; `0 .. n-1` when null) cut into runs of
@@ -235,8 +236,7 @@ const stepKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   for (; taken < count; taken++) {
     const batch = rows.subarray(taken * a.batchSize, (taken + 1) * a.batchSize);
     const loss = gradients(wasm, a, [T, I], x, y, batch, params, grads);
-    let probe = 0;
-    for (let j = 0; j < g.length; j++) probe += 0 * g[j];
+    const probe = zeroProbe(g);
     [report[1 + 2 * taken], report[2 + 2 * taken]] = [loss, probe];
     if (!Number.isFinite(loss) || !Number.isFinite(probe)) break;
     clip(parts, a.clip);

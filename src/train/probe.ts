@@ -11,12 +11,17 @@ import * as tf from '@tensorflow/tfjs';
 import { hostMemory, ownKernel } from '../fast/kernels.js';
 import { sum } from '../sum.js';
 
+/** `Σ 0 · g` over `values`: NaN exactly when some entry is not finite, else 0. */
+export function zeroProbe(values: ArrayLike<number>): number {
+  let zero = 0;
+  for (let j = 0; j < values.length; j++) zero += 0 * values[j];
+  return zero;
+}
+
 /** `[loss, Σ 0 · g]` from the values of the loss and the gradients. */
 function probe(loss: Float32Array, grads: Float32Array[], out: Float32Array): void {
-  let zero = 0;
-  for (const g of grads) for (let j = 0; j < g.length; j++) zero += 0 * g[j];
   out[0] = loss[0];
-  out[1] = zero;
+  out[1] = grads.reduce((zero, g) => zero + zeroProbe(g), 0);
 }
 
 const names = (count: number) => Array.from({ length: count }, (_, i) => `g${i}`);
