@@ -49,16 +49,15 @@ function instanceOn(memory: WebAssembly.Memory): LossExports | null {
  * them). Where {@link squaredErrorRuns}.
  */
 export function squaredError(mem: Memory, heap: WebAssembly.Memory | null): SquaredError {
-  const copies = onCopies(mem);
   if (heap && !inPlace.has(heap)) inPlace.set(heap, instanceOn(heap));
   const wasm = heap && inPlace.get(heap);
-  if (!wasm) return copies;
+  if (!wasm) return onCopies(mem);
   const at = (t: tf.TensorInfo) => mem.view(t).byteOffset;
   const floats = (y: tf.TensorInfo) => mem.view(y) instanceof Float32Array;
   return {
-    sum: (y, p) => (floats(y) ? wasm.squaredErrorSum(at(y), at(p), mem.view(p).length) : copies.sum(y, p)),
+    sum: (y, p) => (floats(y) ? wasm.squaredErrorSum(at(y), at(p), mem.view(p).length) : onCopies(mem).sum(y, p)),
     scaled: (y, p, s, out) =>
-      floats(y) ? wasm.scaledError(at(y), at(p), mem.view(p).length, s, at(out)) : copies.scaled(y, p, s, out),
+      floats(y) ? wasm.scaledError(at(y), at(p), mem.view(p).length, s, at(out)) : onCopies(mem).scaled(y, p, s, out),
   };
 }
 
