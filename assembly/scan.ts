@@ -20,17 +20,15 @@
  * (`inline.always`) where they are called: as calls, one per four lanes, they took 3–4 ms of the
  * ~30 of minGRU's forward and backward at B = 32, T = 512, U = 128.
  */
-import { actv, dactv, gemm, madd } from './simd';
+import { gemm } from './gemm';
+import { actv, dactv, madd } from './simd';
+
+export { heapBase } from './gemm';
 
 /** The cells, by their code. */
 const MINGRU = 0;
 const MINLSTM = 1;
 const INDRNN = 2;
-
-/** Where the caller's arrays may start: past this module's own data. */
-export function heapBase(): usize {
-  return __heap_base;
-}
 
 /** The number of gates of a cell. */
 function gatesOf(kind: i32): i32 {

@@ -13,13 +13,17 @@
  * backward passes the gradient it receives to that state untouched. The activations are inlined
  * (`inline.always`) where they are called: as calls, one per four lanes, the LSTM 128 forward at
  * `[32, 50, 16]` took 13.9 ms, inlined 13.1.
+ *
+ * A batch's rows are independent over time, so each kernel's loop over time runs in blocks of rows
+ * on the threads of `./pool.ts` (the threaded build, with helpers), and the products over every
+ * row (the input's part of the gates, the weight gradients) split their columns (`./gemm.ts`).
  */
-import { actv, dactv, flushTiny, gemm } from './simd';
+import { gemm, SPLIT_WORK } from './gemm';
+import { job, overRows } from './pool';
+import { actv, dactv, flushTiny } from './simd';
 
-/** Where the caller's arrays may start: past this module's own data. */
-export function heapBase(): usize {
-  return __heap_base;
-}
+export { heapBase } from './gemm';
+export { serve, served, setParts } from './pool';
 
 /** Every row of `C[M, N]` set to `bias` (zeros where `bias` is 0). */
 function fillRows(C: usize, bias: usize, M: i32, N: i32): void {
@@ -92,11 +96,14 @@ function isReal(K: usize, t: i32, B: i32, r: i32): bool {
   return K == 0 || load<f32>(K + ((<usize>(t * B + r)) << 2)) != 0;
 }
 
-/** At the padded rows of step t, the state before the step carried forward: `next` row = `prev` row. */
-function carryPadding(K: usize, t: i32, B: i32, Up: i32, next: usize, prev: usize): void {
+/**
+ * At the padded rows `r0 .. r1 - 1` of step t, the state before the step carried forward: `next`
+ * row = `prev` row (`next`, `prev`: the step's first rows).
+ */
+function carryPadding(K: usize, t: i32, B: i32, Up: i32, r0: i32, r1: i32, next: usize, prev: usize): void {
   if (K == 0) return;
   const u = (<usize>Up) << 2;
-  for (let r = 0; r < B; r++) if (!isReal(K, t, B, r)) memory.copy(next + <usize>r * u, prev + <usize>r * u, u);
+  for (let r = r0; r < r1; r++) if (!isReal(K, t, B, r)) memory.copy(next + <usize>r * u, prev + <usize>r * u, u);
 }
 
 /**
@@ -136,6 +143,61 @@ function weightGradients(
   gemm(n, Ip, G * Up, dXP, G * Up, 1, Wx, Ip, dX, Ip);
 }
 
+/**
+ * What a kernel's loop over time reads, for the threads that share it ({@link overRows}): the
+ * sizes, the activations, and the arrays by their names in the kernels (0 where a kernel has none).
+ */
+@unmanaged
+class Steps {
+  T: i32;
+  B: i32;
+  Up: i32;
+  act: i32;
+  rec: i32;
+  resetAfter: i32;
+  K: usize;
+  Wh: usize;
+  Wnh: usize;
+  bh: usize;
+  h0: usize;
+  c0: usize;
+  Q: usize;
+  Cs: usize;
+  TC: usize;
+  Us: usize;
+  H: usize;
+  HP: usize;
+  dY: usize;
+  dQ: usize;
+  dHP: usize;
+  dU: usize;
+  dh: usize;
+  dc: usize;
+}
+
+/** A kernel's {@link Steps}, its sizes, activations and mask set, its arrays 0. */
+function steps(T: i32, B: i32, Up: i32, act: i32, rec: i32, K: usize): Steps {
+  const a = changetype<Steps>(job());
+  memory.fill(job(), 0, offsetof<Steps>());
+  a.T = T;
+  a.B = B;
+  a.Up = Up;
+  a.act = act;
+  a.rec = rec;
+  a.K = K;
+  return a;
+}
+
+/** The loop over time of a kernel with `F` recurrent gates, over its rows: split over threads when long. */
+function loop(a: Steps, F: i32, rows: (r0: i32, r1: i32) => void): void {
+  overRows(a.B, <f64>a.T * <f64>a.B * <f64>a.Up * <f64>(F * a.Up), SPLIT_WORK, rows);
+}
+
+/** The {@link Steps} of the kernel running. */
+function running(): Steps {
+  return changetype<Steps>(job());
+}
+
 // ---- Elman: h_t = f(W_hx x_t + W_hh h_{t-1} + b_h) --------------------------------------------
 
 /** Forward: `H` (`[T*B, Up]`) gets every h_t. */
@@ -154,12 +216,32 @@ export function elmanForward(
   H: usize,
 ): void {
   inputProjection(H, X, WxT, b, T * B, Ip, Up);
+  const a = steps(T, B, Up, act, 0, K);
+  a.Wh = WhT;
+  a.h0 = h0;
+  a.H = H;
+  loop(a, 1, elmanForwardRows);
+}
+
+/** {@link elmanForward}'s steps for the rows `r0 .. r1 - 1` of the batch. */
+function elmanForwardRows(r0: i32, r1: i32): void {
+  const a = running();
+  const T = a.T,
+    B = a.B,
+    Up = a.Up,
+    act = a.act,
+    K = a.K,
+    WhT = a.Wh,
+    h0 = a.h0,
+    H = a.H;
+  const u = (<usize>Up) << 2;
   for (let t = 0; t < T; t++) {
-    const q = rowAt(H, t * B, Up);
-    gemm(B, Up, Up, prevH(H, h0, t, B, Up), Up, 1, WhT, Up, q, Up);
-    for (let i: usize = 0; i < (<usize>B * <usize>Up) << 2; i += 16)
+    const step = rowAt(H, t * B, Up);
+    const q = rowAt(step, r0, Up);
+    gemm(r1 - r0, Up, Up, rowAt(prevH(H, h0, t, B, Up), r0, Up), Up, 1, WhT, Up, q, Up);
+    for (let i: usize = 0; i < <usize>(r1 - r0) * u; i += 16)
       v128.store(q + i, inline.always(actv(act, v128.load(q + i))));
-    carryPadding(K, t, B, Up, q, prevH(H, h0, t, B, Up));
+    carryPadding(K, t, B, Up, r0, r1, step, prevH(H, h0, t, B, Up));
   }
 }
 
@@ -190,12 +272,36 @@ export function elmanBackward(
   dh: usize,
 ): void {
   backwardSetUp(Wx, WxT, Wh, WhT, dh, B, Ip, Up, Up, Up);
+  const a = steps(T, B, Up, act, 0, K);
+  a.Wh = Wh;
+  a.H = H;
+  a.dY = dY;
+  a.dQ = dA;
+  a.dh = dh;
+  loop(a, 1, elmanBackwardRows);
+  weightGradients(T, B, Ip, Up, 1, 1, X, h0, H, dA, dA, Wx, dX, dWxT, db, dWhT, 0);
+}
+
+/** {@link elmanBackward}'s steps back for the rows `r0 .. r1 - 1` of the batch. */
+function elmanBackwardRows(r0: i32, r1: i32): void {
+  const a = running();
+  const T = a.T,
+    B = a.B,
+    Up = a.Up,
+    act = a.act,
+    K = a.K,
+    Wh = a.Wh,
+    H = a.H,
+    dY = a.dY,
+    dA = a.dQ,
+    dh = a.dh;
   const u = (<usize>Up) << 2;
   const rowBytes = <usize>B * u;
   const zero = f32x4.splat(0);
+  const R = r1 - r0;
   for (let t = T - 1; t >= 0; t--) {
     const off = <usize>t * rowBytes;
-    for (let r = 0; r < B; r++) {
+    for (let r = r0; r < r1; r++) {
       // A padded row passes the gradient it receives to the state before it, untouched.
       const real = isReal(K, t, B, r);
       for (let i = <usize>r * u; i < <usize>(r + 1) * u; i += 16) {
@@ -204,11 +310,11 @@ export function elmanBackward(
         v128.store(dh + i, real ? zero : g);
       }
     }
-    flushTiny(dA + off, B * Up);
-    gemm(B, Up, Up, dA + off, Up, 1, Wh, Up, dh, Up);
-    flushTiny(dh, B * Up);
+    const dAt = rowAt(dA, t * B + r0, Up);
+    flushTiny(dAt, R * Up);
+    gemm(R, Up, Up, dAt, Up, 1, Wh, Up, rowAt(dh, r0, Up), Up);
+    flushTiny(rowAt(dh, r0, Up), R * Up);
   }
-  weightGradients(T, B, Ip, Up, 1, 1, X, h0, H, dA, dA, Wx, dX, dWxT, db, dWhT, 0);
 }
 
 // ---- LSTM ---------------------------------------------------------------------------------------
@@ -236,14 +342,41 @@ export function lstmForward(
   TC: usize,
   H: usize,
 ): void {
+  inputProjection(Q, X, WxT, b, T * B, Ip, 4 * Up);
+  const a = steps(T, B, Up, act, rec, K);
+  a.Wh = WhT;
+  a.h0 = h0;
+  a.c0 = c0;
+  a.Q = Q;
+  a.Cs = Cs;
+  a.TC = TC;
+  a.H = H;
+  loop(a, 4, lstmForwardRows);
+}
+
+/** {@link lstmForward}'s steps for the rows `r0 .. r1 - 1` of the batch. */
+function lstmForwardRows(r0: i32, r1: i32): void {
+  const a = running();
+  const T = a.T,
+    B = a.B,
+    Up = a.Up,
+    act = a.act,
+    rec = a.rec,
+    K = a.K,
+    WhT = a.Wh;
+  const h0 = a.h0,
+    c0 = a.c0,
+    Q = a.Q,
+    Cs = a.Cs,
+    TC = a.TC,
+    H = a.H;
   const G = 4 * Up;
-  inputProjection(Q, X, WxT, b, T * B, Ip, G);
   const u = (<usize>Up) << 2;
   for (let t = 0; t < T; t++) {
     const q0 = rowAt(Q, t * B, G);
-    gemm(B, G, Up, prevH(H, h0, t, B, Up), Up, 1, WhT, G, q0, G);
+    gemm(r1 - r0, G, Up, rowAt(prevH(H, h0, t, B, Up), r0, Up), Up, 1, WhT, G, rowAt(q0, r0, G), G);
     const cPrev = t == 0 ? c0 : rowAt(Cs, (t - 1) * B, Up);
-    for (let r = 0; r < B; r++) {
+    for (let r = r0; r < r1; r++) {
       const q = q0 + <usize>r * 4 * u;
       const s = <usize>(t * B + r) * u;
       const p = <usize>r * u;
@@ -263,8 +396,8 @@ export function lstmForward(
         v128.store(H + s + j, f32x4.mul(o, tc));
       }
     }
-    carryPadding(K, t, B, Up, rowAt(H, t * B, Up), prevH(H, h0, t, B, Up));
-    carryPadding(K, t, B, Up, rowAt(Cs, t * B, Up), cPrev);
+    carryPadding(K, t, B, Up, r0, r1, rowAt(H, t * B, Up), prevH(H, h0, t, B, Up));
+    carryPadding(K, t, B, Up, r0, r1, rowAt(Cs, t * B, Up), cPrev);
   }
 }
 
@@ -300,16 +433,49 @@ export function lstmBackward(
   dh: usize,
   dc: usize,
 ): void {
+  backwardSetUp(Wx, WxT, Wh, WhT, dh, B, Ip, Up, 4 * Up, 4 * Up);
+  memory.copy(dc, dY, (<usize>B * <usize>Up) << 2);
+  const a = steps(T, B, Up, act, rec, K);
+  a.Wh = Wh;
+  a.c0 = c0;
+  a.Q = Q;
+  a.Cs = Cs;
+  a.TC = TC;
+  a.dY = dY;
+  a.dQ = dQ;
+  a.dh = dh;
+  a.dc = dc;
+  loop(a, 4, lstmBackwardRows);
+  weightGradients(T, B, Ip, Up, 4, 4, X, h0, H, dQ, dQ, Wx, dX, dWxT, db, dWhT, 0);
+}
+
+/** {@link lstmBackward}'s steps back for the rows `r0 .. r1 - 1` of the batch. */
+function lstmBackwardRows(r0: i32, r1: i32): void {
+  const a = running();
+  const T = a.T,
+    B = a.B,
+    Up = a.Up,
+    act = a.act,
+    rec = a.rec,
+    K = a.K,
+    Wh = a.Wh,
+    c0 = a.c0;
+  const Q = a.Q,
+    Cs = a.Cs,
+    TC = a.TC,
+    dY = a.dY,
+    dQ = a.dQ,
+    dh = a.dh,
+    dc = a.dc;
   const G = 4 * Up;
-  backwardSetUp(Wx, WxT, Wh, WhT, dh, B, Ip, Up, G, G);
+  const R = r1 - r0;
   const u = (<usize>Up) << 2;
   const rowBytes = <usize>B * u;
-  memory.copy(dc, dY, rowBytes);
   for (let t = T - 1; t >= 0; t--) {
     const q0 = rowAt(Q, t * B, G);
     const d0 = rowAt(dQ, t * B, G);
     const cPrev = t == 0 ? c0 : rowAt(Cs, (t - 1) * B, Up);
-    for (let r = 0; r < B; r++) {
+    for (let r = r0; r < r1; r++) {
       const q = q0 + <usize>r * 4 * u;
       const d = d0 + <usize>r * 4 * u;
       const s = <usize>(t * B + r) * u;
@@ -338,12 +504,11 @@ export function lstmBackward(
         v128.store(dh + p + j, f32x4.splat(0));
       }
     }
-    flushTiny(d0, B * G);
-    gemm(B, Up, G, d0, G, 1, Wh, Up, dh, Up);
-    flushTiny(dh, B * Up);
-    flushTiny(dc, B * Up);
+    flushTiny(rowAt(d0, r0, G), R * G);
+    gemm(R, Up, G, rowAt(d0, r0, G), G, 1, Wh, Up, rowAt(dh, r0, Up), Up);
+    flushTiny(rowAt(dh, r0, Up), R * Up);
+    flushTiny(rowAt(dc, r0, Up), R * Up);
   }
-  weightGradients(T, B, Ip, Up, 4, 4, X, h0, H, dQ, dQ, Wx, dX, dWxT, db, dWhT, 0);
 }
 
 // ---- GRU ----------------------------------------------------------------------------------------
@@ -375,19 +540,51 @@ export function gruForward(
   H: usize,
   HP: usize,
 ): void {
+  inputProjection(Q, X, WxT, b, T * B, Ip, 3 * Up);
+  const a = steps(T, B, Up, act, rec, K);
+  a.resetAfter = resetAfter;
+  a.Wh = WhT;
+  a.bh = bh;
+  a.Wnh = WnhT;
+  a.h0 = h0;
+  a.Q = Q;
+  a.Us = Us;
+  a.H = H;
+  a.HP = HP;
+  loop(a, 3, gruForwardRows);
+}
+
+/** {@link gruForward}'s steps for the rows `r0 .. r1 - 1` of the batch. */
+function gruForwardRows(r0: i32, r1: i32): void {
+  const a = running();
+  const T = a.T,
+    B = a.B,
+    Up = a.Up,
+    act = a.act,
+    rec = a.rec,
+    resetAfter = a.resetAfter,
+    K = a.K;
+  const WhT = a.Wh,
+    bh = a.bh,
+    WnhT = a.Wnh,
+    h0 = a.h0,
+    Q = a.Q,
+    Us = a.Us,
+    H = a.H,
+    HP = a.HP;
   const G = 3 * Up;
-  inputProjection(Q, X, WxT, b, T * B, Ip, G);
+  const R = r1 - r0;
   const u = (<usize>Up) << 2;
   for (let t = 0; t < T; t++) {
     const q0 = rowAt(Q, t * B, G);
     const hPrev = prevH(H, h0, t, B, Up);
     if (resetAfter) {
-      fillRows(HP, bh, B, G);
-      gemm(B, G, Up, hPrev, Up, 1, WhT, G, HP, G);
+      fillRows(rowAt(HP, r0, G), bh, R, G);
+      gemm(R, G, Up, rowAt(hPrev, r0, Up), Up, 1, WhT, G, rowAt(HP, r0, G), G);
     } else {
-      gemm(B, 2 * Up, Up, hPrev, Up, 1, WhT, 2 * Up, q0, G);
+      gemm(R, 2 * Up, Up, rowAt(hPrev, r0, Up), Up, 1, WhT, 2 * Up, rowAt(q0, r0, G), G);
     }
-    for (let r = 0; r < B; r++) {
+    for (let r = r0; r < r1; r++) {
       const q = q0 + <usize>r * 3 * u;
       const hp = HP + <usize>r * 3 * u;
       const s = <usize>(t * B + r) * u;
@@ -413,8 +610,8 @@ export function gruForward(
       }
     }
     if (!resetAfter) {
-      gemm(B, Up, Up, rowAt(Us, t * B, Up), Up, 1, WnhT, Up, q0 + 2 * u, G);
-      for (let r = 0; r < B; r++) {
+      gemm(R, Up, Up, rowAt(Us, t * B + r0, Up), Up, 1, WnhT, Up, rowAt(q0, r0, G) + 2 * u, G);
+      for (let r = r0; r < r1; r++) {
         const q = q0 + <usize>r * 3 * u;
         const s = <usize>(t * B + r) * u;
         const p = <usize>r * u;
@@ -426,7 +623,7 @@ export function gruForward(
         }
       }
     }
-    carryPadding(K, t, B, Up, rowAt(H, t * B, Up), hPrev);
+    carryPadding(K, t, B, Up, r0, r1, rowAt(H, t * B, Up), hPrev);
   }
 }
 
@@ -472,14 +669,59 @@ export function gruBackward(
   const F = resetAfter ? 3 * Up : 2 * Up;
   backwardSetUp(Wx, WxT, Wh, WhT, dh, B, Ip, Up, G, F);
   if (!resetAfter) transpose(Wnh, WnhT, Up, Up);
+  const a = steps(T, B, Up, act, rec, K);
+  a.resetAfter = resetAfter;
+  a.Wh = Wh;
+  a.Wnh = Wnh;
+  a.h0 = h0;
+  a.Q = Q;
+  a.Us = Us;
+  a.H = H;
+  a.dY = dY;
+  a.dQ = dXP;
+  a.dHP = dHP;
+  a.dU = dU;
+  a.dh = dh;
+  loop(a, 3, gruBackwardRows);
+  weightGradients(T, B, Ip, Up, 3, F / Up, X, h0, H, dXP, dHP, Wx, dX, dWxT, db, dWhT, dbh);
+  if (!resetAfter) {
+    // dW_nh^T = Σ_t u_t^T ā_n
+    memory.fill(dWnhT, 0, (<usize>Up * <usize>Up) << 2);
+    gemm(Up, Up, T * B, Us, 1, Up, dXP + 2 * ((<usize>Up) << 2), G, dWnhT, Up);
+  }
+}
+
+/** {@link gruBackward}'s steps back for the rows `r0 .. r1 - 1` of the batch. */
+function gruBackwardRows(r0: i32, r1: i32): void {
+  const a = running();
+  const T = a.T,
+    B = a.B,
+    Up = a.Up,
+    act = a.act,
+    rec = a.rec,
+    resetAfter = a.resetAfter,
+    K = a.K;
+  const Wh = a.Wh,
+    Wnh = a.Wnh,
+    h0 = a.h0,
+    Q = a.Q,
+    Us = a.Us,
+    H = a.H,
+    dY = a.dY;
+  const dXP = a.dQ,
+    dHP = a.dHP,
+    dU = a.dU,
+    dh = a.dh;
+  const G = 3 * Up;
+  const F = resetAfter ? 3 * Up : 2 * Up;
+  const R = r1 - r0;
   const u = (<usize>Up) << 2;
-  const rowBytes = <usize>B * u;
   for (let t = T - 1; t >= 0; t--) {
     const q0 = rowAt(Q, t * B, G);
     const x0 = rowAt(dXP, t * B, G);
     const h0p = rowAt(dHP, t * B, F);
     const hPrev = prevH(H, h0, t, B, Up);
-    for (let r = 0; r < B; r++) {
+    for (let r = r0; r < r1; r++) {
       const q = q0 + <usize>r * 3 * u;
       const dx = x0 + <usize>r * 3 * u;
       const dp = h0p + <usize>r * <usize>F * 4;
@@ -516,9 +758,9 @@ export function gruBackward(
     }
     if (!resetAfter) {
       // ū_t = ā_n W_nh; ā_r = ū_t ⊙ h_{t-1} ⊙ σ'(r_t); h̄_{t-1} += ū_t ⊙ r_t
-      memory.fill(dU, 0, rowBytes);
-      gemm(B, Up, Up, x0 + 2 * u, G, 1, Wnh, Up, dU, Up);
-      for (let r = 0; r < B; r++) {
+      memory.fill(rowAt(dU, r0, Up), 0, <usize>R * u);
+      gemm(R, Up, Up, rowAt(x0, r0, G) + 2 * u, G, 1, Wnh, Up, rowAt(dU, r0, Up), Up);
+      for (let r = r0; r < r1; r++) {
         const q = q0 + <usize>r * 3 * u;
         const dx = x0 + <usize>r * 3 * u;
         const dp = h0p + <usize>r * <usize>F * 4;
@@ -533,15 +775,9 @@ export function gruBackward(
         }
       }
     }
-    flushTiny(x0, B * G);
-    flushTiny(h0p, B * F);
-    gemm(B, Up, F, h0p, F, 1, Wh, Up, dh, Up);
-    flushTiny(dh, B * Up);
-  }
-  weightGradients(T, B, Ip, Up, 3, F / Up, X, h0, H, dXP, dHP, Wx, dX, dWxT, db, dWhT, dbh);
-  if (!resetAfter) {
-    // dW_nh^T = Σ_t u_t^T ā_n
-    memory.fill(dWnhT, 0, (<usize>Up * <usize>Up) << 2);
-    gemm(Up, Up, T * B, Us, 1, Up, dXP + 2 * u, G, dWnhT, Up);
+    flushTiny(rowAt(x0, r0, G), R * G);
+    flushTiny(rowAt(h0p, r0, F), R * F);
+    gemm(R, Up, F, rowAt(h0p, r0, F), F, 1, Wh, Up, rowAt(dh, r0, Up), Up);
+    flushTiny(rowAt(dh, r0, Up), R * Up);
   }
 }

@@ -4,12 +4,14 @@
  * memory of a training step, and achieved GFLOP/s against a large matMul on the same backend.
  */
 import * as tf from '@tensorflow/tfjs';
+import * as rt from '../src/index.js';
+import { sequenceModule } from '../src/fast/wasm/module.js';
 import { forwardFlops, trainFlops } from './flops.js';
 import { alternate, median, profile, type Runs, type Task } from './measure.js';
 import { makeData, ours, tfLayers, type Contender, type Kind, type Sizes } from './models.js';
 import type { TorchProcess } from './torch.js';
 
-/** Numbers for each contender, by name (`ours`, `tfLayers`, `oursPlain` and `pytorch` when asked for). */
+/** Numbers for each contender, by name (`ours`, `tfLayers`; `oursPlain`, `oursOneThread` and `pytorch` when asked for). */
 export type ByContender = Record<string, number>;
 
 export interface CompareRow {
@@ -55,6 +57,22 @@ export interface CompareOptions {
   plain: boolean;
   /** Also time PyTorch on one thread (its own times, alternated with ours). */
   torch?: TorchProcess;
+  /** Also time ours with the kernels on one thread (`oursOneThread`), where they run on more. */
+  oneThread: boolean;
+}
+
+/** `c` with our whole-sequence kernels on the calling thread alone while it runs. */
+function onOneThread(c: Contender): Contender {
+  const alone = (run: () => Promise<void>) => async () => {
+    const kernels = sequenceModule();
+    kernels?.setParts(1);
+    try {
+      await run();
+    } finally {
+      kernels?.setParts(rt.backends.kernelThreads());
+    }
+  };
+  return { train: alone(c.train), forward: alone(c.forward), dispose: c.dispose };
 }
 
 /** Benchmarks one cell kind on the current backend. */
@@ -62,6 +80,7 @@ export async function compareCell(kind: Kind, s: Sizes, matMulGflops: number, o:
   const data = makeData(s);
   const contenders: Record<string, Contender> = { ours: ours(kind, s, data), tfLayers: tfLayers(kind, s, data) };
   if (o.plain) contenders.oursPlain = ours(kind, s, data, false);
+  if (o.oneThread) contenders.oursOneThread = onOneThread(ours(kind, s, data));
   // PyTorch's runs: the times it measured, in the order of the rounds (the first is the warm-up).
   const torchMs = { train: [] as { ms: number; cpuMs: number }[], forward: [] as { ms: number; cpuMs: number }[] };
   const torch = o.torch;

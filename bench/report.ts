@@ -12,6 +12,8 @@ export interface BenchResults {
   compare: CompareRow[];
   /** The build of our whole-sequence kernels that ran (`src/fast/wasm/module.ts`), or null where none did. */
   wasmKernels: string | null;
+  /** The threads those kernels ran on (`rt.backends.kernelThreads()`). */
+  kernelThreads: number;
   /** The torch version of the PyTorch columns, or null where none ran. */
   torch: string | null;
   stream: StreamRow[];
@@ -39,6 +41,8 @@ export function markdown(r: BenchResults): string {
   if (c0) {
     const s = c0.sizes;
     const plain = 'oursPlain' in c0.trainMs;
+    const one = r.compare.some((c) => 'oursOneThread' in c.trainMs);
+    const threads = r.kernelThreads > 1 ? ` on ${r.kernelThreads} threads` : '';
     const torch = 'pytorch' in c0.trainMs;
     out.push(
       `Training step (forward, backward, Adam update) and forward pass, batch ${s.batch}, ${s.time} steps, ` +
@@ -50,7 +54,10 @@ export function markdown(r: BenchResults): string {
         `alternated runs in one process. tf.layers: \`tf.layers.simpleRNN/lstm/gru\` (sigmoid gates, ` +
         `glorotUniform) + dense, \`model.trainOnBatch\`; ours: \`rt.network\`, \`tf.variableGrads\` over ` +
         `\`rt.unroll\`, Adam as \`rt.train\` applies it` +
-        (r.wasmKernels ? ` (cpu and wasm: our whole-sequence kernels, WebAssembly ${r.wasmKernels}).` : '.') +
+        (r.wasmKernels
+          ? ` (cpu and wasm: our whole-sequence kernels, WebAssembly ${r.wasmKernels}${threads}` +
+            (one ? '; "1 thread": the same on one thread, tfjs-wasm\'s own ops run on one in Node).' : ').')
+          : '.') +
         (torch
           ? ` PyTorch ${r.torch}: \`nn.RNN/LSTM/GRU\` + \`nn.Linear\`, Adam, \`torch.set_num_threads(1)\`, ` +
             'its runs alternated with ours (times measured in Python).'
@@ -62,11 +69,13 @@ export function markdown(r: BenchResults): string {
           'cell',
           'train ms: tf.layers',
           'ours',
+          ...(one ? ['ours, 1 thread'] : []),
           ...(plain ? ['ours, plain graph'] : []),
           'speedup (CPU time)',
           ...(torch ? ['PyTorch 1 thread, ms (CPU ms): ours / PyTorch'] : []),
           'forward ms: tf.layers',
           'ours',
+          ...(one ? ['ours, 1 thread'] : []),
           'speedup (CPU time)',
           ...(torch ? ['PyTorch 1 thread, ms (CPU ms)'] : []),
           'kernels/step train (tf.layers → ours)',
@@ -80,11 +89,13 @@ export function markdown(r: BenchResults): string {
           c.cell,
           f(c.trainMs.tfLayers),
           f(c.trainMs.ours),
+          ...(one ? [f(c.trainMs.oursOneThread)] : []),
           ...(plain ? [f(c.trainMs.oursPlain)] : []),
           `**${x(c.trainSpeedup)}** (${x(c.trainCpuSpeedup)})`,
           ...(torch ? [`${f(c.trainMs.pytorch)} (${f(c.trainCpuMs.pytorch)}): ${ratio(c.trainMs, c.trainCpuMs)}`] : []),
           f(c.forwardMs.tfLayers, 1),
           f(c.forwardMs.ours, 1),
+          ...(one ? [f(c.forwardMs.oursOneThread, 1)] : []),
           `**${x(c.forwardSpeedup)}** (${x(c.forwardCpuSpeedup)})`,
           ...(torch ? [`${f(c.forwardMs.pytorch, 1)} (${f(c.forwardCpuMs.pytorch, 1)})`] : []),
           `${f(c.trainKernelsPerStep.tfLayers, 1)} → ${f(c.trainKernelsPerStep.ours, 1)}`,

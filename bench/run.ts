@@ -16,7 +16,7 @@
  * sizes beside us, its runs alternated with ours (`bench/torch.ts`; `--no-torch` leaves it out).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -45,6 +45,7 @@ const { values: args } = parseArgs({
     input: { type: 'string', default: '16' },
     units: { type: 'string', default: '128' },
     plain: { type: 'boolean', default: false },
+    threads: { type: 'string' },
     webgl: { type: 'boolean', default: false },
     'no-memory': { type: 'boolean', default: false },
     'no-brain': { type: 'boolean', default: false },
@@ -65,6 +66,8 @@ if (args.help) {
       '  --batch 32 --time 50 --input 16 --units 128   sizes',
       '  --rounds N              alternated timed rounds (default 5 on wasm, 3 on cpu; --quick 3 and 2)',
       '  --plain                 also time our plain per-step graph (unroll fast: false)',
+      '  --threads N             threads of our cpu/wasm kernels (default: the cores, at most 4); with more than 1,\n' +
+        '                          ours on one thread is timed beside',
       '  --webgl                 also compare on WebGL in headless Chromium (SwiftShader; slow, minutes)',
       '  --no-memory             skip the truncated-BPTT memory runs',
       '  --no-brain              skip the brain.js task comparison',
@@ -106,6 +109,10 @@ const cells = list('cells', args.cells, ['elman', 'lstm', 'gru'] as const);
 const roundsFor = (backend: string) =>
   args.rounds ? int('rounds', args.rounds) : backend === 'cpu' ? (args.quick ? 2 : 3) : args.quick ? 3 : 5;
 
+const kernelThreads = await rt.backends.setKernelThreads(
+  args.threads ? int('threads', args.threads) : Math.min(availableParallelism(), 4),
+);
+log(`our cpu/wasm kernels on ${kernelThreads} thread${kernelThreads > 1 ? 's' : ''}`);
 const torchFound = args['no-torch'] ? null : torchVersion();
 const torch = torchFound ? new TorchProcess() : undefined;
 if (torchFound) log(`PyTorch ${torchFound} on one thread beside us`);
@@ -118,7 +125,8 @@ for (const backend of backends) {
   log(`${backend}: 512x512 matMul ${peak.toFixed(2)} GFLOP/s`);
   for (const cell of cells as Kind[]) {
     log(`${backend}: ${cell} ...`);
-    const row = await compareCell(cell, sizes, peak, { rounds: roundsFor(backend), plain: args.plain, torch });
+    const oneThread = kernelThreads > 1;
+    const row = await compareCell(cell, sizes, peak, { rounds: roundsFor(backend), plain: args.plain, torch, oneThread });
     log(
       `${backend}: ${cell} train ${row.trainMs.tfLayers.toFixed(0)} -> ${row.trainMs.ours.toFixed(0)} ms ` +
         `(${row.trainSpeedup.toFixed(2)}x, CPU time ${row.trainCpuSpeedup.toFixed(2)}x), forward ` +
@@ -167,6 +175,7 @@ const results: BenchResults = {
   compare,
   torch: torchFound,
   wasmKernels: sequenceModuleBuild(),
+  kernelThreads,
   stream,
   ...(renderer ? { webglRenderer: renderer } : {}),
   memory,

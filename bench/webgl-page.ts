@@ -31,7 +31,7 @@ const BENCHES: { [B in keyof PageBenches]: (p: PageBenches[B]['params']) => Prom
     const peak = await matMulPeak();
     const rows: CompareRow[] = [];
     for (const cell of p.cells) {
-      rows.push(await compareCell(cell, p.sizes, peak, { rounds: p.rounds, plain: p.plain }));
+      rows.push(await compareCell(cell, p.sizes, peak, { rounds: p.rounds, plain: p.plain, oneThread: false }));
       console.log(`webgl: ${cell} done (${tf.getBackend()})`);
     }
     return rows;

@@ -15,31 +15,9 @@ import { BUILDS, type BuildName, moduleText } from '../scripts/build-wasm.js';
 import { describeOnBackends } from './helpers/backends.js';
 import { spyOnSequenceKernel } from './helpers/kernel-spy.js';
 import { trainingLeak } from './helpers/leaks.js';
+import { outputsAndGradients as run } from './helpers/sequence-run.js';
 import { expectAbsClose, expectRelClose } from './helpers/close.js';
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
-
-/** Outputs, final state and the gradients of a weighted loss for every parameter, x and the initial state. */
-function run(cell: Cell, x: tf.Tensor, initial: State, options: rt.UnrollOptions, seed: number): tf.Tensor[] {
-  const names = cell.stateNames;
-  const loss = (x: tf.Tensor, ...s: tf.Tensor[]) => {
-    const initialState = Object.fromEntries(names.map((n, i) => [n, s[i]])) as unknown as State;
-    const { outputs, state } = rt.unroll(cell, x, { ...options, initialState });
-    let L = tf.sum(tf.mul(outputs, tf.randomNormal(outputs.shape, 0, 1, 'float32', seed)));
-    for (const [i, n] of names.entries()) {
-      L = tf.add(L, tf.sum(tf.mul(state[n]!, tf.randomNormal(state[n]!.shape, 0, 1, 'float32', seed + 1 + i))));
-    }
-    return L as tf.Scalar;
-  };
-  const inputs = [x, ...names.map((n) => initial[n]!)];
-  const { outputs, state } = rt.unroll(cell, x, { ...options, initialState: initial });
-  const { grads } = tf.variableGrads(() => loss(x, ...inputs.slice(1)), Object.values(cell.params));
-  return [
-    outputs,
-    ...names.map((n) => state[n]!),
-    ...tf.grads(loss)(inputs),
-    ...Object.values(cell.params).map((v) => grads[v.name]),
-  ];
-}
 
 const cases: { name: string; make: () => Cell }[] = [
   { name: 'elman tanh', make: () => rt.cells.elman({ inputSize: 3, units: 5, seed: 1 }) },

@@ -4,9 +4,17 @@
  *
  * The kernels work on their own memory: the values of a call are copied in (padded to whole
  * SIMD lanes, see {@link Arena.put}) and the results copied out. Next to a sequence's
- * arithmetic these copies are small.
+ * arithmetic these copies are small. In Node that memory is shared with helper threads
+ * (`./threads.ts`) that take their part of each large product.
  */
-import { SEQUENCE_WASM, SEQUENCE_WASM_RELAXED } from './sequence-wasm.js';
+import { isNode } from '../../lazy-import.js';
+import {
+  SEQUENCE_WASM,
+  SEQUENCE_WASM_RELAXED,
+  SEQUENCE_WASM_THREADS,
+  SEQUENCE_WASM_THREADS_RELAXED,
+} from './sequence-wasm.js';
+import { setThreads } from './threads.js';
 
 type Fn = (...args: number[]) => void;
 
@@ -24,7 +32,16 @@ export interface SequenceExports extends ModuleExports {
   lstmBackward: Fn;
   gruForward: Fn;
   gruBackward: Fn;
+  /** Splits the large jobs over `n` threads (helpers 1 to n - 1 in `serve`); 1 in the other builds. */
+  setParts(n: number): void;
+  /** A helper's loop (threaded build only): serves part `p` of every split job, for good. */
+  serve(p: number): void;
+  /** How many parts of jobs the helpers have run (0 in the other builds). */
+  served(): number;
 }
+
+/** Pages of the threaded build's shared memory at most (`--maximumMemory` of `scripts/build-wasm.ts`). */
+const SHARED_PAGES = 16384;
 
 let compiled: WebAssembly.Module | null | undefined;
 let build: 'relaxed SIMD' | 'SIMD' | null = null;
@@ -65,10 +82,27 @@ export function sequenceModuleBuild(): 'relaxed SIMD' | 'SIMD' | null {
   return build;
 }
 
-/** The instance the whole-sequence kernels share (each call fills its memory anew), or null (see {@link newSequenceInstance}). */
+/**
+ * The instance the whole-sequence kernels share (each call fills its memory anew), or null (see
+ * {@link newSequenceInstance}): in Node, the threaded build on a shared memory, its helper
+ * threads starting in the background ({@link setThreads}).
+ */
 export function sequenceModule(): SequenceExports | null {
-  if (shared === undefined) shared = newSequenceInstance();
+  if (shared === undefined) shared = threadedInstance() ?? newSequenceInstance();
   return shared;
+}
+
+/** The threaded build's instance on a new shared memory, or null where Node's worker threads cannot help. */
+function threadedInstance(): SequenceExports | null {
+  if (!isNode() || typeof SharedArrayBuffer === 'undefined') return null;
+  const threaded = compileBuilds(SEQUENCE_WASM_THREADS, SEQUENCE_WASM_THREADS_RELAXED);
+  if (!threaded.compiled) return null;
+  const module = threaded.compiled;
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: SHARED_PAGES, shared: true });
+  const wasm = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SequenceExports;
+  build = threaded.build;
+  void setThreads({ module, memory, setParts: (n) => wasm.setParts(n) });
+  return wasm;
 }
 
 /** `n` rounded up to whole f32x4 lanes. */

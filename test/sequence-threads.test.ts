@@ -1,0 +1,91 @@
+// The whole-sequence kernels on helper threads (assembly/pool.ts, src/fast/wasm/threads.ts): at sizes
+// where the batch's rows and the products are split, every output, state and gradient is the same to
+// the bit on one thread and on two, the helper did take its part, and both equal the plain graph;
+// `rt.backends.setKernelThreads` refuses what is not a number of threads.
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import * as rt from '../src/index.js';
+import type { Cell, State } from '../src/cells/cell.js';
+import { sequenceModule } from '../src/fast/wasm/module.js';
+import { describeOnBackends } from './helpers/backends.js';
+import { expectRelClose } from './helpers/close.js';
+import { spyOnSequenceKernel } from './helpers/kernel-spy.js';
+import { outputsAndGradients } from './helpers/sequence-run.js';
+
+// Large enough that each loop over time and the products over all rows split (a million
+// multiply-adds and more), with batch sizes that are and are not multiples of 4.
+const cases: { name: string; batch: number; make: () => Cell }[] = [
+  { name: 'elman', batch: 16, make: () => rt.cells.elman({ inputSize: 7, units: 64, seed: 1 }) },
+  { name: 'lstm', batch: 13, make: () => rt.cells.lstm({ inputSize: 9, units: 40, seed: 2 }) },
+  { name: 'gru', batch: 16, make: () => rt.cells.gru({ inputSize: 5, units: 48, seed: 3 }) },
+  {
+    name: 'gru resetAfter: false',
+    batch: 10,
+    make: () => rt.cells.gru({ inputSize: 6, units: 44, resetAfter: false, seed: 4 }),
+  },
+];
+
+describeOnBackends('whole-sequence kernels on threads', ['wasm', 'cpu'], (backend) => {
+  before(async function () {
+    this.timeout(30_000);
+    if ((await rt.backends.setKernelThreads(2)) < 2) this.skip();
+  });
+  after(async () => {
+    await rt.backends.setKernelThreads(2);
+  });
+
+  for (const c of cases) {
+    it(`give the same bits on one thread and two (${c.name}, masked), and equal the plain graph`, () => {
+      const wasm = sequenceModule()!;
+      const cell = c.make();
+      const spy = spyOnSequenceKernel(backend);
+      const [batch, time] = [c.batch, 30];
+      tf.tidy(() => {
+        const x = tf.randomNormal([batch, time, cell.inputSize], 0, 1, 'float32', 5);
+        const initial = Object.fromEntries(
+          cell.stateNames.map((n, k) => [n, tf.randomNormal([batch, cell.units], 0, 0.5, 'float32', 6 + k)]),
+        ) as unknown as State;
+        const mask = tf.tensor2d(
+          Array.from({ length: batch * time }, (_, k) => (k % 7 === 3 || k % 11 === 10 ? 0 : 1)),
+          [batch, time],
+        );
+        const runs = [1, 2].map((parts) => {
+          wasm.setParts(parts);
+          const served = wasm.served();
+          const out = outputsAndGradients(cell, x, initial, { mask }, 7).map((t) => t.dataSync());
+          return { out, helped: wasm.served() - served };
+        });
+        expect(runs[0].helped, 'parts run by a helper on one thread').to.equal(0);
+        expect(runs[1].helped, 'parts run by a helper on two').to.be.greaterThan(0);
+        runs[1].out.forEach((values, k) => expect(values, `result ${k}`).to.deep.equal(runs[0].out[k]));
+        const plain = outputsAndGradients(cell, x, initial, { mask, fast: false }, 7);
+        plain.forEach((t, k) =>
+          expectRelClose(Array.from(runs[1].out[k]), t, k <= cell.stateNames.length ? 1e-5 : 1e-4, `${k}`),
+        );
+      });
+      wasm.setParts(rt.backends.kernelThreads());
+      expect(spy.runs(), 'the kernel ran').to.be.greaterThan(0);
+      spy.restore();
+      cell.dispose();
+    });
+  }
+});
+
+describe('rt.backends.setKernelThreads', () => {
+  it('refuses what is not a whole number of threads from 1 to 4, naming what came', () => {
+    for (const n of [0, 1.5, 5, Number.NaN]) {
+      expect(() => rt.backends.setKernelThreads(n)).to.throw(
+        `rt.backends.setKernelThreads: expected a whole number of threads from 1 to 4, got ${n}`,
+      );
+    }
+  });
+
+  it('ends and starts helpers: one thread, then two again', async function () {
+    this.timeout(30_000);
+    expect(await rt.backends.setKernelThreads(1)).to.equal(1);
+    expect(rt.backends.kernelThreads()).to.equal(1);
+    const two = await rt.backends.setKernelThreads(2);
+    expect(two).to.equal(Math.min(2, (await import('node:os')).availableParallelism()));
+    expect(rt.backends.kernelThreads()).to.equal(two);
+  });
+});
