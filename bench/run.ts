@@ -126,7 +126,12 @@ for (const backend of backends) {
   for (const cell of cells as Kind[]) {
     log(`${backend}: ${cell} ...`);
     const oneThread = kernelThreads > 1;
-    const row = await compareCell(cell, sizes, peak, { rounds: roundsFor(backend), plain: args.plain, torch, oneThread });
+    const row = await compareCell(cell, sizes, peak, {
+      rounds: roundsFor(backend),
+      plain: args.plain,
+      torch,
+      oneThread,
+    });
     log(
       `${backend}: ${cell} train ${row.trainMs.tfLayers.toFixed(0)} -> ${row.trainMs.ours.toFixed(0)} ms ` +
         `(${row.trainSpeedup.toFixed(2)}x, CPU time ${row.trainCpuSpeedup.toFixed(2)}x), forward ` +
