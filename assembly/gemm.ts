@@ -1,12 +1,12 @@
 /**
  * The blocked matrix product the whole-sequence kernels (`./sequence.ts`) and the fused scans
- * (`./scan.ts`) build on, split over threads (`./pool.ts`) where the module has helpers: by
- * columns of `C` where each part gets 32 or more, else by rows. Every entry of `C` is summed by one
- * thread in the same order whatever the split, so a product is the same to the bit on one thread
- * or several.
+ * (`./scan.ts`) build on, split over threads (`./pool.ts`) where the module has helpers: in
+ * blocks of columns of `C`, or of rows where it has few columns. Every entry of `C` is summed by
+ * one thread in the same order whatever the split, so a product is the same to the bit on one
+ * thread or several.
  */
 import { madd } from './simd';
-import { cut, job, MAX_PARTS, partsFor, runParts, scratchEnd } from './pool';
+import { claim, job, MAX_PARTS, partsFor, runParts, scratchEnd } from './pool';
 
 /** Rows of `B` per panel in a long product (see {@link gemm}). */
 const KC = 256;
@@ -45,7 +45,7 @@ export function gemm(
   ldc: i32,
 ): void {
   const P = partsFor(<f64>M * <f64>N * <f64>K, SPLIT_WORK);
-  if (P == 1) {
+  if (P == 1 || (N < 2 * COL_BLOCK && M < 2 * ROW_BLOCK)) {
     part(M, N, K, A, sam, sak, B, ldb, C, ldc, 0, 1);
     return;
   }
@@ -84,10 +84,16 @@ function productPart(p: i32, P: i32): void {
   part(a.M, a.N, a.K, a.A, a.sam, a.sak, a.B, a.ldb, a.C, a.ldc, p, P);
 }
 
+/** Columns of a block of a product split by columns (a multiple of 12 and of 4). */
+const COL_BLOCK = 48;
+/** Rows of a block of a product split by rows. */
+const ROW_BLOCK = 16;
+
 /**
- * Part `p` of `P` of `C[M, N] += A B`: the columns from `cut(N, p)` to `cut(N, p + 1)` when each
- * part gets 32 or more, else those rows. Whether it runs in slices of KC is decided by the
- * whole product, so that each entry's sum is the same.
+ * Thread `p`'s part of `C[M, N] += A B` (`P` threads, or `P = 1`: the whole): blocks of
+ * {@link COL_BLOCK} columns while there are, where the product has two such blocks or more,
+ * else blocks of {@link ROW_BLOCK} rows. Whether it runs in slices of KC is decided by the whole
+ * product, so that each entry's sum is the same whatever the split.
  */
 function part(
   M: i32,
@@ -104,15 +110,18 @@ function part(
   P: i32,
 ): void {
   const panel = K > KC && K * N >= BIG ? scratchEnd(0) + <usize>p * PANEL_BYTES : 0;
-  if (N >= 32 * P) {
-    const n0 = cut(N, p, P);
-    const cols = cut(N, p + 1, P) - n0;
-    sliced(M, cols, K, A, sam, sak, B + ((<usize>n0) << 2), ldb, C + ((<usize>n0) << 2), ldc, panel);
+  if (P == 1) {
+    sliced(M, N, K, A, sam, sak, B, ldb, C, ldc, panel);
+  } else if (N >= 2 * COL_BLOCK) {
+    for (let n0 = claim() * COL_BLOCK; n0 < N; n0 = claim() * COL_BLOCK) {
+      const n = (<usize>n0) << 2;
+      sliced(M, min(COL_BLOCK, N - n0), K, A, sam, sak, B + n, ldb, C + n, ldc, panel);
+    }
   } else {
-    const m0 = cut(M, p, P);
-    const rows = cut(M, p + 1, P) - m0;
-    const a = A + ((<usize>m0 * <usize>sam) << 2);
-    sliced(rows, N, K, a, sam, sak, B, ldb, C + ((<usize>m0 * <usize>ldc) << 2), ldc, panel);
+    for (let m0 = claim() * ROW_BLOCK; m0 < M; m0 = claim() * ROW_BLOCK) {
+      const a = A + ((<usize>m0 * <usize>sam) << 2);
+      sliced(min(ROW_BLOCK, M - m0), N, K, a, sam, sak, B, ldb, C + ((<usize>m0 * <usize>ldc) << 2), ldc, panel);
+    }
   }
 }
 

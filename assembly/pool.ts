@@ -12,7 +12,9 @@
  * A helper spins on its word for a while after a job (the next product of a sequence comes
  * within microseconds), then sleeps in `memory.atomic.wait32` until the caller's notify. A job
  * is a function of `(p, P)` (a function reference, the same in every instance of the module)
- * and what its caller wrote at {@link job}.
+ * and what its caller wrote at {@link job}; its parts take blocks of the work one at a time
+ * ({@link claim}) until none is left, so that a thread that runs slower (here the helper ran
+ * the same product about a quarter slower than the caller) takes fewer.
  */
 
 /** The most threads a job is split over. */
@@ -26,6 +28,7 @@ const PARTS: usize = 68;
 const ROW_RUN: usize = 72;
 const ROWS: usize = 76;
 const SERVED: usize = 80;
+const NEXT: usize = 84;
 const JOB: usize = 128;
 const CONTROL_BYTES: usize = 384;
 /** Spins of a helper on its word before it sleeps (about a millisecond). */
@@ -74,11 +77,6 @@ export function served(): i32 {
   return ASC_FEATURE_THREADS ? atomic.load<i32>(scratch() + SERVED) : 0;
 }
 
-/** Where part `p` of `P` of `n` things starts, in whole groups of 4 (`n` at `p = P`). */
-export function cut(n: i32, p: i32, P: i32): i32 {
-  return p == P ? n : (<i32>((<i64>n * <i64>p) / <i64>P)) & ~3;
-}
-
 /**
  * Runs `run(p, P)` for every part `p < P`, part 0 on this thread; returns when all are done.
  * What `run` reads ({@link job}) is written before.
@@ -89,6 +87,7 @@ export function runParts(P: i32, run: (p: i32, P: i32) => void): void {
     return;
   }
   busy = true;
+  store<i32>(scratch() + NEXT, 0);
   store<usize>(scratch() + RUN, changetype<usize>(run));
   store<i32>(scratch() + PARTS, P);
   const g = (atomic.load<i32>(posted(1)) >> 1) + 1;
@@ -107,12 +106,21 @@ export function runParts(P: i32, run: (p: i32, P: i32) => void): void {
   busy = false;
 }
 
+/** The next block of the running job for this thread to take (blocks count from 0). */
+export function claim(): i32 {
+  if (!ASC_FEATURE_THREADS) return 0;
+  return atomic.add<i32>(scratch() + NEXT, 1);
+}
+
+/** Rows of a block of {@link overRows}. */
+const ROW_BLOCK = 4;
+
 /**
  * Runs `run(r0, r1)` over the rows `[0, B)` of a job of `work` multiply-adds: whole on this
- * thread, or in blocks of whole groups of 4 rows (at least 4 each) over the threads.
+ * thread, or in blocks of 4 rows taken by the threads (two blocks at least).
  */
 export function overRows(B: i32, work: f64, least: f64, run: (r0: i32, r1: i32) => void): void {
-  const P = min(partsFor(work, least), B >> 2);
+  const P = min(partsFor(work, least), B / ROW_BLOCK);
   if (P <= 1) {
     run(0, B);
     return;
@@ -122,11 +130,11 @@ export function overRows(B: i32, work: f64, least: f64, run: (r0: i32, r1: i32) 
   runParts(P, rowsPart);
 }
 
-/** Part `p` of `P` of {@link overRows}'s job. */
+/** A thread's part of {@link overRows}'s job: blocks of rows while there are. */
 function rowsPart(p: i32, P: i32): void {
   const run = changetype<(r0: i32, r1: i32) => void>(load<usize>(scratch() + ROW_RUN));
   const B = load<i32>(scratch() + ROWS);
-  run(cut(B, p, P), cut(B, p + 1, P));
+  for (let r0 = claim() * ROW_BLOCK; r0 < B; r0 = claim() * ROW_BLOCK) run(r0, min(r0 + ROW_BLOCK, B));
 }
 
 /**

@@ -49,18 +49,27 @@ describeOnBackends('whole-sequence kernels on threads', ['wasm', 'cpu'], (backen
           Array.from({ length: batch * time }, (_, k) => (k % 7 === 3 || k % 11 === 10 ? 0 : 1)),
           [batch, time],
         );
-        const runs = [1, 2].map((parts) => {
+        const run = (parts: number) => {
           wasm.setParts(parts);
           const served = wasm.served();
           const out = outputsAndGradients(cell, x, initial, { mask }, 7).map((t) => t.dataSync());
           return { out, helped: wasm.served() - served };
-        });
-        expect(runs[0].helped, 'parts run by a helper on one thread').to.equal(0);
-        expect(runs[1].helped, 'parts run by a helper on two').to.be.greaterThan(0);
-        runs[1].out.forEach((values, k) => expect(values, `result ${k}`).to.deep.equal(runs[0].out[k]));
+        };
+        const one = run(1);
+        expect(one.helped, 'parts run by a helper on one thread').to.equal(0);
+        // A helper that was asleep may wake after the caller has taken every block of a job: run
+        // again (at most 5 times) until it has taken some, each run the same to the bit.
+        let helped = 0;
+        let two = one;
+        for (let k = 0; k < 5 && helped === 0; k++) {
+          two = run(2);
+          two.out.forEach((values, i) => expect(values, `result ${i}`).to.deep.equal(one.out[i]));
+          helped += two.helped;
+        }
+        expect(helped, 'parts run by a helper on two').to.be.greaterThan(0);
         const plain = outputsAndGradients(cell, x, initial, { mask, fast: false }, 7);
         plain.forEach((t, k) =>
-          expectRelClose(Array.from(runs[1].out[k]), t, k <= cell.stateNames.length ? 1e-5 : 1e-4, `${k}`),
+          expectRelClose(Array.from(two.out[k]), t, k <= cell.stateNames.length ? 1e-5 : 1e-4, `${k}`),
         );
       });
       wasm.setParts(rt.backends.kernelThreads());
