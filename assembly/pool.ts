@@ -131,7 +131,7 @@ export function overRows(B: i32, work: f64, least: f64, run: (r0: i32, r1: i32) 
 }
 
 /** A thread's part of {@link overRows}'s job: blocks of rows while there are. */
-function rowsPart(p: i32, P: i32): void {
+function rowsPart(_p: i32, _P: i32): void {
   const run = changetype<(r0: i32, r1: i32) => void>(load<usize>(scratch() + ROW_RUN));
   const B = load<i32>(scratch() + ROWS);
   for (let r0 = claim() * ROW_BLOCK; r0 < B; r0 = claim() * ROW_BLOCK) run(r0, min(r0 + ROW_BLOCK, B));
