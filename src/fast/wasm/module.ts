@@ -122,13 +122,28 @@ export function resetArenaPeak(): void {
 
 /**
  * Arrays in the module's memory for one call: {@link alloc} hands out 16-byte aligned blocks
- * from the module's heap base on, growing the memory as needed.
+ * from the module's heap base on (above the arrays forwards keep for their backward, see
+ * {@link keep}), growing the memory as needed.
  */
 export class Arena {
   private top: number;
+  private readonly start: number;
 
   constructor(private readonly wasm: ModuleExports) {
-    this.top = wasm.heapBase();
+    this.start = this.top = floor(wasm);
+  }
+
+  /**
+   * Keeps this arena's arrays in the module's memory after the call, for a backward to read in
+   * place ({@link KeptArrays.place}): the arrays `at` of it, by name. Later arenas start above it
+   * until it is released: after its backward, or once nothing refers to what this returns.
+   */
+  keep(at: Record<string, { at: number; size: number }>): KeptArrays {
+    const block = new Kept(this.wasm, this.start, this.top, at);
+    stackOf(this.wasm).push(block);
+    const handle = new KeptArrays(block);
+    unreferenced.register(handle, block);
+    return handle;
   }
 
   /** A block of `n` floats (zeros not guaranteed); its byte offset. */
@@ -178,6 +193,106 @@ export class Arena {
     const out = new Float32Array(rows * blocks * width);
     copyRows(this.view(at, rows * blocks * widthTo), widthTo, out, width, rows * blocks, width);
     return out;
+  }
+}
+
+/**
+ * The most bytes (`keepMax`) that kept arrays ({@link Arena.keep}) may hold below the arenas: past it, the
+ * live ones are copied out to JavaScript arrays and the module's memory is used from its heap
+ * base again. A backward normally follows its forward (the last kept is the first released), so
+ * this is reached only by forwards whose backward never runs and is not yet collected.
+ */
+let keepMax = 2 ** 28;
+
+/** Sets the bytes kept arrays may hold (tests set 0 to have every backward read copies), and returns the previous. */
+export function setKeepMax(bytes: number): number {
+  const previous = keepMax;
+  keepMax = bytes;
+  return previous;
+}
+
+/** The kept blocks of each module instance, in the order of their addresses. */
+const stacks = new WeakMap<ModuleExports, Kept[]>();
+
+function stackOf(wasm: ModuleExports): Kept[] {
+  let stack = stacks.get(wasm);
+  if (!stack) stacks.set(wasm, (stack = []));
+  return stack;
+}
+
+/** Where a new arena of `wasm` starts: past the live kept blocks (all copied out when they hold too much). */
+function floor(wasm: ModuleExports): number {
+  const stack = stackOf(wasm);
+  const base = wasm.heapBase();
+  if (stack.length > 0 && stack[stack.length - 1].end - base > keepMax) {
+    for (const block of stack) block.copyOut();
+    stack.length = 0;
+  }
+  return stack.length > 0 ? stack[stack.length - 1].end : base;
+}
+
+/** Releases the kept blocks whose handles were collected before their backward ran. */
+const unreferenced = new FinalizationRegistry<Kept>((block) => block.release());
+
+/** One forward's arena, kept for its backward (see {@link Arena.keep}). */
+class Kept {
+  state: 'live' | 'copied' | 'released' = 'live';
+  copies: Record<string, Float32Array> = {};
+
+  constructor(
+    readonly wasm: ModuleExports,
+    readonly start: number,
+    readonly end: number,
+    readonly arrays: Record<string, { at: number; size: number }>,
+  ) {}
+
+  /** Copies the arrays out of the module's memory, which is then free. */
+  copyOut(): void {
+    if (this.state !== 'live') return;
+    const buffer = this.wasm.memory.buffer;
+    for (const [name, { at, size }] of Object.entries(this.arrays)) {
+      this.copies[name] = new Float32Array(buffer, at, size).slice();
+    }
+    this.state = 'copied';
+  }
+
+  /** Frees the block, and every block above it already freed. */
+  release(): void {
+    this.state = 'released';
+    this.copies = {};
+    const stack = stackOf(this.wasm);
+    while (stack.length > 0 && stack[stack.length - 1].state !== 'live') stack.pop();
+  }
+}
+
+/** What a forward kept for its backward (see {@link Arena.keep}). */
+export class KeptArrays {
+  constructor(private readonly block: Kept) {}
+
+  /**
+   * The kept arrays' byte offsets for a backward in `arena`: where they are, or copies put into
+   * `arena` where they were copied out. Throws once {@link release}d.
+   */
+  place(arena: Arena): Record<string, number> {
+    const { block } = this;
+    if (block.state === 'released') {
+      throw new Error(
+        'tfjs-recurrent: a whole-sequence backward ran a second time for one forward; its arrays are gone',
+      );
+    }
+    return Object.fromEntries(
+      Object.entries(block.arrays).map(([name, { at, size }]) => {
+        if (block.state === 'live') return [name, at];
+        const to = arena.alloc(size);
+        arena.view(to, size).set(block.copies[name]);
+        return [name, to];
+      }),
+    );
+  }
+
+  /** Frees the arrays (after the backward). */
+  release(): void {
+    this.block.release();
   }
 }
 

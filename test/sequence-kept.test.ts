@@ -1,0 +1,71 @@
+// The arrays a whole-sequence forward keeps for its backward in the module's memory (Arena.keep in
+// src/fast/wasm/module.ts): with sequences whose backward runs in another order than their forward
+// (two cells side by side, two stacked), copied out when they hold too much, and released after
+// each training step so that the module's memory is used from its heap base again.
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import * as rt from '../src/index.js';
+import type { State } from '../src/cells/cell.js';
+import { Arena, sequenceModule, setKeepMax } from '../src/fast/wasm/module.js';
+import { describeOnBackends } from './helpers/backends.js';
+import { expectRelClose } from './helpers/close.js';
+import { spyOnSequenceKernel } from './helpers/kernel-spy.js';
+
+/** Where a new arena of the kernels' module starts (its heap base when nothing is kept). */
+const arenaStart = () => new Arena(sequenceModule()!).alloc(1);
+const heapStart = () => Math.ceil(sequenceModule()!.heapBase() / 16) * 16;
+
+describeOnBackends('arrays kept for the backward', ['wasm', 'cpu'], (backend) => {
+  const lstm = rt.cells.lstm({ inputSize: 3, units: 6, seed: 1 });
+  const gru = rt.cells.gru({ inputSize: 6, units: 5, seed: 2 });
+  const x = tf.randomNormal([4, 9, 3], 0, 1, 'float32', 3);
+  after(() => [lstm, gru, x].forEach((t) => t.dispose()));
+
+  /** Gradients of every parameter and x, over two cells side by side and stacked, by path. */
+  const gradients = (fast: boolean) =>
+    tf.tidy(() => {
+      const params = [...Object.values(lstm.params), ...Object.values(gru.params)];
+      const loss = (x: tf.Tensor) => {
+        const first = rt.unroll(lstm, x, { fast }).outputs;
+        const beside = rt.unroll(gru, tf.concat([x, x], 2), { fast }).outputs;
+        const stacked = rt.unroll(gru, first, { fast, initialState: { h: tf.ones([4, 5]) } as State }).outputs;
+        return tf.add(tf.sum(tf.square(beside)), tf.sum(tf.mul(stacked, tf.sin(first.slice([0, 0, 0], [4, 9, 5])))));
+      };
+      const dx = tf.grad((x: tf.Tensor) => loss(x) as tf.Scalar)(x);
+      const { grads } = tf.variableGrads(() => loss(x) as tf.Scalar, params);
+      return [dx, ...params.map((p) => grads[p.name])].map((t) => Array.from(t.dataSync()));
+    });
+
+  it('give the plain graph’s gradients when backwards run in another order than forwards, and free the memory', () => {
+    const spy = spyOnSequenceKernel(backend);
+    const ours = gradients(true);
+    const plain = gradients(false);
+    ours.forEach((g, k) => expectRelClose(g, plain[k], 1e-4, `${k}`));
+    expect(spy.runs(), 'the kernel ran').to.be.greaterThan(0);
+    spy.restore();
+    expect(arenaStart(), 'where the next arena starts').to.equal(heapStart());
+  });
+
+  it('are copied out when they hold too much, and the backward reads the copies: the same bits', () => {
+    const inPlace = gradients(true);
+    const previous = setKeepMax(0);
+    try {
+      gradients(true).forEach((g, k) => expect(g, `${k}`).to.deep.equal(inPlace[k]));
+    } finally {
+      setKeepMax(previous);
+    }
+    expect(arenaStart(), 'where the next arena starts').to.equal(heapStart());
+  });
+
+  it('leave the module’s memory free after every training step of rt.train', async () => {
+    const net = rt.network({ cell: 'lstm', inputSize: 3, units: 6, outputSize: 2, seed: 4 });
+    const y = tf.randomNormal([4, 9, 2], 0, 1, 'float32', 5);
+    const starts: number[] = [];
+    const batchEnd = () => void starts.push(arenaStart());
+    await rt.train(net, { x, y }, { epochs: 2, batchSize: 2, loss: 'mse', callbacks: [{ onBatchEnd: batchEnd }] });
+    expect(starts).to.have.length(4);
+    expect(new Set(starts)).to.deep.equal(new Set([heapStart()]));
+    y.dispose();
+    net.dispose();
+  });
+});
