@@ -17,11 +17,13 @@
  * A batch's rows are independent over time, so each kernel's loop over time runs in blocks of rows
  * on the threads of `./pool.ts` (the threaded build, with helpers), and the products over every
  * row (the input's part of the gates, the weight gradients) split their columns (`./gemm.ts`).
+ * The module also holds tfjs's Adam update (`./adam.ts`), which training runs after them.
  */
 import { gemm, SPLIT_WORK } from './gemm';
 import { job, overRows } from './pool';
 import { actv, dactv, flushTiny } from './simd';
 
+export { adam } from './adam';
 export { heapBase } from './gemm';
 export { serve, served, setParts } from './pool';
 

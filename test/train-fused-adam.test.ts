@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
-import { applyGradients } from '../src/train/fused-adam.js';
+import { adamInJs, adamNumbers, applyGradients } from '../src/train/fused-adam.js';
+import { adamInWasm } from '../src/fast/wasm/adam.js';
 import { lossAndProbe } from '../src/train/probe.js';
 import { prng } from '../src/init.js';
 import { describeOnBackends } from './helpers/backends.js';
@@ -37,6 +38,31 @@ function maxDiff(a: Float32Array[], b: Float32Array[]): number {
   a.forEach((x, i) => x.forEach((v, j) => (d = Math.max(d, Math.abs(v - b[i][j])))));
   return d;
 }
+
+describe('train: Adam in our WebAssembly module (assembly/adam.ts)', () => {
+  it('equals the JavaScript update to the bit: SIMD lanes and the rest, in place or not, wide ranges', () => {
+    const rand = prng(7);
+    for (const n of [1, 3, 8, 4099]) {
+      const wide = () => Float32Array.from({ length: n }, () => (2 * rand() - 1) * 10 ** (8 * rand() - 6));
+      const [x, m, g] = [wide(), wide(), wide()];
+      const v = wide().map(Math.abs);
+      for (const [acc1, acc2] of [
+        [0.9, 0.999],
+        [0.9 ** 40, 0.999 ** 40],
+      ]) {
+        const k = adamNumbers({ learningRate: 0.07, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, acc1, acc2);
+        const js = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+        adamInJs(k, [x, m, v, g], js);
+        const out = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+        expect(adamInWasm(k, [x, m, v, g], out), 'the module ran').to.equal(true);
+        out.forEach((o, i) => expect(Array.from(o), `n ${n}, output ${i}`).to.deep.equal(Array.from(js[i])));
+        const inPlace = [x.slice(), m.slice(), v.slice()];
+        adamInWasm(k, [...inPlace, g], inPlace);
+        inPlace.forEach((o, i) => expect(Array.from(o), `n ${n}, in place ${i}`).to.deep.equal(Array.from(js[i])));
+      }
+    }
+  });
+});
 
 describeOnBackends('train: Adam in one kernel', ['cpu', 'wasm'], () => {
   const read = (vs: tf.Variable[]) => vs.map((v) => v.dataSync().slice() as Float32Array);

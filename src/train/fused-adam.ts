@@ -20,6 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { hostMemory, ownKernel } from '../fast/kernels.js';
+import { adamInWasm, type AdamNumbers } from '../fast/wasm/adam.js';
 import { adamInOps, type AdamConstants, type AdamState } from './adam-ops.js';
 
 export type { AdamState } from './adam-ops.js';
@@ -35,20 +36,48 @@ export interface AdamAttrs {
 const f = Math.fround;
 
 /**
- * One update of one variable, `x1, m1, v1` from `x, m, v` and its gradient `g`, with
- * `acc1 = accBeta1`, `acc2 = accBeta2` before the update. Every intermediate is rounded to float32
- * where tfjs's op-by-op update stores one.
+ * One update of one variable, `x1, m1, v1` from `x, m, v` and its gradient `g` (the outputs may be
+ * the inputs), with `acc1 = accBeta1`, `acc2 = accBeta2` before the update: in our WebAssembly
+ * module where it runs ({@link adamInWasm}, SIMD), else by {@link adamInJs}; the same numbers.
  */
 export function adamUpdate(
+  attrs: AdamAttrs,
+  acc1: number,
+  acc2: number,
+  given: Float32Array[],
+  out: Float32Array[],
+): void {
+  const k = adamNumbers(attrs, acc1, acc2);
+  if (!adamInWasm(k, given, out)) adamInJs(k, given, out);
+}
+
+/** The numbers of an update, rounded to float32 as tfjs's kernels hold them. */
+export function adamNumbers(
   { learningRate, beta1, beta2, epsilon }: AdamAttrs,
   acc1: number,
   acc2: number,
-  [x, m, v, g]: Float32Array[],
-  [x1, m1, v1]: Float32Array[],
+): AdamNumbers {
+  return {
+    b1: f(beta1),
+    b2: f(beta2),
+    c1: f(1 - beta1),
+    c2: f(1 - beta2),
+    d1: f(1 - acc1),
+    d2: f(1 - acc2),
+    eps: f(epsilon),
+    step: f(-learningRate),
+  };
+}
+
+/**
+ * {@link adamUpdate} in JavaScript, the equations above one value at a time: every intermediate
+ * rounded to float32 where tfjs's op-by-op update stores one.
+ */
+export function adamInJs(
+  { b1, b2, c1, c2, d1, d2, eps, step }: AdamNumbers,
+  [x, m, v, g]: readonly Float32Array[],
+  [x1, m1, v1]: readonly Float32Array[],
 ): void {
-  const [b1, b2, c1, c2] = [f(beta1), f(beta2), f(1 - beta1), f(1 - beta2)];
-  const [eps, step] = [f(epsilon), f(-learningRate)];
-  const [d1, d2] = [f(1 - acc1), f(1 - acc2)];
   for (let j = 0; j < x.length; j++) {
     const gj = g[j];
     const mj = f(f(m[j] * b1) + f(gj * c1));

@@ -32,6 +32,8 @@ export interface SequenceExports extends ModuleExports {
   lstmBackward: Fn;
   gruForward: Fn;
   gruBackward: Fn;
+  /** tfjs's Adam update of `n` values in place (`assembly/adam.ts`). */
+  adam: Fn;
   /** Splits the large jobs over `n` threads (helpers 1 to n - 1 in `serve`); 1 in the other builds. */
   setParts(n: number): void;
   /** A helper's loop (threaded build only): serves part `p` of every split job, for good. */
