@@ -49,6 +49,8 @@ export interface CompareRow {
   trainFlopBoundMs: number;
   /** Our training step over the FLOP bound. */
   oursOverFlopBound: number;
+  /** Parts of jobs our kernels' helper threads ran during this row (0 where they had none to run). */
+  helperParts: number;
 }
 
 export interface CompareOptions {
@@ -78,6 +80,8 @@ function onOneThread(c: Contender): Contender {
 /** Benchmarks one cell kind on the current backend. */
 export async function compareCell(kind: Kind, s: Sizes, matMulGflops: number, o: CompareOptions): Promise<CompareRow> {
   const data = makeData(s);
+  const served = () => sequenceModule()?.served() ?? 0;
+  const servedBefore = served();
   const contenders: Record<string, Contender> = { ours: ours(kind, s, data), tfLayers: tfLayers(kind, s, data) };
   if (o.plain) contenders.oursPlain = ours(kind, s, data, false);
   if (o.oneThread) contenders.oursOneThread = onOneThread(ours(kind, s, data));
@@ -139,6 +143,7 @@ export async function compareCell(kind: Kind, s: Sizes, matMulGflops: number, o:
       matMulGflops,
       trainFlopBoundMs,
       oursOverFlopBound: trainMs.ours / trainFlopBoundMs,
+      helperParts: served() - servedBefore,
     };
   } finally {
     for (const c of Object.values(contenders)) c.dispose();

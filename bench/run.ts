@@ -136,7 +136,8 @@ for (const backend of backends) {
       `${backend}: ${cell} train ${row.trainMs.tfLayers.toFixed(0)} -> ${row.trainMs.ours.toFixed(0)} ms ` +
         `(${row.trainSpeedup.toFixed(2)}x, CPU time ${row.trainCpuSpeedup.toFixed(2)}x), forward ` +
         `${row.forwardSpeedup.toFixed(2)}x (CPU ${row.forwardCpuSpeedup.toFixed(2)}x), kernels/step ` +
-        `${row.trainKernelsPerStep.tfLayers.toFixed(1)} -> ${row.trainKernelsPerStep.ours.toFixed(1)}`,
+        `${row.trainKernelsPerStep.tfLayers.toFixed(1)} -> ${row.trainKernelsPerStep.ours.toFixed(1)}, ` +
+        `parts run by helper threads ${row.helperParts}`,
     );
     compare.push(row);
     if (!args['no-stream']) {

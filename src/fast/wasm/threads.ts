@@ -82,9 +82,15 @@ async function restart(): Promise<number> {
   const helpers = Array.from({ length: n - 1 }, (_, i) => {
     const worker = new Worker(HELPER, { eval: true, workerData: { module, memory, p: i + 1 } });
     worker.unref();
+    // A helper that ends on its own (not by `stop`): the kernels go back to one thread.
+    worker.once('exit', () => {
+      if (!running.includes(worker)) return;
+      target?.setParts(1);
+      void stop();
+    });
     return new Promise<Helper>((resolve, reject) => {
       worker.once('message', () => resolve(worker));
-      worker.once('error', reject);
+      worker.on('error', reject);
     });
   });
   const started = await Promise.allSettled(helpers);
