@@ -1,7 +1,8 @@
 /**
  * The helper threads of the whole-sequence kernels' threaded build (`assembly/pool.ts`): in Node,
  * worker threads that instantiate the same module on the same shared memory and wait in its
- * `serve` loop for their part of each large matrix product. Until they are running, and where
+ * `serve` loop for their part of each large job (blocks of a batch's rows through every step,
+ * blocks of a product's columns). Until they are running, and where
  * they cannot run (a browser, one core, no `SharedArrayBuffer`), the kernels run on the calling
  * thread alone; the results are the same to the bit either way.
  */
@@ -11,7 +12,7 @@ type WorkerThreads = typeof import('node:worker_threads');
 type Os = typeof import('node:os');
 type Helper = InstanceType<WorkerThreads['Worker']>;
 
-/** The most threads a product is split over (`MAX_PARTS` in `assembly/pool.ts`). */
+/** The most threads a job is split over (`MAX_PARTS` in `assembly/pool.ts`). */
 export const MAX_THREADS = 4;
 
 /** What a threaded instance offers the helpers: its module, memory, and how to set the split. */
