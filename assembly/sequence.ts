@@ -36,10 +36,15 @@ function fillRows(C: usize, bias: usize, M: i32, N: i32): void {
   }
 }
 
-/** `Q[T*B, G] = X W_x^T + b`: the input's part of every step's gates, for the whole sequence at once. */
-function inputProjection(Q: usize, X: usize, WxT: usize, b: usize, n: i32, Ip: i32, G: i32): void {
-  fillRows(Q, b, n, G);
-  gemm(n, G, Ip, X, Ip, 1, WxT, G, Q, G);
+/**
+ * Rows `r0 .. r1 - 1` of step t of `Q` (`[T*B, G]`) set to `X W_x^T + b`: the input's part of
+ * the step's gates, where the step's thread computes the rest (the sums as one product over the
+ * whole sequence would make them).
+ */
+function inputPart(a: Steps, G: i32, t: i32, r0: i32, r1: i32, Q: usize): void {
+  const rows = rowAt(Q, t * a.B + r0, G);
+  fillRows(rows, a.b, r1 - r0, G);
+  gemm(r1 - r0, G, a.Ip, rowAt(a.X, t * a.B + r0, a.Ip), a.Ip, 1, a.WxT, G, rows, G);
 }
 
 /**
@@ -153,11 +158,15 @@ function weightGradients(
 class Steps {
   T: i32;
   B: i32;
+  Ip: i32;
   Up: i32;
   act: i32;
   rec: i32;
   resetAfter: i32;
   K: usize;
+  X: usize;
+  WxT: usize;
+  b: usize;
   Wh: usize;
   Wnh: usize;
   bh: usize;
@@ -190,6 +199,14 @@ function steps(T: i32, B: i32, Up: i32, act: i32, rec: i32, K: usize): Steps {
   return a;
 }
 
+/** A forward's input and its weights in its {@link Steps}. */
+function input(a: Steps, Ip: i32, X: usize, WxT: usize, b: usize): void {
+  a.Ip = Ip;
+  a.X = X;
+  a.WxT = WxT;
+  a.b = b;
+}
+
 /** The loop over time of a kernel with `F` recurrent gates, over its rows: split over threads when long. */
 function loop(a: Steps, F: i32, rows: (r0: i32, r1: i32) => void): void {
   overRows(a.B, <f64>a.T * <f64>a.B * <f64>a.Up * <f64>(F * a.Up), SPLIT_WORK, rows);
@@ -217,8 +234,8 @@ export function elmanForward(
   K: usize,
   H: usize,
 ): void {
-  inputProjection(H, X, WxT, b, T * B, Ip, Up);
   const a = steps(T, B, Up, act, 0, K);
+  input(a, Ip, X, WxT, b);
   a.Wh = WhT;
   a.h0 = h0;
   a.H = H;
@@ -240,6 +257,7 @@ function elmanForwardRows(r0: i32, r1: i32): void {
   for (let t = 0; t < T; t++) {
     const step = rowAt(H, t * B, Up);
     const q = rowAt(step, r0, Up);
+    inputPart(a, Up, t, r0, r1, H);
     gemm(r1 - r0, Up, Up, rowAt(prevH(H, h0, t, B, Up), r0, Up), Up, 1, WhT, Up, q, Up);
     for (let i: usize = 0; i < <usize>(r1 - r0) * u; i += 16)
       v128.store(q + i, inline.always(actv(act, v128.load(q + i))));
@@ -344,8 +362,8 @@ export function lstmForward(
   TC: usize,
   H: usize,
 ): void {
-  inputProjection(Q, X, WxT, b, T * B, Ip, 4 * Up);
   const a = steps(T, B, Up, act, rec, K);
+  input(a, Ip, X, WxT, b);
   a.Wh = WhT;
   a.h0 = h0;
   a.c0 = c0;
@@ -376,6 +394,7 @@ function lstmForwardRows(r0: i32, r1: i32): void {
   const u = (<usize>Up) << 2;
   for (let t = 0; t < T; t++) {
     const q0 = rowAt(Q, t * B, G);
+    inputPart(a, G, t, r0, r1, Q);
     gemm(r1 - r0, G, Up, rowAt(prevH(H, h0, t, B, Up), r0, Up), Up, 1, WhT, G, rowAt(q0, r0, G), G);
     const cPrev = t == 0 ? c0 : rowAt(Cs, (t - 1) * B, Up);
     for (let r = r0; r < r1; r++) {
@@ -542,8 +561,8 @@ export function gruForward(
   H: usize,
   HP: usize,
 ): void {
-  inputProjection(Q, X, WxT, b, T * B, Ip, 3 * Up);
   const a = steps(T, B, Up, act, rec, K);
+  input(a, Ip, X, WxT, b);
   a.resetAfter = resetAfter;
   a.Wh = WhT;
   a.bh = bh;
@@ -580,6 +599,7 @@ function gruForwardRows(r0: i32, r1: i32): void {
   for (let t = 0; t < T; t++) {
     const q0 = rowAt(Q, t * B, G);
     const hPrev = prevH(H, h0, t, B, Up);
+    inputPart(a, G, t, r0, r1, Q);
     if (resetAfter) {
       fillRows(rowAt(HP, r0, G), bh, R, G);
       gemm(R, G, Up, rowAt(hPrev, r0, Up), Up, 1, WhT, G, rowAt(HP, r0, G), G);
