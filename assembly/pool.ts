@@ -144,7 +144,9 @@ function rowsPart(_p: i32, _P: i32): void {
 export function serve(p: i32): void {
   if (!ASC_FEATURE_THREADS) return;
   const word = posted(p);
-  let last = atomic.load<i32>(word) | 1;
+  // Wait for a change of the word as it is now: no job is open while a helper starts, and the
+  // word's first value (0) is even but no job.
+  let last = atomic.load<i32>(word);
   while (true) {
     let s = atomic.load<i32>(word);
     for (let spins = 0; s == last; s = atomic.load<i32>(word)) {

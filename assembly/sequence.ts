@@ -15,8 +15,9 @@
  * `[32, 50, 16]` took 13.9 ms, inlined 13.1.
  *
  * A batch's rows are independent over time, so each kernel's loop over time runs in blocks of rows
- * on the threads of `./pool.ts` (the threaded build, with helpers), and the products over every
- * row (the input's part of the gates, the weight gradients) split their columns (`./gemm.ts`).
+ * on the threads of `./pool.ts` (the threaded build, with helpers), the input's part of a step's
+ * gates included, and the products over every row (the weight gradients) split their columns
+ * (`./gemm.ts`).
  * The module also holds tfjs's Adam update (`./adam.ts`), which training runs after them.
  */
 import { gemm, SPLIT_WORK } from './gemm';

@@ -2,6 +2,8 @@
 // where the batch's rows and the products are split, every output, state and gradient is the same to
 // the bit on one thread and on two, the helper did take its part, and both equal the plain graph;
 // `rt.backends.setKernelThreads` refuses what is not a number of threads.
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import * as rt from '../src/index.js';
@@ -80,6 +82,32 @@ describeOnBackends('whole-sequence kernels on threads', ['wasm', 'cpu'], (backen
   }
 });
 
+describe('kernel helper threads in a fresh process', () => {
+  it('serve from the first kernel call on, with no setKernelThreads (a helper once took the word’s first value for a job)', function () {
+    this.timeout(60_000);
+    if (availableParallelism() < 2) this.skip();
+    const script = [
+      "import * as rt from './src/index.ts';",
+      "import { sequenceModule } from './src/fast/wasm/module.ts';",
+      "import * as tf from '@tensorflow/tfjs';",
+      "await rt.backends.use('cpu');",
+      'const cell = rt.cells.lstm({ inputSize: 8, units: 64, seed: 1 });',
+      'const x = tf.randomNormal([32, 40, 8]);',
+      'rt.unroll(cell, x);',
+      'await new Promise((r) => setTimeout(r, 500));',
+      'const before = sequenceModule().served();',
+      'for (let i = 0; i < 5; i++) rt.unroll(cell, x);',
+      'console.log(JSON.stringify({ threads: rt.backends.kernelThreads(), helped: sequenceModule().served() - before }));',
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    const { threads, helped } = JSON.parse(out.trim().split('\n').pop()!);
+    expect(threads, 'threads in use').to.equal(2);
+    expect(helped, 'parts the helper ran').to.be.greaterThan(0);
+  });
+});
+
 describe('rt.backends.setKernelThreads', () => {
   it('refuses what is not a whole number of threads from 1 to 4, naming what came', () => {
     for (const n of [0, 1.5, 5, Number.NaN]) {
@@ -94,7 +122,7 @@ describe('rt.backends.setKernelThreads', () => {
     expect(await rt.backends.setKernelThreads(1)).to.equal(1);
     expect(rt.backends.kernelThreads()).to.equal(1);
     const two = await rt.backends.setKernelThreads(2);
-    expect(two).to.equal(Math.min(2, (await import('node:os')).availableParallelism()));
+    expect(two).to.equal(Math.min(2, availableParallelism()));
     expect(rt.backends.kernelThreads()).to.equal(two);
   });
 });

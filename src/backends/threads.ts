@@ -2,7 +2,7 @@
  * The threads of the cpu and wasm backends' whole-sequence kernels (Elman, LSTM, GRU), in Node:
  * the calling thread and helper worker threads on the kernels' shared memory. Each thread runs
  * every step of a block of the batch's rows (rows are independent over time), and the products
- * over all rows (the input's part of the gates, the weight gradients) are split by columns; each
+ * over all rows (the weight gradients) are split by columns; each
  * number is computed by one thread in the same order, so results are the same to the bit on any
  * number of threads. By default as many as the cores, at most 4; in a browser, one.
  */

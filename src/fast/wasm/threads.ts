@@ -81,17 +81,24 @@ async function restart(): Promise<number> {
   await stop();
   const { module, memory } = target;
   const helpers = Array.from({ length: n - 1 }, (_, i) => {
-    const worker = new Worker(HELPER, { eval: true, workerData: { module, memory, p: i + 1 } });
+    // No flags of this process (`--input-type=module` would make the helper's CommonJS a module).
+    const worker = new Worker(HELPER, { eval: true, execArgv: [], workerData: { module, memory, p: i + 1 } });
     worker.unref();
-    // A helper that ends on its own (not by `stop`): the kernels go back to one thread.
-    worker.once('exit', () => {
+    // A helper that ends on its own (not by `stop`): the kernels go back to one thread, and say so.
+    let failure: unknown = null;
+    worker.once('exit', (code) => {
       if (!running.includes(worker)) return;
       target?.setParts(1);
       void stop();
+      const why = failure instanceof Error ? failure.message : `exit code ${code}`;
+      console.warn(`tfjs-recurrent: a kernel helper thread ended (${why}); the kernels run on one thread`);
     });
     return new Promise<Helper>((resolve, reject) => {
       worker.once('message', () => resolve(worker));
-      worker.on('error', reject);
+      worker.on('error', (error) => {
+        failure = error;
+        reject(error);
+      });
     });
   });
   const started = await Promise.allSettled(helpers);
