@@ -16,7 +16,7 @@
  * sizes beside us, its runs alternated with ours (`bench/torch.ts`; `--no-torch` leaves it out).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -109,9 +109,7 @@ const cells = list('cells', args.cells, ['elman', 'lstm', 'gru'] as const);
 const roundsFor = (backend: string) =>
   args.rounds ? int('rounds', args.rounds) : backend === 'cpu' ? (args.quick ? 2 : 3) : args.quick ? 3 : 5;
 
-const kernelThreads = await rt.backends.setKernelThreads(
-  args.threads ? int('threads', args.threads) : Math.min(availableParallelism(), 4),
-);
+const kernelThreads = await rt.backends.setKernelThreads(args.threads ? int('threads', args.threads) : undefined);
 log(`our cpu/wasm kernels on ${kernelThreads} thread${kernelThreads > 1 ? 's' : ''}`);
 const torchFound = args['no-torch'] ? null : torchVersion();
 const torch = torchFound ? new TorchProcess() : undefined;

@@ -117,12 +117,15 @@ describe('rt.backends.setKernelThreads', () => {
     }
   });
 
-  it('ends and starts helpers: one thread, then two again', async function () {
+  it('ends and starts helpers: one thread, then two again, then the default', async function () {
     this.timeout(30_000);
     expect(await rt.backends.setKernelThreads(1)).to.equal(1);
     expect(rt.backends.kernelThreads()).to.equal(1);
     const two = await rt.backends.setKernelThreads(2);
     expect(two).to.equal(Math.min(2, availableParallelism()));
     expect(rt.backends.kernelThreads()).to.equal(two);
+    expect(await rt.backends.setKernelThreads(), 'the default: the cores, at most 4').to.equal(
+      Math.min(availableParallelism(), 4),
+    );
   });
 });

@@ -10,17 +10,18 @@ import { sequenceModule } from '../fast/wasm/module.js';
 import { kernelThreads as inUse, MAX_THREADS, setThreads } from '../fast/wasm/threads.js';
 
 /**
- * Uses `n` threads (1 to 4; fewer where there are fewer cores or no worker threads) for the
- * kernels from now on; resolves with the number in use once the helpers run.
+ * Uses `n` threads (1 to 4; fewer where there are fewer cores or no worker threads; without `n`,
+ * the default: the cores, at most 4) for the kernels from now on; resolves with the number in
+ * use once the helpers run.
  */
-export function setKernelThreads(n: number): Promise<number> {
-  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+export function setKernelThreads(n?: number): Promise<number> {
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > MAX_THREADS)) {
     throw new Error(
       `rt.backends.setKernelThreads: expected a whole number of threads from 1 to ${MAX_THREADS}, got ${n}`,
     );
   }
   sequenceModule();
-  return setThreads(null, n);
+  return setThreads(null, n ?? null);
 }
 
 /** The threads the kernels use now (1 until the helpers run, and in a browser). */

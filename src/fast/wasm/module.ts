@@ -129,10 +129,9 @@ export function resetArenaPeak(): void {
  */
 export class Arena {
   private top: number;
-  private readonly start: number;
 
   constructor(private readonly wasm: ModuleExports) {
-    this.start = this.top = floor(wasm);
+    this.top = floor(wasm);
   }
 
   /**
@@ -141,7 +140,7 @@ export class Arena {
    * until it is released: after its backward, or once nothing refers to what this returns.
    */
   keep(at: Record<string, { at: number; size: number }>): KeptArrays {
-    const block = new Kept(this.wasm, this.start, this.top, at);
+    const block = new Kept(this.wasm, this.top, at);
     stackOf(this.wasm).push(block);
     const handle = new KeptArrays(block);
     unreferenced.register(handle, block);
@@ -243,7 +242,6 @@ class Kept {
 
   constructor(
     readonly wasm: ModuleExports,
-    readonly start: number,
     readonly end: number,
     readonly arrays: Record<string, { at: number; size: number }>,
   ) {}

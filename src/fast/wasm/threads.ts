@@ -43,10 +43,11 @@ export function kernelThreads(): number {
 }
 
 /**
- * Sets the threads of `instance` to `n` (default: the cores, at most {@link MAX_THREADS}),
- * starting or ending helpers; resolves with the number in use once they run.
+ * Sets the threads of `instance` to `n` (null: the default, the cores, at most {@link MAX_THREADS};
+ * left out: as asked before), starting or ending helpers; resolves with the number in use once
+ * they run.
  */
-export function setThreads(instance: Threaded | null, n?: number): Promise<number> {
+export function setThreads(instance: Threaded | null, n?: number | null): Promise<number> {
   if (instance) target = instance;
   if (n !== undefined) wanted = n;
   change = change.then(apply);
@@ -77,6 +78,10 @@ async function restart(): Promise<number> {
     lazyImport<Os>('node:os'),
   ]);
   const n = Math.max(1, Math.min(wanted ?? os.availableParallelism(), MAX_THREADS, os.availableParallelism()));
+  if (running.length === n - 1) {
+    target.setParts(n);
+    return kernelThreads();
+  }
   target.setParts(1);
   await stop();
   const { module, memory } = target;
