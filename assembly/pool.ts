@@ -29,6 +29,7 @@ const ROW_RUN: usize = 72;
 const ROWS: usize = 76;
 const SERVED: usize = 80;
 const NEXT: usize = 84;
+const BLOCK: usize = 88;
 const JOB: usize = 128;
 const CONTROL_BYTES: usize = 384;
 /** Spins of a helper on its word before it sleeps (about a millisecond). */
@@ -38,6 +39,8 @@ const SPINS = 1 << 20;
 let parts: i32 = 1;
 /** Whether this thread is running a part: jobs within a part run whole. */
 let busy = false;
+/** This thread's number: 0 on the caller, `p` on the helper serving parts `p` ({@link serve}). */
+let self: i32 = 0;
 
 /** The start of what this module keeps past `__heap_base`: the control block, then its callers' scratch. */
 function scratch(): usize {
@@ -57,6 +60,14 @@ export function job(): usize {
 /** Sets how many threads the calling thread's jobs are split over (itself and `n - 1` helpers). */
 export function setParts(n: i32): void {
   parts = min(max(n, 1), MAX_PARTS);
+}
+
+/**
+ * The number of the thread running (0 for the caller, 1 to {@link MAX_PARTS} - 1 for helpers):
+ * the index of its own scratch in a job.
+ */
+export function thread(): i32 {
+  return self;
 }
 
 /** How many parts a job of `work` multiply-adds splits into: one below `least`, or within a part. */
@@ -112,21 +123,22 @@ export function claim(): i32 {
   return atomic.add<i32>(scratch() + NEXT, 1);
 }
 
-/** Rows of a block of {@link overRows}. */
+/** Rows of a block of {@link overRows} unless its caller says. */
 const ROW_BLOCK = 4;
 
 /**
  * Runs `run(r0, r1)` over the rows `[0, B)` of a job of `work` multiply-adds: whole on this
- * thread, or in blocks of 4 rows taken by the threads (two blocks at least).
+ * thread, or in blocks of `block` rows taken by the threads (two blocks at least).
  */
-export function overRows(B: i32, work: f64, least: f64, run: (r0: i32, r1: i32) => void): void {
-  const P = min(partsFor(work, least), B / ROW_BLOCK);
+export function overRows(B: i32, work: f64, least: f64, run: (r0: i32, r1: i32) => void, block: i32 = ROW_BLOCK): void {
+  const P = min(partsFor(work, least), B / block);
   if (P <= 1) {
     run(0, B);
     return;
   }
   store<usize>(scratch() + ROW_RUN, changetype<usize>(run));
   store<i32>(scratch() + ROWS, B);
+  store<i32>(scratch() + BLOCK, block);
   runParts(P, rowsPart);
 }
 
@@ -134,7 +146,8 @@ export function overRows(B: i32, work: f64, least: f64, run: (r0: i32, r1: i32) 
 function rowsPart(_p: i32, _P: i32): void {
   const run = changetype<(r0: i32, r1: i32) => void>(load<usize>(scratch() + ROW_RUN));
   const B = load<i32>(scratch() + ROWS);
-  for (let r0 = claim() * ROW_BLOCK; r0 < B; r0 = claim() * ROW_BLOCK) run(r0, min(r0 + ROW_BLOCK, B));
+  const block = load<i32>(scratch() + BLOCK);
+  for (let r0 = claim() * block; r0 < B; r0 = claim() * block) run(r0, min(r0 + block, B));
 }
 
 /**
@@ -143,6 +156,7 @@ function rowsPart(_p: i32, _P: i32): void {
  */
 export function serve(p: i32): void {
   if (!ASC_FEATURE_THREADS) return;
+  self = p;
   const word = posted(p);
   // Wait for a change of the word as it is now: no job is open while a helper starts, and the
   // word's first value (0) is even but no job.

@@ -18,7 +18,8 @@
  * on the threads of `./pool.ts` (the threaded build, with helpers), the input's part of a step's
  * gates included, and the products over every row (the weight gradients) split their columns
  * (`./gemm.ts`).
- * The module also holds tfjs's Adam update (`./adam.ts`), which training runs after them.
+ * The module also holds the fused scans of minGRU, minLSTM and IndRNN (`./scan.ts`) and tfjs's
+ * Adam update (`./adam.ts`), which training runs after them.
  */
 import { gemm, SPLIT_WORK } from './gemm';
 import { job, overRows } from './pool';
@@ -27,6 +28,7 @@ import { actv, dactv, flushTiny } from './simd';
 export { adam } from './adam';
 export { heapBase } from './gemm';
 export { serve, served, setParts } from './pool';
+export { scanBackward, scanForward, scanPartials, scanScratch } from './scan';
 
 /** Every row of `C[M, N]` set to `bias` (zeros where `bias` is 0). */
 function fillRows(C: usize, bias: usize, M: i32, N: i32): void {

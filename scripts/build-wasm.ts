@@ -2,7 +2,7 @@
  * Builds each AssemblyScript source in `assembly/` into WebAssembly, twice (SIMD, and SIMD with
  * relaxed SIMD's fused multiply-add for runtimes that have it), and writes them, base64, into its
  * module in `src/fast/wasm/`, so that bundlers need nothing.
- * `npm run build:wasm` builds them all; `npx tsx scripts/build-wasm.ts scan` (or `sequence`) one.
+ * `npm run build:wasm` builds them all; `npx tsx scripts/build-wasm.ts sequence` (or `loss`) one.
  * Each build is written on its own: one source that fails to compile leaves the others' modules
  * written (and the command exits non-zero). `test/sequence-kernels.test.ts` checks that fresh
  * builds equal the committed modules.
@@ -40,12 +40,6 @@ export const BUILDS = {
     constant: 'SEQUENCE_WASM',
     what: 'The whole-sequence kernels',
     threads: true,
-  },
-  scan: {
-    source: 'assembly/scan.ts',
-    module: 'src/fast/wasm/scan-wasm.ts',
-    constant: 'SCAN_WASM',
-    what: 'The fused whole-sequence kernels of minGRU, minLSTM and IndRNN',
   },
   loss: {
     source: 'assembly/loss.ts',

@@ -1,6 +1,6 @@
-// The arrays a whole-sequence forward keeps for its backward in the module's memory (Arena.keep in
-// src/fast/wasm/module.ts): with sequences whose backward runs in another order than their forward
-// (two cells side by side, two stacked), copied out when they hold too much, and released after
+// The arrays a whole-sequence forward (or a fused scan's) keeps for its backward in the module's
+// memory (Arena.keep in src/fast/wasm/module.ts): with sequences whose backward runs in another
+// order than their forward (cells side by side, stacked), copied out when they hold too much, and released after
 // each training step so that the module's memory is used from its heap base again.
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
@@ -9,7 +9,7 @@ import type { State } from '../src/cells/cell.js';
 import { Arena, sequenceModule, setKeepMax } from '../src/fast/wasm/module.js';
 import { describeOnBackends } from './helpers/backends.js';
 import { expectRelClose } from './helpers/close.js';
-import { spyOnSequenceKernel } from './helpers/kernel-spy.js';
+import { spyOnScanKernel, spyOnSequenceKernel } from './helpers/kernel-spy.js';
 
 /** Where a new arena of the kernels' module starts (its heap base when nothing is kept). */
 const arenaStart = () => new Arena(sequenceModule()!).alloc(1);
@@ -18,18 +18,21 @@ const heapStart = () => Math.ceil(sequenceModule()!.heapBase() / 16) * 16;
 describeOnBackends('arrays kept for the backward', ['wasm', 'cpu'], (backend) => {
   const lstm = rt.cells.lstm({ inputSize: 3, units: 6, seed: 1 });
   const gru = rt.cells.gru({ inputSize: 6, units: 5, seed: 2 });
+  const mingru = rt.cells.mingru({ inputSize: 6, units: 4, seed: 4 });
   const x = tf.randomNormal([4, 9, 3], 0, 1, 'float32', 3);
-  after(() => [lstm, gru, x].forEach((t) => t.dispose()));
+  after(() => [lstm, gru, mingru, x].forEach((t) => t.dispose()));
 
   /** Gradients of every parameter and x, over two cells side by side and stacked, by path. */
   const gradients = (fast: boolean) =>
     tf.tidy(() => {
-      const params = [...Object.values(lstm.params), ...Object.values(gru.params)];
+      const params = [lstm, gru, mingru].flatMap((cell) => Object.values(cell.params));
       const loss = (x: tf.Tensor) => {
         const first = rt.unroll(lstm, x, { fast }).outputs;
         const beside = rt.unroll(gru, tf.concat([x, x], 2), { fast }).outputs;
         const stacked = rt.unroll(gru, first, { fast, initialState: { h: tf.ones([4, 5]) } as State }).outputs;
-        return tf.add(tf.sum(tf.square(beside)), tf.sum(tf.mul(stacked, tf.sin(first.slice([0, 0, 0], [4, 9, 5])))));
+        const scanned = rt.unroll(mingru, tf.sin(first), { fast }).outputs;
+        const sum = tf.add(tf.sum(tf.square(beside)), tf.sum(tf.square(scanned)));
+        return tf.add(sum, tf.sum(tf.mul(stacked, tf.sin(first.slice([0, 0, 0], [4, 9, 5])))));
       };
       const dx = tf.grad((x: tf.Tensor) => loss(x) as tf.Scalar)(x);
       const { grads } = tf.variableGrads(() => loss(x) as tf.Scalar, params);
@@ -37,12 +40,13 @@ describeOnBackends('arrays kept for the backward', ['wasm', 'cpu'], (backend) =>
     });
 
   it('give the plain graph’s gradients when backwards run in another order than forwards, and free the memory', () => {
-    const spy = spyOnSequenceKernel(backend);
+    const [spy, scans] = [spyOnSequenceKernel(backend), spyOnScanKernel(backend)];
     const ours = gradients(true);
     const plain = gradients(false);
     ours.forEach((g, k) => expectRelClose(g, plain[k], 1e-4, `${k}`));
     expect(spy.runs(), 'the kernel ran').to.be.greaterThan(0);
-    spy.restore();
+    expect(scans.runs(), 'the fused scan ran').to.be.greaterThan(0);
+    [spy, scans].forEach((s) => s.restore());
     expect(arenaStart(), 'where the next arena starts').to.equal(heapStart());
   });
 

@@ -1,7 +1,8 @@
-// The whole-sequence kernels on helper threads (assembly/pool.ts, src/fast/wasm/threads.ts): at sizes
-// where the batch's rows and the products are split, every output, state and gradient is the same to
-// the bit on one thread and on two, the helper did take its part, and both equal the plain graph;
-// `rt.backends.setKernelThreads` refuses what is not a number of threads.
+// The whole-sequence kernels and the fused scans on helper threads (assembly/pool.ts,
+// src/fast/wasm/threads.ts): at sizes where the batch's rows and the products are split, every
+// output, state and gradient is the same to the bit on one thread and on two, the helper did take
+// its part, and both equal the plain graph; `rt.backends.setKernelThreads` refuses what is not a
+// number of threads.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
@@ -11,12 +12,13 @@ import type { Cell, State } from '../src/cells/cell.js';
 import { sequenceModule } from '../src/fast/wasm/module.js';
 import { describeOnBackends } from './helpers/backends.js';
 import { expectRelClose } from './helpers/close.js';
-import { spyOnSequenceKernel } from './helpers/kernel-spy.js';
+import { spyOnScanKernel, spyOnSequenceKernel } from './helpers/kernel-spy.js';
 import { outputsAndGradients } from './helpers/sequence-run.js';
 
 // Large enough that each loop over time and the products over all rows split (a million
-// multiply-adds and more), with batch sizes that are and are not multiples of 4.
-const cases: { name: string; batch: number; make: () => Cell }[] = [
+// multiply-adds and more), with batch sizes that are and are not multiples of 4; the fused scans
+// (whose backward sums dL/dW per block of rows) over longer sequences.
+const cases: { name: string; batch: number; time?: number; make: () => Cell }[] = [
   { name: 'elman', batch: 16, make: () => rt.cells.elman({ inputSize: 7, units: 64, seed: 1 }) },
   { name: 'lstm', batch: 13, make: () => rt.cells.lstm({ inputSize: 9, units: 40, seed: 2 }) },
   { name: 'gru', batch: 16, make: () => rt.cells.gru({ inputSize: 5, units: 48, seed: 3 }) },
@@ -25,6 +27,9 @@ const cases: { name: string; batch: number; make: () => Cell }[] = [
     batch: 10,
     make: () => rt.cells.gru({ inputSize: 6, units: 44, resetAfter: false, seed: 4 }),
   },
+  { name: 'mingru', batch: 18, time: 60, make: () => rt.cells.mingru({ inputSize: 16, units: 64, seed: 5 }) },
+  { name: 'minlstm', batch: 13, time: 50, make: () => rt.cells.minlstm({ inputSize: 10, units: 52, seed: 6 }) },
+  { name: 'indrnn', batch: 16, time: 60, make: () => rt.cells.indrnn({ inputSize: 13, units: 96, seed: 7 }) },
 ];
 
 describeOnBackends('whole-sequence kernels on threads', ['wasm', 'cpu'], (backend) => {
@@ -40,8 +45,10 @@ describeOnBackends('whole-sequence kernels on threads', ['wasm', 'cpu'], (backen
     it(`give the same bits on one thread and two (${c.name}, masked), and equal the plain graph`, () => {
       const wasm = sequenceModule()!;
       const cell = c.make();
-      const spy = spyOnSequenceKernel(backend);
-      const [batch, time] = [c.batch, 30];
+      const spy = (cell.kind.startsWith('min') || cell.kind === 'indrnn' ? spyOnScanKernel : spyOnSequenceKernel)(
+        backend,
+      );
+      const [batch, time] = [c.batch, c.time ?? 30];
       tf.tidy(() => {
         const x = tf.randomNormal([batch, time, cell.inputSize], 0, 1, 'float32', 5);
         const initial = Object.fromEntries(

@@ -32,6 +32,13 @@ export interface SequenceExports extends ModuleExports {
   lstmBackward: Fn;
   gruForward: Fn;
   gruBackward: Fn;
+  /** The fused scans of minGRU, minLSTM and IndRNN (`assembly/scan.ts`). */
+  scanForward: Fn;
+  scanBackward: Fn;
+  /** Floats of scratch a scan of `G` gates of `Up` units takes, every thread's share. */
+  scanScratch(G: number, Up: number): number;
+  /** Floats of a scan backward's partial sums. */
+  scanPartials(G: number, B: number, Ip: number, Up: number): number;
   /** tfjs's Adam update of `n` values in place (`assembly/adam.ts`). */
   adam: Fn;
   /** Splits the large jobs over `n` threads (helpers 1 to n - 1 in `serve`); 1 in the other builds. */
