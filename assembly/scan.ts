@@ -9,7 +9,7 @@
  * order, and the chunk stays in cache. Where a backward will follow, the forward leaves the gates
  * in `A` (`[B*T, G*Up]`, batch-major in processing order; not IndRNN's, whose backward reads
  * only `h_t`). The backward goes back over each row's chunks: the gradient carried by `a_t`, the
- * gates' input halves' gradients written over the gates, the chunk's share of `dL/dW` summed into
+ * gates' input halves' gradients in the thread's scratch (in cache), the chunk's share of `dL/dW` summed into
  * its block of rows' own partial sums (added up in order at the end: the same bits on any number
  * of threads), and `dL/dX`. (Recomputing the gates from `x_t` instead would cost half as many
  * products again as the forward and backward need, and every activation a second time.)
@@ -273,7 +273,7 @@ function indRnnForward(act: i32, row: usize, p: usize, u: usize, prev: usize, h:
 
 /**
  * Backward, from `dH = dL/dH` and `dhT = dL/dh_T` of the last processed step and the forward's
- * `H` and `A` (overwritten): `dWT` (`dL/dWT`),
+ * `H` and `A`: `dWT` (`dL/dWT`),
  * `db`, `dh0`, and `dX` and `du` where not 0 (`W` is read only for `dX`). `S` is scratch
  * ({@link scanScratch}), `Q` the partial sums ({@link scanPartials}). With `g = dL/dh_t` (what
  * reaches the step from the loss and from step t+1), the gradient carried to `h_{t-1}` is
@@ -284,7 +284,7 @@ function indRnnForward(act: i32, row: usize, p: usize, u: usize, prev: usize, h:
  *   `dL/dh̃_t = g ⊙ i_t / s`, `a_t = f_t / s`;
  * - IndRNN: `dL/dz_t = g ⊙ σ'`, `dL/du_h += dL/dz_t ⊙ h_{t-1}`, carried `dL/dz_t ⊙ u_h`;
  *
- * then through each gate's activation to its input half `D` (in `A`, the gates' place), and
+ * then through each gate's activation to its input half `D` (a chunk's in scratch), and
  * `dWT += X_k^T D`, `db += Σ D`, `dX_k = D W`.
  */
 export function scanBackward(
@@ -373,7 +373,8 @@ function backwardRows(r0: i32, r1: i32): void {
   const C = chunkOf(N);
   const row = (<usize>Up) << 2;
   const rowN = (<usize>N) << 2;
-  const g = scratchHere(a, N) + <usize>(2 * C) * rowN;
+  const D = scratchHere(a, N) + <usize>C * rowN;
+  const g = D + <usize>C * rowN;
   const block = blockOf(B);
   const partial = (<usize>(Ip + 1) * <usize>N) << 2;
   for (let n = r0; n < r1; n++) {
@@ -384,11 +385,12 @@ function backwardRows(r0: i32, r1: i32): void {
     memory.copy(g, a.dhT + <usize>n * row, row);
     for (let k0 = ((T - 1) / C) * C; k0 >= 0; k0 -= C) {
       const c = min(C, T - k0);
-      // The chunk's gates, which get their input halves' gradients in their place (IndRNN's
-      // backward reads only h_t: its gradients go to scratch).
-      const D = kind == INDRNN ? scratchHere(a, N) + <usize>C * rowN : gatesAt(a.A, n, k0, T, N);
+      // The chunk's gates (IndRNN's backward reads only h_t), and their input halves' gradients
+      // in scratch.
+      const Z = kind == INDRNN ? 0 : gatesAt(a.A, n, k0, T, N);
       for (let k = k0 + c - 1; k >= k0; k--) {
         const d = D + <usize>(k - k0) * rowN;
+        const z = Z + <usize>(k - k0) * rowN;
         const dy = hAt(a.dH, n, k, T, Up, reverse);
         if (!isReal(a.K, k, B, n)) {
           for (let j: usize = 0; j < row; j += 16) v128.store(g + j, f32x4.add(v128.load(g + j), v128.load(dy + j)));
@@ -396,8 +398,8 @@ function backwardRows(r0: i32, r1: i32): void {
           continue;
         }
         const prev = prevAt(a.H, a.h0, n, k, T, Up, reverse);
-        if (kind == MINGRU) minGruBackward(act, rec, row, prev, dy, g, d);
-        else if (kind == MINLSTM) minLstmBackward(act, rec, row, prev, dy, g, d);
+        if (kind == MINGRU) minGruBackward(act, rec, row, z, prev, dy, g, d);
+        else if (kind == MINLSTM) minLstmBackward(act, rec, row, z, prev, dy, g, d);
         else indRnnBackward(act, row, hAt(a.H, n, k, T, Up, reverse), a.u, prev, dy, g, d, du);
       }
       gemm(Ip, N, c, xAt(a.X, n, k0, B, Ip), 1, B * Ip, D, N, dWT, N);
@@ -411,32 +413,32 @@ function backwardRows(r0: i32, r1: i32): void {
   }
 }
 
-// One row back: from `g` (the gradient carried from step t+1) plus `dy` (the loss's), the gates
-// at `d` get the input halves' gradients in their place, and `g` the gradient carried to `h_{t-1}`.
+// One row back: from `g` (the gradient carried from step t+1) plus `dy` (the loss's) and the gates
+// at `p`, `d` gets the input halves' gradients, and `g` the gradient carried to `h_{t-1}`.
 
-/** minGRU, a row back (`d`: the gates `z`, `h̃`). */
-function minGruBackward(act: i32, rec: i32, row: usize, prev: usize, dy: usize, g: usize, d: usize): void {
+/** minGRU, a row back (`p`: the gates `z`, `h̃`). */
+function minGruBackward(act: i32, rec: i32, row: usize, p: usize, prev: usize, dy: usize, g: usize, d: usize): void {
   const one = f32x4.splat(1.0);
   for (let j: usize = 0; j < row; j += 16) {
     const gv = f32x4.add(v128.load(g + j), v128.load(dy + j));
     const hp = v128.load(prev + j);
-    const z = v128.load(d + j);
-    const c = v128.load(d + row + j);
+    const z = v128.load(p + j);
+    const c = v128.load(p + row + j);
     v128.store(d + j, f32x4.mul(f32x4.mul(gv, f32x4.sub(c, hp)), dactv(rec, z)));
     v128.store(d + row + j, f32x4.mul(f32x4.mul(gv, z), dactv(act, c)));
     v128.store(g + j, f32x4.mul(gv, f32x4.sub(one, z)));
   }
 }
 
-/** minLSTM, a row back (`d`: the gates `f`, `i`, `h̃`). */
-function minLstmBackward(act: i32, rec: i32, row: usize, prev: usize, dy: usize, g: usize, d: usize): void {
+/** minLSTM, a row back (`p`: the gates `f`, `i`, `h̃`). */
+function minLstmBackward(act: i32, rec: i32, row: usize, p: usize, prev: usize, dy: usize, g: usize, d: usize): void {
   const one = f32x4.splat(1.0);
   for (let j: usize = 0; j < row; j += 16) {
     const gv = f32x4.add(v128.load(g + j), v128.load(dy + j));
     const hp = v128.load(prev + j);
-    const f = v128.load(d + j);
-    const i = v128.load(d + row + j);
-    const c = v128.load(d + 2 * row + j);
+    const f = v128.load(p + j);
+    const i = v128.load(p + row + j);
+    const c = v128.load(p + 2 * row + j);
     const r = f32x4.div(one, f32x4.add(f, i));
     const q = f32x4.mul(f32x4.mul(gv, f32x4.sub(hp, c)), f32x4.mul(r, r));
     v128.store(d + j, f32x4.mul(f32x4.mul(i, q), dactv(rec, f)));

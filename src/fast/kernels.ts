@@ -76,17 +76,20 @@ export interface WebGLBackend {
 
 /**
  * A kernel of ours: `run(inputs, attrs)` dispatches it where one is registered for the current
- * backend (registering it and its gradient, if it has one, on the first call) and returns null elsewhere.
+ * backend (`runs()`; registering it and its gradient, if it has one, on the first call) and
+ * returns null elsewhere.
  */
 export function ownKernel(
   kernelName: string,
   kernels: Partial<Record<'cpu' | 'wasm' | 'webgpu' | 'webgl', tf.KernelFunc>>,
   gradient?: Omit<tf.GradConfig, 'kernelName'>,
-): { run(inputs: tf.NamedTensorMap, attrs: object): tf.Tensor | tf.Tensor[] | null } {
+): { runs(): boolean; run(inputs: tf.NamedTensorMap, attrs: object): tf.Tensor | tf.Tensor[] | null } {
   let registered = false;
+  const runs = () => Object.hasOwn(kernels, tf.getBackend());
   return {
+    runs,
     run(inputs, attrs) {
-      if (!Object.hasOwn(kernels, tf.getBackend())) return null;
+      if (!runs()) return null;
       if (!registered) {
         registered = true;
         // Another copy of this module may have registered it already.

@@ -11,16 +11,19 @@ import { LOSS_WASM, LOSS_WASM_RELAXED } from './loss-wasm.js';
 import { compileBuilds } from './module.js';
 
 interface LossExports {
-  squaredErrorSum(y: number, p: number, n: number): number;
-  scaledError(y: number, p: number, n: number, scale: number, out: number): void;
+  squaredErrorSum(y: number, p: number, n: number, e: number): number;
+  scaled(e: number, n: number, scale: number, out: number): void;
 }
 
 /** The passes on the tensors of one backend. */
 export interface SquaredError {
-  /** $\sum_i \mathrm{fl}_{32}(\mathrm{fl}_{32}(p_i - y_i)^2)$, summed in double precision. */
-  sum(y: tf.TensorInfo, p: tf.TensorInfo): number;
-  /** `out` ← $s \cdot \mathrm{fl}_{32}(p - y)$ in float32. */
-  scaled(y: tf.TensorInfo, p: tf.TensorInfo, s: number, out: tf.TensorInfo): void;
+  /**
+   * $\sum_i \mathrm{fl}_{32}(\mathrm{fl}_{32}(p_i - y_i)^2)$, summed in double precision; `e`
+   * (where given) gets the differences $\mathrm{fl}_{32}(p_i - y_i)$.
+   */
+  sum(y: tf.TensorInfo, p: tf.TensorInfo, e?: tf.TensorInfo): number;
+  /** `out` ← $s \cdot e$ in float32. */
+  scaled(e: tf.TensorInfo, s: number, out: tf.TensorInfo): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -55,9 +58,9 @@ export function squaredError(mem: Memory, heap: WebAssembly.Memory | null): Squa
   const at = (t: tf.TensorInfo) => mem.view(t).byteOffset;
   const floats = (y: tf.TensorInfo) => mem.view(y) instanceof Float32Array;
   return {
-    sum: (y, p) => (floats(y) ? wasm.squaredErrorSum(at(y), at(p), mem.view(p).length) : onCopies(mem).sum(y, p)),
-    scaled: (y, p, s, out) =>
-      floats(y) ? wasm.scaledError(at(y), at(p), mem.view(p).length, s, at(out)) : onCopies(mem).scaled(y, p, s, out),
+    sum: (y, p, e) =>
+      floats(y) ? wasm.squaredErrorSum(at(y), at(p), mem.view(p).length, e ? at(e) : 0) : onCopies(mem).sum(y, p, e),
+    scaled: (e, s, out) => wasm.scaled(at(e), mem.view(e).length, s, at(out)),
   };
 }
 
@@ -68,24 +71,31 @@ function onCopies(mem: Memory): SquaredError {
     own = { exports: instanceOn(memory)!, memory };
   }
   const { exports, memory } = own;
-  /** Copies `y` and `p` in, `y` converted to float32: their length. */
-  const copyIn = (y: tf.TensorInfo, p: tf.TensorInfo) => {
-    const n = mem.view(p).length;
-    const short = 8 * n - memory.buffer.byteLength;
+  /** Room for `n` values twice; their byte offsets (neither 0, which tells the module "none"). */
+  const room = (n: number) => {
+    const short = 16 + 8 * n - memory.buffer.byteLength;
     if (short > 0) memory.grow(Math.ceil(short / 65536));
-    new Float32Array(memory.buffer, 0, n).set(mem.view(y));
-    new Float32Array(memory.buffer, 4 * n, n).set(mem.view(p));
-    return n;
+    return [16, 16 + 4 * n];
   };
+  const copy = (values: ArrayLike<number>, at: number) =>
+    new Float32Array(memory.buffer, at, values.length).set(values);
   return {
-    sum: (y, p) => {
-      const n = copyIn(y, p);
-      return exports.squaredErrorSum(0, 4 * n, n);
+    // `y` converted to float32 by the copy; the differences written over it, each value read first.
+    sum: (y, p, e) => {
+      const n = mem.view(p).length;
+      const [atY, atP] = room(n);
+      copy(mem.view(y), atY);
+      copy(mem.view(p), atP);
+      const sum = exports.squaredErrorSum(atY, atP, n, e ? atY : 0);
+      if (e) mem.view(e).set(new Float32Array(memory.buffer, atY, n));
+      return sum;
     },
-    scaled: (y, p, s, out) => {
-      const n = copyIn(y, p);
-      exports.scaledError(0, 4 * n, n, s, 0); // over y's copy, each value read before it is written
-      mem.view(out).set(new Float32Array(memory.buffer, 0, n));
+    scaled: (e, s, out) => {
+      const n = mem.view(e).length;
+      const [at] = room(n);
+      copy(mem.view(e), at);
+      exports.scaled(at, n, s, at);
+      mem.view(out).set(new Float32Array(memory.buffer, at, n));
     },
   };
 }
