@@ -26,9 +26,12 @@ export interface Runs {
 /**
  * Runs every task once to warm it up, then `rounds` rounds of every task in turn. CPU time (user
  * plus system, this process) is kept beside wall-clock time: on a shared machine it is the less
- * disturbed of the two.
+ * disturbed of the two. With `steady`, each turn runs its task once untimed before the timed run:
+ * the time is then that of a step after a step of the same kind, as in a training loop, rather
+ * than after another contender's (whose garbage, collected on V8's threads meanwhile, counts in
+ * the CPU time of whatever runs next).
  */
-export async function alternate(tasks: Record<string, Task>, rounds: number): Promise<Runs> {
+export async function alternate(tasks: Record<string, Task>, rounds: number, steady = false): Promise<Runs> {
   const names = Object.keys(tasks);
   const runs: Runs = {
     wall: Object.fromEntries(names.map((k) => [k, []])),
@@ -37,6 +40,7 @@ export async function alternate(tasks: Record<string, Task>, rounds: number): Pr
   for (const task of Object.values(tasks)) await task();
   for (let r = 0; r < rounds; r++) {
     for (const [name, task] of Object.entries(tasks)) {
+      if (steady) await task();
       const [start, cpu] = [performance.now(), cpuMs()];
       await task();
       runs.wall[name].push(performance.now() - start);

@@ -12,7 +12,8 @@
  * unregistered meanwhile); with `loop` also the step loop (`fast: false`). The loss is rt's
  * `'mse'`, what `rt.train` runs; the last row is that loss alone (its forward and gradient on
  * outputs of the same shape), what every cell's step, the LSTM's included, pays besides its own
- * work. Medians of alternated rounds (`./measure.ts`).
+ * work. Medians of alternated rounds (`./measure.ts`); on cpu and wasm each timed step follows an
+ * untimed step of the same task.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
@@ -148,11 +149,17 @@ export async function modernRows(
   const y = tf.randomNormal([sizes.batch, sizes.time, sizes.units], 0, 1, 'float32', 2) as tf.Tensor3D;
   const rows: ModernRow[] = [];
   let lstmMs = NaN;
+  // On the host the speed of a 2-core machine drifts by tens of per cent within minutes: on cpu
+  // and wasm our LSTM's step is timed beside each cell's, in the same rounds, for the ratio (on
+  // webgl, where it takes seconds, once).
+  const beside = tf.getBackend() !== 'webgl';
   // Times the tasks of one row (the default path first) and adds the row. Its ratio to our LSTM
   // is to `lstm` where that is among the tasks (our LSTM's step alternated with this row's), else
   // to the LSTM's own row.
   const timeRow = async (cell: string, tasks: Record<string, Task>) => {
-    const times = medians(await alternate(tasks, rounds));
+    // On cpu and wasm each timed step follows an untimed one of its own kind (see `alternate`): the
+    // CPU time compared is then the row's own, not partly its predecessor's garbage collection.
+    const times = medians(await alternate(tasks, rounds, beside));
     const ms = ratioMs(times);
     if (cell === 'lstm') lstmMs = ms.fast;
     const backend = tf.getBackend();
@@ -162,10 +169,6 @@ export async function modernRows(
   const make = (name: string) => CELLS[name]({ inputSize: sizes.input, units: sizes.units, seed: 3 });
   const [lstm, lstmOptimizer] = [make('lstm'), tf.train.adam(1e-3)];
   const lstmStep = trainStep(lstm, lstmOptimizer, x, y, { fast: true, fused: true });
-  // On the host the speed of a 2-core machine drifts by tens of per cent within minutes: on cpu
-  // and wasm our LSTM's step is timed beside each cell's, in the same rounds, for the ratio (on
-  // webgl, where it takes seconds, once).
-  const beside = tf.getBackend() !== 'webgl';
   for (const name of Object.keys(CELLS)) {
     if (name === 'lstm') {
       await timeRow(name, { fast: lstmStep });

@@ -3,8 +3,8 @@
  * rows of `./modern-rows.ts` (minGRU, minLSTM, the LRU and IndRNN beside our LSTM, one training
  * step each). webgl runs in headless Chromium (`./webgl.ts`; SwiftShader on a machine without a
  * GPU), timed in wall-clock time: there its LSTM step alone takes 7 to 15 s at T = 512, the whole
- * webgl run with the default 3 rounds (after a warm-up) about 2.5 minutes, 3 with `--loop` (2
- * shared cores), so webgl keeps the rounds and the size of the other backends.
+ * webgl run with 3 rounds (after a warm-up) about 2.5 minutes, 3 with `--loop` (2 shared cores):
+ * webgl keeps the size of the other backends, and runs 3 rounds at most.
  *
  *     npx tsx bench/modern.ts [--backends wasm,cpu,webgl] [--time 512] [--units 128] [--rounds 3] [--loop] [--json]
  *
@@ -31,14 +31,15 @@ export async function modernBench(
   const rows: ModernRow[] = [];
   const sizes = { batch: 32, time: options.time ?? 512, input: 16, units: options.units ?? 128 };
   let renderer: string | undefined;
-  // The fused scans run on one thread, and the CPU time compared would count helpers' waiting: the
-  // LSTM beside them runs on one thread too.
+  // Every kernel on one thread (the fused scans and the LSTM's alike): on more, the CPU time
+  // compared would count the helpers' waiting for their next part.
   const threads = rt.backends.kernelThreads();
   await rt.backends.setKernelThreads(1);
   for (const backend of backends) {
     if (backend === 'webgl') {
       log('webgl: the modern cells in headless Chromium ...');
-      const out = await webglRows('modern', { sizes, rounds: options.rounds, loop: options.loop }, log);
+      const rounds = Math.min(options.rounds, 3);
+      const out = await webglRows('modern', { sizes, rounds, loop: options.loop }, log);
       renderer = out.renderer;
       rows.push(...out.rows);
     } else {

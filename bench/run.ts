@@ -64,7 +64,8 @@ if (args.help) {
       '  --backends wasm,cpu     backends to run (default both)',
       '  --cells elman,lstm,gru  cells to compare (default all)',
       '  --batch 32 --time 50 --input 16 --units 128   sizes',
-      '  --rounds N              alternated timed rounds (default 5 on wasm, 3 on cpu; --quick 3 and 2)',
+      '  --rounds N              alternated timed rounds (default 5 on wasm, 3 on cpu; --quick 3 and 2;\n' +
+        '                          the modern cells 5, --quick 2; their webgl rows 3 at most)',
       '  --plain                 also time our plain per-step graph (unroll fast: false)',
       '  --threads N             threads of our cpu/wasm kernels (default: the cores, at most 4); with more than 1,\n' +
         '                          ours on one thread is timed beside',
@@ -190,7 +191,7 @@ writeFileSync(args.out, JSON.stringify(results, null, 2));
 log(`wrote ${args.out} (tfjs ${tf.version.tfjs})`);
 process.stdout.write(args.json ? `${JSON.stringify(results, null, 2)}\n` : `${markdown(results)}\n`);
 if (!args['no-modern']) {
-  const rounds = args.quick ? 2 : 3;
+  const rounds = args.rounds ? int('rounds', args.rounds) : args.quick ? 2 : 5;
   const modernBackends = args.webgl ? [...backends, 'webgl'] : backends;
   await modernBench(modernBackends, { rounds, loop: args.plain, json: args.json, out: 'out/bench-modern.json' }, log);
 }
