@@ -36,11 +36,18 @@ export function squaredErrorSum(y: usize, p: usize, n: i32, e: usize): f64 {
   return sum;
 }
 
-/** `out_i = scale · e_i`, in float32 (`scale` is `2 · fl32(dy / n)`, exact in float32; `e` the differences). */
-export function scaled(e: usize, n: i32, scale: f32, out: usize): void {
+/**
+ * `out_i = scale · fl32(p_i - y_i)`, in float32 (`scale` is `2 · fl32(dy / n)`, exact in float32);
+ * where `y` is 0, `p` holds the differences already (kept by {@link squaredErrorSum}).
+ */
+export function scaledError(y: usize, p: usize, n: i32, scale: f32, out: usize): void {
   const bytes = (<usize>n) << 2;
   const whole = bytes & ~(<usize>15);
   const s = f32x4.splat(scale);
-  for (let j: usize = 0; j < whole; j += 16) v128.store(out + j, f32x4.mul(s, v128.load(e + j)));
-  for (let j = whole; j < bytes; j += 4) store<f32>(out + j, scale * load<f32>(e + j));
+  for (let j: usize = 0; j < whole; j += 16) {
+    const d = y ? f32x4.sub(v128.load(p + j), v128.load(y + j)) : v128.load(p + j);
+    v128.store(out + j, f32x4.mul(s, d));
+  }
+  for (let j = whole; j < bytes; j += 4)
+    store<f32>(out + j, scale * (y ? load<f32>(p + j) - load<f32>(y + j) : load<f32>(p + j)));
 }

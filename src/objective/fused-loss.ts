@@ -117,17 +117,23 @@ function release({ e, backend }: Held): void {
 /** Frees the differences of forwards whose gradient never ran. */
 const unconsumed = new FinalizationRegistry<Held>(release);
 
-/** The cross-entropies' `dL/dp` on the cpu backend: inputs `y`, `p` and the upstream gradient `dy` (a scalar). */
+/** `dL/dp` on the cpu or the wasm backend: inputs `y`, `p` and the upstream gradient `dy` (a scalar). */
 const gradientKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { y, p, dy } = inputs as Record<string, tf.TensorInfo>;
   const { code, classes } = attrs as unknown as Attrs;
   const mem = hostMemory(backend);
   const [out] = mem.outputs([[...p.shape]]);
-  crossEntropyGradient(code, mem.view(y), mem.view(p), classes, mem.view(dy)[0], mem.view(out));
+  // Views of the inputs after the output is made (on wasm a new output may move the heap).
+  const upstream = mem.view(dy)[0];
+  if (code === MSE) {
+    squaredErrorOf(mem, backend).scaled(y, p, 2 * f(upstream / mem.view(p).length), out);
+  } else {
+    crossEntropyGradient(code, mem.view(y), mem.view(p), classes, upstream, mem.view(out));
+  }
   return out;
 };
 
-const gradient = ownKernel('TfjsRecurrentLossGrad', { cpu: gradientKernel });
+const gradient = ownKernel('TfjsRecurrentLossGrad', { cpu: gradientKernel, wasm: gradientKernel });
 
 /** The loss on the cpu or the wasm backend: inputs `y` and `p`, a scalar out. */
 const forwardKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
@@ -137,21 +143,25 @@ const forwardKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const n = mem.view(p).length;
   const value =
     code === MSE
-      ? f(f(squaredErrorOf(mem, backend).sum(y, p, held?.e)) / n)
+      ? f(f(held ? squaredErrorOf(mem, backend).kept!.sum(y, p, held.e) : squaredErrorOf(mem, backend).sum(y, p)) / n)
       : crossEntropy(code, mem.view(y), mem.view(p), classes);
   const [out] = mem.outputs([[]]);
   mem.view(out)[0] = value;
   return out;
 };
 
-/** The cross-entropies' gradient: `dL/dp` by our kernel, `dL/dy` (where asked) as the module notes say. */
-const crossEntropyGradients: Omit<tf.GradConfig, 'kernelName'> = {
+/**
+ * The gradient of the loss kernels that keep their inputs (tfjs saves them: on cpu without a copy):
+ * `dL/dp` by our kernel, `dL/dy` (where asked) as the module notes say.
+ */
+const lossGradients: Omit<tf.GradConfig, 'kernelName'> = {
   inputsToSave: ['y', 'p'],
   gradFunc: (dy, saved, attrs) => {
     const [y, p] = saved;
     const { code } = attrs as unknown as Attrs;
     const dp = () => gradient.run({ y, p, dy: dy as tf.Tensor }, attrs)! as tf.Tensor;
     const dLabels = (): tf.Tensor => {
+      if (code === MSE) return tf.neg(dp());
       if (code === SPARSE) return tf.zerosLike(y);
       return tf.mul(tf.sub(p, tf.logSumExp(p, -1, true)), tf.div(tf.neg(dy as tf.Tensor), p.size / p.shape.at(-1)!));
     };
@@ -168,14 +178,11 @@ const squaredErrorGradientKernel: tf.KernelFunc = ({ inputs, attrs, backend }) =
   const mem = hostMemory(backend);
   const [out] = mem.outputs([[...held.e.shape]]);
   const s = 2 * f(mem.view(inputs.dy as tf.TensorInfo)[0] / mem.view(held.e).length);
-  squaredErrorOf(mem, backend).scaled(held.e, sign * s, out);
+  squaredErrorOf(mem, backend).kept!.scaled(held.e, sign * s, out);
   return out;
 };
 
-const squaredErrorGradient = ownKernel('TfjsRecurrentMseGrad', {
-  cpu: squaredErrorGradientKernel,
-  wasm: squaredErrorGradientKernel,
-});
+const squaredErrorGradient = ownKernel('TfjsRecurrentMseGrad', { wasm: squaredErrorGradientKernel });
 
 /**
  * The mean square's gradient: `dL/dp` and `dL/dy = -dL/dp` by our kernel. tfjs asks in the inputs'
@@ -200,12 +207,22 @@ const squaredErrorGradients: Omit<tf.GradConfig, 'kernelName'> = {
 /**
  * The mean square on cpu and wasm; the cross-entropies on cpu only: on wasm tfjs's own kernels
  * for them are as fast (`[32, 64, 65]`, value and gradient: 5.5–5.8 ms ours, 4.5–5.6 ms theirs).
+ * The mean square of float32 labels where it runs in place in tfjs-wasm's heap keeps its
+ * differences ({@link Held}); elsewhere tfjs saves `y` and `p` (on cpu without copying them).
  */
-const KERNELS: Record<FusedLossName, ReturnType<typeof ownKernel>> = (() => {
-  const mse = ownKernel('TfjsRecurrentMse', { cpu: forwardKernel, wasm: forwardKernel }, squaredErrorGradients);
-  const crossEntropy = ownKernel('TfjsRecurrentCrossEntropy', { cpu: forwardKernel }, crossEntropyGradients);
-  return { mse, softmaxCrossEntropy: crossEntropy, sparseSoftmaxCrossEntropy: crossEntropy };
-})();
+const KERNELS = {
+  mse: ownKernel('TfjsRecurrentMse', { cpu: forwardKernel, wasm: forwardKernel }, lossGradients),
+  mseInPlace: ownKernel('TfjsRecurrentMseInPlace', { wasm: forwardKernel }, squaredErrorGradients),
+  crossEntropy: ownKernel('TfjsRecurrentCrossEntropy', { cpu: forwardKernel }, lossGradients),
+};
+
+/** Whether the mean square of `y` keeps its differences: float32 labels, in place in tfjs-wasm's heap. */
+function keepsDifferences(y: tf.Tensor): boolean {
+  const backend = tf.backend();
+  return (
+    y.dtype === 'float32' && KERNELS.mseInPlace.runs() && squaredErrorOf(hostMemory(backend), backend).kept !== null
+  );
+}
 
 /**
  * The loss `name` of labels `y` and predictions `p` as our kernel, or null where it does not run
@@ -223,15 +240,14 @@ export function fusedLoss(name: FusedLossName, y: tf.Tensor, p: tf.Tensor): tf.S
     y.rank === labelShape.length &&
     labelShape.every((d, i) => y.shape[i] === d);
   if (!fits || (name === 'mse' && !squaredErrorRuns())) return null;
-  const classes = name === 'mse' ? 1 : p.shape[p.rank - 1];
-  const kernel = KERNELS[name];
-  if (name !== 'mse' || !tf.engine().isTapeOn() || !kernel.runs()) {
-    return kernel.run({ y, p }, { code: CODES[name], classes }) as tf.Scalar | null;
-  }
+  const attrs = { code: CODES[name], classes: name === 'mse' ? 1 : p.shape[p.rank - 1] };
+  if (name !== 'mse') return KERNELS.crossEntropy.run({ y, p }, attrs) as tf.Scalar | null;
+  if (!keepsDifferences(y)) return KERNELS.mse.run({ y, p }, attrs) as tf.Scalar | null;
+  if (!tf.engine().isTapeOn()) return KERNELS.mseInPlace.run({ y, p }, attrs) as tf.Scalar;
   // The differences' data, made outside the kernel (tfjs counts a kernel's data as its outputs).
   const backend = tf.backend();
   const [e] = hostMemory(backend).outputs([[...p.shape]]);
   const held: Held = { e, backend };
   unconsumed.register(held, { e, backend }, held);
-  return kernel.run({ y, p }, { code: CODES[name], classes, held }) as tf.Scalar;
+  return KERNELS.mseInPlace.run({ y, p }, { ...attrs, held }) as tf.Scalar;
 }

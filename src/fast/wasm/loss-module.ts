@@ -3,7 +3,7 @@
  * the cpu or the wasm backend. The module imports its memory: on the wasm backend it is given
  * tfjs-wasm's own, and reads and writes the tensors in place; on the cpu backend (or where
  * tfjs-wasm's memory cannot be shared: its threaded build) an instance with a memory of its own
- * gets copies.
+ * gets copies. In place, the forward pass can also keep the differences for the gradient.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Memory } from '../kernels.js';
@@ -12,18 +12,23 @@ import { compileBuilds } from './module.js';
 
 interface LossExports {
   squaredErrorSum(y: number, p: number, n: number, e: number): number;
-  scaled(e: number, n: number, scale: number, out: number): void;
+  scaledError(y: number, p: number, n: number, scale: number, out: number): void;
 }
 
 /** The passes on the tensors of one backend. */
 export interface SquaredError {
+  /** $\sum_i \mathrm{fl}_{32}(\mathrm{fl}_{32}(p_i - y_i)^2)$, summed in double precision. */
+  sum(y: tf.TensorInfo, p: tf.TensorInfo): number;
+  /** `out` ← $s \cdot \mathrm{fl}_{32}(p - y)$ in float32. */
+  scaled(y: tf.TensorInfo, p: tf.TensorInfo, s: number, out: tf.TensorInfo): void;
   /**
-   * $\sum_i \mathrm{fl}_{32}(\mathrm{fl}_{32}(p_i - y_i)^2)$, summed in double precision; `e`
-   * (where given) gets the differences $\mathrm{fl}_{32}(p_i - y_i)$.
+   * In place only (else null), for float32 labels: {@link sum} that also writes the differences
+   * $\mathrm{fl}_{32}(p_i - y_i)$ to `e`, and `out` ← $s \cdot e$ from them.
    */
-  sum(y: tf.TensorInfo, p: tf.TensorInfo, e?: tf.TensorInfo): number;
-  /** `out` ← $s \cdot e$ in float32. */
-  scaled(e: tf.TensorInfo, s: number, out: tf.TensorInfo): void;
+  kept: {
+    sum(y: tf.TensorInfo, p: tf.TensorInfo, e: tf.TensorInfo): number;
+    scaled(e: tf.TensorInfo, s: number, out: tf.TensorInfo): void;
+  } | null;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -57,12 +62,20 @@ export function squaredError(mem: Memory, heap: WebAssembly.Memory | null): Squa
   if (!wasm) return onCopies(mem);
   const at = (t: tf.TensorInfo) => mem.view(t).byteOffset;
   const floats = (y: tf.TensorInfo) => mem.view(y) instanceof Float32Array;
+  const n = (t: tf.TensorInfo) => mem.view(t).length;
   return {
-    sum: (y, p, e) =>
-      floats(y) ? wasm.squaredErrorSum(at(y), at(p), mem.view(p).length, e ? at(e) : 0) : onCopies(mem).sum(y, p, e),
-    scaled: (e, s, out) => wasm.scaled(at(e), mem.view(e).length, s, at(out)),
+    sum: (y, p) => (floats(y) ? wasm.squaredErrorSum(at(y), at(p), n(p), 0) : onCopies(mem).sum(y, p)),
+    scaled: (y, p, s, out) =>
+      floats(y) ? wasm.scaledError(at(y), at(p), n(p), s, at(out)) : onCopies(mem).scaled(y, p, s, out),
+    kept: {
+      sum: (y, p, e) => wasm.squaredErrorSum(at(y), at(p), n(p), at(e)),
+      scaled: (e, s, out) => wasm.scaledError(0, at(e), n(e), s, at(out)),
+    },
   };
 }
+
+/** Where the copies start in the module's own memory: not at 0, which tells `scaledError` there are no labels. */
+const Y = 16;
 
 /** The passes on copies of `mem`'s tensors in the module's own memory (grown as needed). */
 function onCopies(mem: Memory): SquaredError {
@@ -71,31 +84,25 @@ function onCopies(mem: Memory): SquaredError {
     own = { exports: instanceOn(memory)!, memory };
   }
   const { exports, memory } = own;
-  /** Room for `n` values twice; their byte offsets (neither 0, which tells the module "none"). */
-  const room = (n: number) => {
-    const short = 16 + 8 * n - memory.buffer.byteLength;
+  /** Copies `y` and `p` in (`y` converted to float32) at {@link Y} and past it: their length. */
+  const copyIn = (y: tf.TensorInfo, p: tf.TensorInfo) => {
+    const n = mem.view(p).length;
+    const short = Y + 8 * n - memory.buffer.byteLength;
     if (short > 0) memory.grow(Math.ceil(short / 65536));
-    return [16, 16 + 4 * n];
+    new Float32Array(memory.buffer, Y, n).set(mem.view(y));
+    new Float32Array(memory.buffer, Y + 4 * n, n).set(mem.view(p));
+    return n;
   };
-  const copy = (values: ArrayLike<number>, at: number) =>
-    new Float32Array(memory.buffer, at, values.length).set(values);
   return {
-    // `y` converted to float32 by the copy; the differences written over it, each value read first.
-    sum: (y, p, e) => {
-      const n = mem.view(p).length;
-      const [atY, atP] = room(n);
-      copy(mem.view(y), atY);
-      copy(mem.view(p), atP);
-      const sum = exports.squaredErrorSum(atY, atP, n, e ? atY : 0);
-      if (e) mem.view(e).set(new Float32Array(memory.buffer, atY, n));
-      return sum;
+    sum: (y, p) => {
+      const n = copyIn(y, p);
+      return exports.squaredErrorSum(Y, Y + 4 * n, n, 0);
     },
-    scaled: (e, s, out) => {
-      const n = mem.view(e).length;
-      const [at] = room(n);
-      copy(mem.view(e), at);
-      exports.scaled(at, n, s, at);
-      mem.view(out).set(new Float32Array(memory.buffer, at, n));
+    scaled: (y, p, s, out) => {
+      const n = copyIn(y, p);
+      exports.scaledError(Y, Y + 4 * n, n, s, Y); // over y's copy, each value read before it is written
+      mem.view(out).set(new Float32Array(memory.buffer, Y, n));
     },
+    kept: null,
   };
 }
