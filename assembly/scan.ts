@@ -97,6 +97,7 @@ class Scan {
   dh0: usize;
 }
 
+/** A kernel's {@link Scan}: its cell, activations, direction and sizes set, its arrays 0. */
 function scan(kind: i32, act: i32, rec: i32, reverse: i32, T: i32, B: i32, Ip: i32, Up: i32): Scan {
   const a = changetype<Scan>(job());
   memory.fill(job(), 0, offsetof<Scan>());
@@ -111,6 +112,31 @@ function scan(kind: i32, act: i32, rec: i32, reverse: i32, T: i32, B: i32, Ip: i
   return a;
 }
 
+/** The arrays the forward and the backward both read, and the scratch. */
+function arrays(
+  a: Scan,
+  X: usize,
+  WT: usize,
+  b: usize,
+  u: usize,
+  h0: usize,
+  K: usize,
+  H: usize,
+  A: usize,
+  S: usize,
+): void {
+  a.X = X;
+  a.WT = WT;
+  a.b = b;
+  a.u = u;
+  a.h0 = h0;
+  a.K = K;
+  a.H = H;
+  a.A = A;
+  a.S = S;
+}
+
+/** The {@link Scan} of the kernel running. */
 function running(): Scan {
   return changetype<Scan>(job());
 }
@@ -186,16 +212,7 @@ export function scanForward(
   A: usize,
   S: usize,
 ): void {
-  const a = scan(kind, act, rec, reverse, T, B, Ip, Up);
-  a.X = X;
-  a.WT = WT;
-  a.b = b;
-  a.u = u;
-  a.h0 = h0;
-  a.K = K;
-  a.H = H;
-  a.A = A;
-  a.S = S;
+  arrays(scan(kind, act, rec, reverse, T, B, Ip, Up), X, WT, b, u, h0, K, H, A, S);
   const N = gatesOf(kind) * Up;
   overRows(B, <f64>T * <f64>B * <f64>N * <f64>Ip, SPLIT_WORK, forwardRows, blockOf(B));
 }
@@ -316,18 +333,10 @@ export function scanBackward(
   dh0: usize,
 ): void {
   const a = scan(kind, act, rec, reverse, T, B, Ip, Up);
-  a.X = X;
-  a.WT = WT;
+  arrays(a, X, WT, b, u, h0, K, H, A, S);
   a.W = W;
-  a.b = b;
-  a.u = u;
-  a.h0 = h0;
-  a.K = K;
-  a.H = H;
-  a.A = A;
   a.dH = dH;
   a.dhT = dhT;
-  a.S = S;
   a.Q = Q;
   a.dX = dX;
   a.dh0 = dh0;
