@@ -1,7 +1,9 @@
 // The arrays a whole-sequence forward (or a fused scan's) keeps for its backward in the module's
 // memory (Arena.keep in src/fast/wasm/module.ts): with sequences whose backward runs in another
-// order than their forward (cells side by side, stacked), copied out when they hold too much, and released after
+// order than their forward (cells side by side, stacked), freed once collected where the gradient
+// never runs (and the mean square's kept differences with them), copied out when they hold too much, and released after
 // each training step so that the module's memory is used from its heap base again.
+import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import * as rt from '../src/index.js';
@@ -71,5 +73,50 @@ describeOnBackends('arrays kept for the backward', ['wasm', 'cpu'], (backend) =>
     expect(new Set(starts)).to.deep.equal(new Set([heapStart()]));
     y.dispose();
     net.dispose();
+  });
+});
+
+describe('what a forward keeps for a gradient that never runs', () => {
+  it('is freed once collected: the fused scan’s arrays in the module, the mean square’s differences in tfjs-wasm', function () {
+    this.timeout(60_000);
+    // In a fresh process with a collector to call: a loss and a scan recorded on a tape whose
+    // gradient does not reach them.
+    const script = [
+      "import * as tf from '@tensorflow/tfjs';",
+      "import * as rt from './src/index.ts';",
+      "import { Arena, sequenceModule } from './src/fast/wasm/module.ts';",
+      "import { lossFunction } from './src/objective/loss.ts';",
+      "await rt.backends.use('wasm');",
+      'const cell = rt.cells.mingru({ inputSize: 3, units: 4, seed: 1 });',
+      'const [x, y] = [tf.randomNormal([2, 5, 3]), tf.randomNormal([2, 5, 4])];',
+      "const mse = lossFunction('mse', 'test');",
+      'const W = cell.params.W_zx;',
+      'const step = () => {',
+      '  const { value, grads } = tf.variableGrads(() => (mse(y, rt.unroll(cell, x).outputs), tf.sum(W)), [W]);',
+      '  tf.dispose([value, grads]);',
+      '};',
+      'const collect = async () => {',
+      '  for (let i = 0; i < 3; i++) (globalThis.gc(), await new Promise((r) => setTimeout(r, 10)));',
+      '};',
+      'const state = () => [new Arena(sequenceModule()).alloc(1), tf.backend().numDataIds()];',
+      'step();',
+      'await collect();',
+      'const before = state();',
+      'step();',
+      'const kept = state().map((v, i) => v - before[i]);',
+      'await collect();',
+      'console.log(JSON.stringify({ kept, after: state().map((v, i) => v - before[i]) }));',
+    ].join('\n');
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const { kept, after } = JSON.parse(out.trim().split('\n').pop()!);
+    expect(kept[0], 'bytes kept in the module before collection').to.be.greaterThan(0);
+    expect(kept[1], 'data kept in tfjs-wasm before collection').to.equal(1);
+    expect(after, 'kept after collection (module bytes, tfjs-wasm data)').to.deep.equal([0, 0]);
   });
 });
