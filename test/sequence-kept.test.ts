@@ -1,8 +1,9 @@
 // The arrays a whole-sequence forward (or a fused scan's) keeps for its backward in the module's
 // memory (Arena.keep in src/fast/wasm/module.ts): with sequences whose backward runs in another
-// order than their forward (cells side by side, stacked), freed once collected where the gradient
-// never runs (and the mean square's kept differences with them), copied out when they hold too much, and released after
-// each training step so that the module's memory is used from its heap base again.
+// order than their forward (cells side by side, stacked), copied out when they hold too much,
+// released after each training step so that the module's memory is used from its heap base
+// again, and freed once collected where the gradient never runs (the mean square's kept
+// differences with them).
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
