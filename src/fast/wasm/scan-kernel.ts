@@ -11,8 +11,8 @@
  * backward reads stays where the forward wrote it (`Arena.keep`), handed to the gradient through
  * the kernel's attributes ({@link Held}): tfjs's own way, inputs and outputs to save, copies each
  * of them on wasm (an `Identity` kernel, 1.5 ms of minGRU's ~45 ms training step at B = 32,
- * T = 512, U = 128), and the backward would copy them in again. The backward recomputes the gates
- * from `x_t` rather than keeping them.
+ * T = 512, U = 128), and the backward would copy them in again. Those arrays include the gates
+ * (all but IndRNN's), which the backward reads rather than computing them again.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CellConfig } from '../../cells/cell.js';
