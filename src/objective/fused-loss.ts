@@ -141,10 +141,11 @@ const forwardKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { code, classes, held } = attrs as unknown as Attrs;
   const mem = hostMemory(backend);
   const n = mem.view(p).length;
-  const value =
-    code === MSE
-      ? f(f(held ? squaredErrorOf(mem, backend).kept!.sum(y, p, held.e) : squaredErrorOf(mem, backend).sum(y, p)) / n)
-      : crossEntropy(code, mem.view(y), mem.view(p), classes);
+  const squares = () => {
+    const passes = squaredErrorOf(mem, backend);
+    return held ? passes.kept!.sum(y, p, held.e) : passes.sum(y, p);
+  };
+  const value = code === MSE ? f(f(squares()) / n) : crossEntropy(code, mem.view(y), mem.view(p), classes);
   const [out] = mem.outputs([[]]);
   mem.view(out)[0] = value;
   return out;
