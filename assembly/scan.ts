@@ -189,7 +189,8 @@ function addColumnSums(out: usize, D: usize, c: i32, N: i32): void {
 }
 
 /**
- * Forward: `H` gets every `h_t`, `A` (where not 0) the gates; `S` is scratch ({@link scanScratch}). minGRU:
+ * Forward: `H` gets every `h_t`, `A` (where not 0) the gates; `S` is scratch ({@link scanScratch}; read only
+ * where `A` is 0). minGRU:
  * `h_t = h_{t-1} + z_t ⊙ (h̃_t - h_{t-1})`; minLSTM: `h_t = (f_t ⊙ h_{t-1} + i_t ⊙ h̃_t) / (f_t + i_t)`;
  * IndRNN: `h_t = σ(W_hx x_t + b_h + u_h ⊙ h_{t-1})`.
  */
@@ -346,24 +347,17 @@ export function scanBackward(
   const partial = (<usize>(Ip + 1) * <usize>N) << 2;
   memory.fill(Q, 0, <usize>blocks * partial + ((<usize>(kind == INDRNN ? blocks * Up : 0)) << 2));
   overRows(B, 3 * <f64>T * <f64>B * <f64>N * <f64>Ip, SPLIT_WORK, backwardRows, block);
-  // The blocks' partial sums, in order: dWT and db (the row after it), then du.
+  // The blocks' partial sums, in order (each added as one row): dWT and db (the row after it), then du.
   memory.copy(dWT, Q, partial - ((<usize>N) << 2));
   memory.copy(db, Q + partial - ((<usize>N) << 2), (<usize>N) << 2);
   for (let i = 1; i < blocks; i++) {
-    addTo(dWT, Q + <usize>i * partial, Ip * N);
-    addTo(db, Q + <usize>(i + 1) * partial - ((<usize>N) << 2), N);
+    addColumnSums(dWT, Q + <usize>i * partial, 1, Ip * N);
+    addColumnSums(db, Q + <usize>(i + 1) * partial - ((<usize>N) << 2), 1, N);
   }
   if (du) {
     const dus = Q + <usize>blocks * partial;
     memory.copy(du, dus, (<usize>Up) << 2);
-    for (let i = 1; i < blocks; i++) addTo(du, dus + ((<usize>(i * Up)) << 2), Up);
-  }
-}
-
-/** `out[n] += from[n]` (n a multiple of 4). */
-function addTo(out: usize, from: usize, n: i32): void {
-  for (let j: usize = 0; j < (<usize>n) << 2; j += 16) {
-    v128.store(out + j, f32x4.add(v128.load(out + j), v128.load(from + j)));
+    for (let i = 1; i < blocks; i++) addColumnSums(du, dus + ((<usize>(i * Up)) << 2), 1, Up);
   }
 }
 

@@ -114,7 +114,8 @@ function forward(wasm: SequenceExports, a: Attrs, d: Dims, v: Values): [Float32A
   const H = arena.alloc(B * T * Up);
   // The gates, for the backward (IndRNN's reads only h_t).
   const A = a.held && a.kind !== KINDS.indrnn ? arena.alloc(B * T * G * Up) : 0;
-  const S = arena.alloc(wasm.scanScratch(G, Up));
+  // Scratch for the input halves where they are not kept (it would be kept with them otherwise).
+  const S = A ? 0 : arena.alloc(wasm.scanScratch(G, Up));
   wasm.scanForward(a.kind, a.act, a.rec, a.reverse ? 1 : 0, T, B, Ip, Up, p.X, p.WT, p.b, p.u, p.h0, p.K, H, A, S);
   if (a.held) {
     // Every array but the scratch, where the call has it (not 0).
