@@ -14,8 +14,8 @@ import { expect } from 'chai';
 import { countWebGpu, type WebGpuCounts } from '../bench/gpu-counters.js';
 import * as rt from '../src/index.js';
 import { MAX_SUM_INPUTS, sum } from '../src/sum.js';
-import { AdamConstants } from '../src/train/adam-ops.js';
-import { applyGradients } from '../src/train/fused-adam.js';
+import { AdamConstants, adamInOps } from '../src/train/adam-ops.js';
+import { adamState, applyGradients, makeMoments } from '../src/train/fused-adam.js';
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -288,40 +288,57 @@ describe('webgpu in Node (Dawn)', () => {
     }
   });
 
-  it("rt.train's Adam (src/train/adam-ops.ts) gives tfjs's Adam to the bit and uploads none of its numbers", async () => {
+  describe("rt.train's Adam gives tfjs's Adam to the bit and uploads none of its numbers", () => {
     // Two copies of a network, one updated by tfjs's Adam, one by ours, from the same gradients.
-    const make = () => rt.network({ cell: 'lstm', inputSize: 3, units: 4, outputSize: 2, seed: 8 });
-    const [theirs, ours] = [make(), make()];
-    const [tfjsAdam, ourAdam] = [tf.train.adam(0.01), tf.train.adam(0.01)];
-    const constants = new AdamConstants();
-    const x = tf.randomNormal([2, 5, 3], 0, 1, 'float32', 9);
-    const gradsOf = (net: rt.RecurrentNetwork) =>
-      tf.variableGrads(() => tf.sum(tf.square(net.predict(x))) as tf.Scalar, Object.values(net.params)).grads;
-    const uploads = { theirs: [] as number[], ours: [] as number[] };
-    for (let step = 0; step < 5; step++) {
-      const [g1, g2] = [gradsOf(theirs), gradsOf(ours)];
-      const vars = Object.values(ours.params);
-      uploads.theirs.push(
-        (await countWebGpu(async () => tfjsAdam.applyGradients(g1 as Record<string, tf.Variable>))).uploads,
-      );
-      const grads = vars.map((v) => g2[v.name]);
-      uploads.ours.push((await countWebGpu(async () => applyGradients(ourAdam, vars, grads, constants))).uploads);
-      tf.dispose([...Object.values(g1), ...Object.values(g2)]);
-    }
-    for (const [name, value] of Object.entries(theirs.params)) {
-      const [a, b] = [await value.data(), await ours.params[name as keyof typeof ours.params].data()];
-      expect(Array.from(b), name).to.deep.equal(Array.from(a));
-    }
-    // tfjs's makes a scalar of every number on every update (pinned: 6 per variable and 2 more);
-    // ours are made on the first update and each uploaded once, when a GPU program first reads it
-    // (the first update's small ops on CPU-held scalars run on the CPU): none from the third on.
-    const count = Object.keys(ours.params).length;
-    expect(uploads.theirs.slice(2), "tfjs's uploads per update").to.deep.equal([0, 0, 0].map(() => 6 * count + 2));
-    expect(uploads.ours.slice(2), 'our uploads per update from the third').to.deep.equal([0, 0, 0]);
-    tf.dispose(x);
-    constants.dispose();
-    [tfjsAdam, ourAdam].forEach((o) => o.dispose());
-    [theirs, ours].forEach((n) => n.dispose());
+    const compare = async (update: (adam: tf.Optimizer, vars: tf.Variable[], grads: tf.Tensor[]) => void) => {
+      const make = () => rt.network({ cell: 'lstm', inputSize: 3, units: 4, outputSize: 2, seed: 8 });
+      const [theirs, ours] = [make(), make()];
+      const [tfjsAdam, ourAdam] = [tf.train.adam(0.01), tf.train.adam(0.01)];
+      const x = tf.randomNormal([2, 5, 3], 0, 1, 'float32', 9);
+      const gradsOf = (net: rt.RecurrentNetwork) =>
+        tf.variableGrads(() => tf.sum(tf.square(net.predict(x))) as tf.Scalar, Object.values(net.params)).grads;
+      const counts = { theirs: [] as WebGpuCounts[], ours: [] as WebGpuCounts[] };
+      for (let step = 0; step < 5; step++) {
+        const [g1, g2] = [gradsOf(theirs), gradsOf(ours)];
+        const vars = Object.values(ours.params);
+        counts.theirs.push(await countWebGpu(async () => tfjsAdam.applyGradients(g1 as Record<string, tf.Variable>)));
+        const grads = vars.map((v) => g2[v.name]);
+        counts.ours.push(await countWebGpu(async () => update(ourAdam, vars, grads)));
+        tf.dispose([...Object.values(g1), ...Object.values(g2)]);
+      }
+      for (const [name, value] of Object.entries(theirs.params)) {
+        const [a, b] = [await value.data(), await ours.params[name as keyof typeof ours.params].data()];
+        expect(Array.from(b), name).to.deep.equal(Array.from(a));
+      }
+      // tfjs's makes a scalar of every number on every update (pinned: 6 per variable and 2 more).
+      const variables = Object.keys(ours.params).length;
+      const uploads = (c: WebGpuCounts[]) => c.slice(2).map((u) => u.uploads);
+      expect(uploads(counts.theirs), "tfjs's uploads per update").to.deep.equal([0, 0, 0].map(() => 6 * variables + 2));
+      tf.dispose(x);
+      [tfjsAdam, ourAdam].forEach((o) => o.dispose());
+      [theirs, ours].forEach((n) => n.dispose());
+      return { variables, uploads: uploads(counts.ours), programs: counts.ours.map((c) => c.programs) };
+    };
+
+    it("in tfjs's ops with our scalars (src/train/adam-ops.ts, the path of other backends)", async () => {
+      const constants = new AdamConstants();
+      const { uploads } = await compare((optimizer, vars, grads) => {
+        const adam = adamState(optimizer)!;
+        makeMoments(adam, vars);
+        adamInOps(adam, vars, grads, constants);
+      });
+      // Ours are made on the first update and each uploaded once, when a GPU program first reads it
+      // (the first update's small ops on CPU-held scalars run on the CPU): none from the third on.
+      expect(uploads, 'our uploads per update from the third').to.deep.equal([0, 0, 0]);
+      constants.dispose();
+    });
+
+    it('in three programs per variable (src/train/adam-programs.ts, what applyGradients runs here)', async () => {
+      const { variables, uploads, programs } = await compare((adam, vars, grads) => applyGradients(adam, vars, grads));
+      expect(uploads, 'uploads per update from the third').to.deep.equal([0, 0, 0]);
+      // x', m', v' per variable and accBeta1', accBeta2' (tfjs's: 14 per variable and 4 more).
+      expect(programs.slice(1), 'programs per update').to.deep.equal([0, 0, 0, 0].map(() => 3 * variables + 2));
+    });
   });
 
   describe('diagnostics: the async variants give the cpu numbers', () => {

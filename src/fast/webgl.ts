@@ -3,29 +3,67 @@
  * most tensors packed (2×2 entries per texel: matMul and elementwise outputs are), and a program
  * that reads unpacked inputs makes it unpack each input first, every call: for the whole
  * sequence's projection `XP`, read at every step, that is a copy of the sequence per step. So the
- * programs read and write packed textures: `getXP(r, c)` gives the texel holding entry (r, c),
- * `getChannel` picks the entry, and a fragment computes the 2×2 block of outputs it writes. tfjs
- * compiles a program once per shader source and input shapes; the rows of the step (which change
- * from step to step) are uniforms.
+ * programs read and write packed textures, and a fragment computes the 2×2 block of outputs it
+ * writes. Where the batch and the units are even, every input's 2×2 block under an output block is
+ * one texel (step k's rows start at `k·batch`, gate k's columns at `k·units`), so the equations
+ * run on whole texels (`vec4`): one read per input and gate for four entries. Otherwise each entry
+ * reads its texels and picks its channel (`getChannel`). tfjs compiles a program once per shader
+ * source and input shapes; the rows of the step (which change from step to step) are uniforms.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { WebGLBackend } from './kernels.js';
 import { ACCESSORS, STEP_KERNELS, type StepAttrs, type StepInput, type StepKernelName } from './step-equations.js';
 
-/** The GLSL accessor of one input (see the table in `./step-equations.ts`). */
-function accessor(input: StepInput): string {
+/**
+ * The GLSL accessor of one input (see the table in `./step-equations.ts`): its entry (`float`), or
+ * with `texels` the texel whose 2×2 block starts there (`vec4`).
+ */
+function accessor(input: StepInput, texels: boolean): string {
   const { name, arg, row, col } = ACCESSORS[input];
   const r = { step: 'rtRow0 + bRow', dy: 'rtDyRow0 + bRow', batch: 'bRow' }[row];
   const c = { gate: 'k * u + colJ', j: 'colJ', col: 'col' }[col];
-  return (
-    `float ${name}(${arg ? 'int k' : ''}) ` +
-    `{ int r_ = ${r}; int c_ = ${c}; return getChannel(get${input}(r_, c_), vec2(r_, c_)); }`
-  );
+  const value = texels ? `get${input}(r_, c_)` : `getChannel(get${input}(r_, c_), vec2(r_, c_))`;
+  return `${texels ? 'vec4' : 'float'} ${name}(${arg ? 'int k' : ''}) { int r_ = ${r}; int c_ = ${c}; return ${value}; }`;
+}
+
+/** The equations' functions for values of type `T` (`float` or `vec4`). */
+function functions(T: string): string {
+  return `
+      ${T} sigmoid_(${T} a) { return 1.0 / (1.0 + exp(-a)); }
+      ${T} tanh_(${T} a) {
+        ${T} e = exp(-2.0 * abs(a));
+        return sign(a) * (1.0 - e) / (1.0 + e);
+      }
+      ${T} pick(bool c, ${T} t, ${T} f) { return c ? t : f; }
+      ${T} gru(${T} z, ${T} r, ${T} xn, ${T} hn, ${T} h) {
+        ${T} n = tanh_(xn + r * hn);
+        return n + z * (h - n);
+      }`;
 }
 
 /** The program of one kernel with output `[batch, width]`. */
 function program(name: StepKernelName, batch: number, width: number, units: number) {
   const { reads, value } = STEP_KERNELS[name];
+  const texels = batch % 2 === 0 && units % 2 === 0;
+  const main = texels
+    ? `
+      void main() {
+        ivec2 rc = getOutputCoords();
+        setOutput(entry(rc.x, rc.y));
+      }`
+    : `
+      void main() {
+        ivec2 rc = getOutputCoords();
+        vec4 block = vec4(0.0);
+        block.r = entry(rc.x, rc.y);
+        if (rc.y + 1 < widthN) block.g = entry(rc.x, rc.y + 1);
+        if (rc.x + 1 < batchN) {
+          block.b = entry(rc.x + 1, rc.y);
+          if (rc.y + 1 < widthN) block.a = entry(rc.x + 1, rc.y + 1);
+        }
+        setOutput(block);
+      }`;
+  const T = texels ? 'vec4' : 'float';
   return {
     variableNames: [...reads],
     outputShape: [batch, width],
@@ -41,35 +79,14 @@ function program(name: StepKernelName, batch: number, width: number, units: numb
       int colJ;
       const int u = ${units};
       const int batchN = ${batch};
-      const int widthN = ${width};
-      float sigmoid_(float a) { return 1.0 / (1.0 + exp(-a)); }
-      float tanh_(float a) {
-        float e = exp(-2.0 * abs(a));
-        return sign(a) * (1.0 - e) / (1.0 + e);
-      }
-      float pick(bool c, float t, float f) { return c ? t : f; }
-      float gru(float z, float r, float xn, float hn, float h) {
-        float n = tanh_(xn + r * hn);
-        return n + z * (h - n);
-      }
-      ${reads.map(accessor).join('\n      ')}
-      float entry(int b_, int c_) {
+      const int widthN = ${width};${functions(T)}
+      ${reads.map((input) => accessor(input, texels)).join('\n      ')}
+      ${T} entry(int b_, int c_) {
         bRow = b_;
         col = c_;
         colJ = col - (col / u) * u;
         return ${value};
-      }
-      void main() {
-        ivec2 rc = getOutputCoords();
-        vec4 block = vec4(0.0);
-        block.r = entry(rc.x, rc.y);
-        if (rc.y + 1 < widthN) block.g = entry(rc.x, rc.y + 1);
-        if (rc.x + 1 < batchN) {
-          block.b = entry(rc.x + 1, rc.y);
-          if (rc.y + 1 < widthN) block.a = entry(rc.x + 1, rc.y + 1);
-        }
-        setOutput(block);
-      }`,
+      }${main}`,
   };
 }
 

@@ -1,12 +1,14 @@
 /**
- * tfjs's Adam in one kernel call per update, on the cpu and wasm backends.
+ * tfjs's Adam in one kernel call per update: on cpu and wasm one pass over every variable, on
+ * webgl and webgpu three GPU programs per variable.
  *
  * `tf.AdamOptimizer.applyGradients` dispatches 14 kernels per variable (the moments, their bias
  * correction, the step) and 4 more per update. On cpu and wasm a small network's training step is
  * mostly that dispatch: a one-layer LSTM with a dense head has 14 variables, so about 200 of its
  * step's 320 kernels were Adam's. {@link applyGradients} does the same arithmetic for every
  * variable in one kernel, `TfjsRecurrentAdam`, in float32 operation by operation as tfjs's kernels
- * do (so the numbers are tfjs's):
+ * do (so the numbers are tfjs's; on the GPUs each program does one equation in tfjs's order of
+ * operations, `./adam-programs.ts`: 3 programs per variable and 2 more instead of 14 and 4):
  *
  * $$m \leftarrow \beta_1 m + (1-\beta_1) g, \quad v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
  * x \leftarrow x - \eta \, \frac{m / (1 - \hat\beta_1)}{\sqrt{v / (1 - \hat\beta_2)} + \epsilon}$$
@@ -16,12 +18,13 @@
  * count, made as tfjs makes them), so `getWeights`, `setWeights` and `rt.train`'s checkpoints see
  * the same thing either way. It applies to `tf.train.adam(...)` and to subclasses that keep its
  * `applyGradients`; any other optimizer takes the optimizer's own `applyGradients`, and other
- * backends tfjs's ops (`./adam-ops.ts`).
+ * backends (tfjs-node, …) tfjs's ops (`./adam-ops.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { hostMemory, ownKernel } from '../fast/kernels.js';
 import { adamInWasm, type AdamNumbers } from '../fast/wasm/adam.js';
 import { adamInOps, type AdamConstants, type AdamState } from './adam-ops.js';
+import { runAdamProgram, type AdamUniforms } from './adam-programs.js';
 
 export type { AdamState } from './adam-ops.js';
 
@@ -52,21 +55,13 @@ export function adamUpdate(
 }
 
 /** The numbers of an update, rounded to float32 as tfjs's kernels hold them. */
-export function adamNumbers(
-  { learningRate, beta1, beta2, epsilon }: AdamAttrs,
-  acc1: number,
-  acc2: number,
-): AdamNumbers {
-  return {
-    b1: f(beta1),
-    b2: f(beta2),
-    c1: f(1 - beta1),
-    c2: f(1 - beta2),
-    d1: f(1 - acc1),
-    d2: f(1 - acc2),
-    eps: f(epsilon),
-    step: f(-learningRate),
-  };
+export function adamNumbers(attrs: AdamAttrs, acc1: number, acc2: number): AdamNumbers {
+  return { ...adamUniforms(attrs), d1: f(1 - acc1), d2: f(1 - acc2) };
+}
+
+/** The numbers of an update that do not depend on `accBeta`, rounded to float32. */
+function adamUniforms({ learningRate, beta1, beta2, epsilon }: AdamAttrs): AdamUniforms {
+  return { b1: f(beta1), b2: f(beta2), c1: f(1 - beta1), c2: f(1 - beta2), eps: f(epsilon), step: f(-learningRate) };
 }
 
 /**
@@ -116,7 +111,28 @@ const adamKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   return outs;
 };
 
-const kernel = ownKernel('TfjsRecurrentAdam', { cpu: adamKernel, wasm: adamKernel });
+/** {@link adamKernel} on webgl and webgpu: three programs per variable and one per `accBeta` (`./adam-programs.ts`). */
+const adamGpuKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const adam = attrs as unknown as AdamAttrs & { count: number };
+  const numbers = adamUniforms(adam);
+  const [acc1, acc2] = [inputs.accBeta1, inputs.accBeta2] as tf.TensorInfo[];
+  const outs: tf.TensorInfo[] = [];
+  for (let i = 0; i < adam.count; i++) {
+    const [x, m, v, g] = ['x', 'm', 'v', 'g'].map((k) => inputs[`${k}${i}`] as tf.TensorInfo);
+    for (const output of ['x', 'm', 'v'] as const) {
+      outs.push(runAdamProgram(backend, output, { x, m, v, g, acc1, acc2 }, numbers));
+    }
+  }
+  outs.push(runAdamProgram(backend, 'acc1', { acc1 }, numbers), runAdamProgram(backend, 'acc2', { acc2 }, numbers));
+  return outs;
+};
+
+const kernel = ownKernel('TfjsRecurrentAdam', {
+  cpu: adamKernel,
+  wasm: adamKernel,
+  webgl: adamGpuKernel,
+  webgpu: adamGpuKernel,
+});
 
 /** The optimizer's Adam state when {@link applyGradients} may update it in one kernel, else null. */
 export function adamState(optimizer: tf.Optimizer): AdamState | null {
@@ -156,8 +172,8 @@ export function assignUpdate(adam: AdamState, variables: readonly tf.Variable[],
 }
 
 /**
- * `optimizer.applyGradients(variables[i] ← grads[i])`: for tfjs's Adam on cpu and wasm in one
- * kernel call (see the module notes), on other backends with `constants` in tfjs's ops without
+ * `optimizer.applyGradients(variables[i] ← grads[i])`: for tfjs's Adam on cpu, wasm, webgl and
+ * webgpu in one kernel call (see the module notes), on other backends with `constants` in tfjs's ops without
  * an upload per number (`./adam-ops.ts`), else by the optimizer itself.
  */
 export function applyGradients(

@@ -72,5 +72,29 @@ export function cellParitySuite(): void {
         });
       });
     }
+
+    // The fixtures' batch of 3 runs the GPU kernels entry by entry; an even batch and even units
+    // run them on whole texels (WebGL), checked here against the plain path (tested above).
+    for (const kind of ['elman', 'lstm', 'gru'] as const) {
+      it(`${kind}, batch 4 and 6 units: the fast path gives the plain path's outputs and gradients`, async () => {
+        const cell = rt.cells[kind]({ inputSize: 3, units: 6, seed: 21 });
+        const x = tf.randomNormal([4, 5, 3], 0, 1, 'float32', 22);
+        const R = tf.randomNormal([4, 5, 6], 0, 1, 'float32', 23);
+        const run = (fast: boolean) => {
+          const loss = () => tf.sum(tf.mul(rt.unroll(cell, x, { fast }).outputs, R)) as tf.Scalar;
+          const { value, grads } = tf.variableGrads(loss, Object.values(cell.params));
+          const outputs = rt.unroll(cell, x, { fast }).outputs;
+          return { value, grads, outputs };
+        };
+        const [fast, plain] = [run(true), run(false)];
+        expect(maxAbsDiff(await values(fast.outputs), await values(plain.outputs)), 'outputs').to.be.below(1e-5);
+        for (const [symbol, p] of Object.entries(cell.params)) {
+          const err = relativeError(await values(fast.grads[p.name]), await values(plain.grads[p.name]));
+          expect(err, `dL/d${symbol}`).to.be.below(1e-5);
+        }
+        tf.dispose([x, R, ...[fast, plain].flatMap((r) => [r.value, r.outputs, ...Object.values(r.grads)])]);
+        cell.dispose();
+      });
+    }
   });
 }

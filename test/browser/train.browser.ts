@@ -39,6 +39,32 @@ export function trainingSuite(): void {
       });
     }
 
+    it("rt.train's Adam (one program per output on GPUs) gives tfjs's own Adam's weights", async () => {
+      // The same full-batch steps twice: rt.train, and tf.variableGrads with the optimizer's own update.
+      const make = () => rt.network({ cell: 'lstm', inputSize, units, outputSize, seed: 12 });
+      const [ours, theirs] = [make(), make()];
+      const x = tf.randomNormal([batch, time, inputSize], 0, 1, 'float32', 5);
+      const y = tf.randomNormal([batch, time, outputSize], 0, 0.5, 'float32', 6);
+      const [ourAdam, tfjsAdam] = [tf.train.adam(0.02), tf.train.adam(0.02)];
+      const options = { loss: 'mse' as const, optimizer: ourAdam, epochs: 4, batchSize: batch, shuffle: false };
+      await rt.train(ours, { x, y }, { ...options, progress: false });
+      for (let epoch = 0; epoch < 4; epoch++) {
+        const loss = () => tf.losses.meanSquaredError(y, theirs.predict(x)) as tf.Scalar;
+        const { value, grads } = tf.variableGrads(loss, Object.values(theirs.params));
+        tfjsAdam.applyGradients(grads as Record<string, tf.Variable>);
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+      for (const [name, value] of Object.entries(theirs.params)) {
+        const [a, b] = [await value.data(), await ours.params[name as keyof typeof ours.params].data()];
+        const scale = Math.max(...Array.from(a, Math.abs));
+        const diff = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
+        expect(diff / scale, name).to.be.below(1e-5);
+      }
+      tf.dispose([x, y]);
+      [ourAdam, tfjsAdam].forEach((o) => o.dispose());
+      [ours, theirs].forEach((n) => n.dispose());
+    });
+
     it('soak: 200 rt.train steps keep tensors (and WebGL texture bytes) flat', async () => {
       const net = rt.network({ cell: 'lstm', inputSize, units, outputSize, seed: 5 });
       const x = tf.randomNormal([10 * batch, time, inputSize], 0, 1, 'float32', 3);
