@@ -66,6 +66,19 @@ export interface StepKernel {
     factors: Record<string, tf.Tensor2D>,
     row0: number,
   ): { gh?: tf.Tensor2D; hp: tf.Tensor2D; prev: Partial<State> };
+  /**
+   * One step back as {@link back} computes it, from the forward's own tensors of step k instead of
+   * stacked factors: `XP` and its rows `row0`, the step's recurrent halves `hp` and the cell
+   * state `c` before and after it (where the cell has one). Where a kernel has it, the forward
+   * keeps those per step and nothing is stacked or computed again for the backward (no mask, and
+   * a cell whose `dL/dXP` is `dL/dHP`).
+   */
+  backFromSteps?(
+    DY: tf.Tensor2D,
+    dyRow0: number,
+    carry: { h: tf.Tensor2D; c?: tf.Tensor2D },
+    step: { XP: tf.Tensor2D; row0: number; hp: tf.Tensor2D; before: Partial<State>; after: Partial<State> },
+  ): { hp: tf.Tensor2D; prev: Partial<State> };
 }
 
 /**

@@ -22,7 +22,10 @@
  * Where the backend has a step kernel (`./step-kernels.ts`), a step forward is that kernel, the
  * quantities the backward needs are recomputed afterwards for all steps at once by the cell's own
  * equations on the stacked rows (of the input projection and of each step's recurrent halves,
- * kept as the steps go), and (without a mask) a step back is the kernel's `back`.
+ * kept as the steps go), and (without a mask) a step back is the kernel's `back`. Where the
+ * kernel has `backFromSteps` (the LSTM's), nothing is stacked or recomputed: the forward keeps
+ * each step's recurrent halves and states as they are, and a step back reads them (on software
+ * WebGL the stacking and recomputing were about a fifth of the LSTM's training step).
  */
 import * as tf from '@tensorflow/tfjs';
 import { stateOf, type Cell, type Equations, type Quantities, type State } from '../cells/cell.js';
@@ -89,6 +92,8 @@ interface Stepper {
   step(k: number, state: State): State;
   /** The kept quantities of every step, stacked (`[T*B, …]`), given the states before each step stacked. */
   kept(prev: State): Record<string, tf.Tensor2D>;
+  /** With the step kernel: the input halves of all steps and each step's recurrent halves, where kept. */
+  halves?: { XP: tf.Tensor2D; hps: tf.Tensor2D[] };
 }
 
 /**
@@ -124,6 +129,7 @@ function makeStepper(
         return next;
       },
       kept: (prev) => pick(equations(fusedTerms(XP, concatRows(hps), w, path.layout), prev)),
+      halves: { XP, hps },
     };
   }
   const xps = unstack(XP.reshape([X.shape[0] / batch, batch, -1])) as tf.Tensor2D[];
@@ -161,6 +167,12 @@ function withGradient(
   const hasB = w.b !== undefined;
   const hasBh = w.bh !== undefined;
   const separate = separateGates(path.layout);
+  // The kernel's step back from the forward's own tensors, where it has one and it applies.
+  const kernel = path.stepKernel;
+  const fromSteps =
+    keep === null && m === null && !backward.xp && separate.length === 0 && kernel?.fits(batch)
+      ? kernel.backFromSteps
+      : undefined;
   const inputs = [
     X,
     w.WxT,
@@ -191,6 +203,34 @@ function withGradient(
       const units = h0.shape[1];
       const rows = tf.slice(tf.reshape(value, [-1, units]), [(withC ? 1 : 0) * batch, 0], [(time - 1) * batch, units]);
       prev.h = tf.concat2d([h0, rows as tf.Tensor2D], 0);
+    }
+    if (fromSteps && stepper.halves) {
+      // X, the weights, h_0..h_{T-1} stacked, XP, each step's recurrent halves, c_0..c_T.
+      const cs = withC ? [first, ...states].map((s) => s.c!) : [];
+      save([X, WxT, WhT, prev.h, stepper.halves.XP, ...stepper.halves.hps, ...cs]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          tf.tidy(() => {
+            const [X, WxT, WhT, prevH, XP, ...rest] = saved as tf.Tensor2D[];
+            const [hps, cs] = [rest.slice(0, time), rest.slice(time)];
+            const { dhps, carry } = walkBack(
+              (DY, dyRow0, carry, k) =>
+                fromSteps(DY, dyRow0, carry, {
+                  XP,
+                  row0: k * batch,
+                  hp: hps[k],
+                  before: withC ? { c: cs[k] } : {},
+                  after: withC ? { c: cs[k + 1] } : {},
+                }),
+              dy,
+              WhT,
+              { time, batch, withC },
+            );
+            const sums = { X, WxT, prevH, q: {}, factors: {}, separate, hasB, hasBh, gs: [], dhps };
+            return weightGradients(backward, sums, carry);
+          }),
+      };
     }
     if (withC) prev.c = concatRows([first, ...states.slice(0, -1)].map((s) => s.c!));
     const kept = stepper.kept(prev);
@@ -267,22 +307,8 @@ function backwardPass(
     const back = o.back;
     if (back) {
       // The backend's kernels read step k's rows of dy and of the factors in place.
-      const DY = dy.reshape([-1, prevH.shape[1]]) as tf.Tensor2D;
-      const first = withC ? 1 : 0;
-      let carry: { h: tf.Tensor2D; c?: tf.Tensor2D } = { h: tf.zeros([batch, prevH.shape[1]]) };
-      if (withC) carry.c = DY.slice(0, batch);
-      const gs: tf.Tensor2D[] = new Array(time);
-      const dhps: tf.Tensor2D[] = new Array(time);
-      for (let k = time - 1; k >= 0; k--) {
-        const out = tf.tidy(() => {
-          const { gh, hp, prev } = back(DY, (k + first) * batch, carry, factors, k * batch);
-          const viaW = matMul(hp, Wh);
-          return { gh, hp, next: { h: prev.h ? (tf.add(prev.h, viaW) as tf.Tensor2D) : viaW, c: prev.c } };
-        });
-        if (out.gh) gs[k] = out.gh; // only where backward.xp reads them
-        dhps[k] = out.hp;
-        carry = out.next;
-      }
+      const stepBack: StepBack = (DY, dyRow0, carry, k) => back(DY, dyRow0, carry, factors, k * batch);
+      const { gs, dhps, carry } = walkBack(stepBack, dy, WhT, { time, batch, withC });
       return weightGradients(backward, { ...sums, factors, gs, dhps }, carry);
     }
     const perStep = Object.entries(factors).map(
@@ -318,6 +344,46 @@ function backwardPass(
 
     return weightGradients(backward, { ...sums, factors, gs, dhps }, carry);
   });
+}
+
+/** A step back with the backend's kernels: step k's, given `DY` and its rows `dyRow0`, and the carry. */
+type StepBack = (
+  DY: tf.Tensor2D,
+  dyRow0: number,
+  carry: { h: tf.Tensor2D; c?: tf.Tensor2D },
+  k: number,
+) => { gh?: tf.Tensor2D; hp: tf.Tensor2D; prev: Partial<State> };
+
+/**
+ * The steps walked back with the backend's kernels (`stepBack`) and `dL/dh_{t-1} += dL/dhp_t W_h`:
+ * every step's `dL/dhp_t` (and `dL/dh_t` where the kernels give it), and the gradient reaching
+ * the first state.
+ */
+function walkBack(
+  stepBack: StepBack,
+  dy: tf.Tensor,
+  WhT: tf.Tensor2D,
+  { time, batch, withC }: { time: number; batch: number; withC: boolean },
+): { gs: tf.Tensor2D[]; dhps: tf.Tensor2D[]; carry: Partial<State> } {
+  const units = WhT.shape[0];
+  const Wh = tf.transpose(WhT);
+  const DY = dy.reshape([-1, units]) as tf.Tensor2D;
+  const first = withC ? 1 : 0;
+  let carry: { h: tf.Tensor2D; c?: tf.Tensor2D } = { h: tf.zeros([batch, units]) };
+  if (withC) carry.c = DY.slice(0, batch);
+  const gs: tf.Tensor2D[] = new Array(time);
+  const dhps: tf.Tensor2D[] = new Array(time);
+  for (let k = time - 1; k >= 0; k--) {
+    const out = tf.tidy(() => {
+      const { gh, hp, prev } = stepBack(DY, (k + first) * batch, carry, k);
+      const viaW = matMul(hp, Wh);
+      return { gh, hp, next: { h: prev.h ? (tf.add(prev.h, viaW) as tf.Tensor2D) : viaW, c: prev.c } };
+    });
+    if (out.gh) gs[k] = out.gh; // only where backward.xp reads them
+    dhps[k] = out.hp;
+    carry = out.next;
+  }
+  return { gs, dhps, carry };
 }
 
 /**

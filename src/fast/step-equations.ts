@@ -10,13 +10,14 @@
  * |----------|-------|-------|
  * | `xp(k)` | `XP` | step k's input half of gate k: row `row0 + b`, column `k·u + j` of `[T·B, G·u]` |
  * | `hp(k)` | `HP` | the recurrent half of gate k: row `b`, column `k·u + j` |
- * | `s()`, `ch()`, `g()`, `cc()` | `S`, `CH`, `G`, `CC` | `[B, u]` states and carried gradients at `(b, j)` |
+ * | `s()`, `sp()`, `ch()`, `g()`, `cc()` | `S`, `SP`, `CH`, `G`, `CC` | `[B, u]` states and carried gradients at `(b, j)` |
  * | `dy()` | `DY` | the op's `dL/d h` of the step: row `dyRow0 + b`, column `j` |
- * | `f()`, `a()`, `z()` | `F`, `A`, `Z` | the step's stacked factors: row `row0 + b`, column `j` |
+ * | `f()`, `z()` | `F`, `Z` | the step's stacked factors: row `row0 + b`, column `j` |
  * | `dcol()` | `D` | the step's stacked gate factors: row `row0 + b`, column `col` |
  *
  * with `b` the batch row and `col` the column of the output entry, `u` the units, `j = col mod u`;
- * `sigmoid_`, `tanh_` (one formula on both backends) and `pick(cond, ifTrue, ifFalse)`.
+ * `sigmoid_`, `tanh_` (one formula on both backends) and the cells' helpers below (each written in
+ * both languages: `gru`, `lstmGateGrad`, `lstmPrevC`).
  *
  * With `xp`, `hp` the rows of the step's input and recurrent halves:
  *
@@ -26,6 +27,15 @@
  * | LSTM | c | `c_t = σ(xp_f + hp_f) c_{t-1} + σ(xp_i + hp_i) tanh(xp_g + hp_g)` |
  * | LSTM | h | `h_t = σ(xp_o + hp_o) tanh(c_t)` |
  * | GRU (resetAfter) | h | `z, r = σ(xp + hp)`, `n = tanh(xp_n + r hp_n)`, `h_t = n + z (h_{t-1} - n)` |
+ *
+ * and back (`./lstm.ts` has the equations), the LSTM's from the step's own forward tensors — its
+ * gates from `xp + hp` again, `c_t` (`s()`) and `c_{t-1}` (`sp()`) — so nothing of the forward is
+ * stacked for it: with `h̄ = dy + carry`, `c̄ = c̄_carry + h̄ o_t tanh'(c_t)`,
+ *
+ * | kernel | computes |
+ * |--------|----------|
+ * | `lstmBackHP` | `ā = [c̄ g_t σ'(i_t), c̄ c_{t-1} σ'(f_t), c̄ i_t tanh'(g_t), h̄ tanh(c_t) σ'(o_t)]`: `lstmGateGrad(gate, a_i, a_f, a_g, a_o, c_t, c_{t-1}, h̄, c̄_carry)` |
+ * | `lstmBackPrevC` | `c̄_{t-1} = c̄ f_t`: `lstmPrevC(a_f, a_o, c_t, h̄, c̄_carry)` |
  */
 export const STEP_KERNELS = {
   // Forward: the state after a step.
@@ -43,12 +53,15 @@ export const STEP_KERNELS = {
   // a kernel of its own where the cell's backward needs h̄ of all steps (the GRU's), else inline.
   gradH: { reads: ['DY', 'CH'], value: 'dy() + ch()' },
   elmanHP: { reads: ['DY', 'CH', 'F'], value: '(dy() + ch()) * f()' }, // ā = h̄ ⊙ f'
-  // ā = [c̄, c̄, c̄, h̄] ⊙ d_gates with c̄ = c̄_carry + h̄ ⊙ dh_dc; then c̄_{t-1} = c̄ ⊙ f_t
-  lstmHP: {
-    reads: ['DY', 'CH', 'CC', 'A', 'D'],
-    value: 'pick(col / u == 3, dy() + ch(), cc() + (dy() + ch()) * a()) * dcol()',
+  lstmBackHP: {
+    reads: ['XP', 'HP', 'DY', 'CH', 'CC', 'S', 'SP'],
+    value:
+      'lstmGateGrad(col / u, xp(0) + hp(0), xp(1) + hp(1), xp(2) + hp(2), xp(3) + hp(3), s(), sp(), dy() + ch(), cc())',
   },
-  lstmPrevC: { reads: ['DY', 'CH', 'CC', 'A', 'F'], value: '(cc() + (dy() + ch()) * a()) * f()' },
+  lstmBackPrevC: {
+    reads: ['XP', 'HP', 'DY', 'CH', 'CC', 'S'],
+    value: 'lstmPrevC(xp(1) + hp(1), xp(3) + hp(3), s(), dy() + ch(), cc())',
+  },
   gruHP: { reads: ['G', 'D'], value: 'g() * dcol()' }, // [h̄, h̄, h̄] ⊙ d_hp
   gruPrevH: { reads: ['G', 'Z'], value: 'g() * z()' }, // h̄ ⊙ z_t
 } as const;
@@ -78,12 +91,12 @@ export const ACCESSORS: Record<
   XP: { name: 'xp', arg: true, row: 'step', col: 'gate' },
   HP: { name: 'hp', arg: true, row: 'batch', col: 'gate' },
   S: { name: 's', arg: false, row: 'batch', col: 'j' },
+  SP: { name: 'sp', arg: false, row: 'batch', col: 'j' },
   CH: { name: 'ch', arg: false, row: 'batch', col: 'j' },
   G: { name: 'g', arg: false, row: 'batch', col: 'j' },
   CC: { name: 'cc', arg: false, row: 'batch', col: 'j' },
   DY: { name: 'dy', arg: false, row: 'dy', col: 'j' },
   F: { name: 'f', arg: false, row: 'step', col: 'j' },
-  A: { name: 'a', arg: false, row: 'step', col: 'j' },
   Z: { name: 'z', arg: false, row: 'step', col: 'j' },
   D: { name: 'dcol', arg: false, row: 'step', col: 'col' },
 };

@@ -12,9 +12,11 @@
  * The kernels compute the cells' equations (`src/cells/`) for their default activations, tanh and
  * the logistic σ; other activations keep the tf ops. They have no gradient: the fast path uses them
  * only where nothing is recorded (inference, and the forward inside the whole-sequence gradient,
- * whose backward recomputes the quantities it needs from the same equations on all steps at once;
- * its steps back use the backward kernels). They are tested against the plain path and the
- * PyTorch fixtures on webgpu (Node) and webgl (Chromium).
+ * whose steps back use the backward kernels). The Elman cell's and the GRU's steps back read
+ * factors the backward computes from the same equations on all steps at once; the LSTM's read the
+ * step's own forward tensors (`backFromSteps`: its gates from `XP` and the kept recurrent halves
+ * again, `c_{t-1}`, `c_t`), so its forward stacks nothing for them. They are tested against the
+ * plain path and the PyTorch fixtures on webgpu (Node) and webgl (Chromium).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CellConfig } from '../cells/cell.js';
@@ -73,16 +75,18 @@ export const gpuStepKernel: StepKernelFactory = (config) => {
   // h̄ = dy + carry is a kernel of its own only for the GRU, whose backward needs h̄ of all steps.
   const back: StepKernel['back'] = (DY, dyRow0, carry, f, row0) => {
     const dh = { DY, CH: carry.h };
-    const at = { row0, dyRow0 };
-    if (config.kind === 'elman') return { hp: run('elmanHP', { ...dh, F: f.df }, carry.h, at), prev: {} };
-    if (config.kind === 'gru') {
-      const G = run('gradH', dh, carry.h, { dyRow0 });
-      const hp = run('gruHP', { G, D: f.d_hp }, G, { row0, width: 3 * u });
-      return { gh: G, hp, prev: { h: run('gruPrevH', { G, Z: f.z_t }, G, { row0 }) } };
-    }
-    const common = { ...dh, CC: carry.c!, A: f.dh_dc };
-    const hp = run('lstmHP', { ...common, D: f.d_gates }, carry.h, { ...at, width: 4 * u });
-    return { hp, prev: { c: run('lstmPrevC', { ...common, F: f.f_t }, carry.h, at) } };
+    if (config.kind === 'elman') return { hp: run('elmanHP', { ...dh, F: f.df }, carry.h, { row0, dyRow0 }), prev: {} };
+    const G = run('gradH', dh, carry.h, { dyRow0 });
+    const hp = run('gruHP', { G, D: f.d_hp }, G, { row0, width: 3 * u });
+    return { gh: G, hp, prev: { h: run('gruPrevH', { G, Z: f.z_t }, G, { row0 }) } };
   };
-  return { fits, step, back };
+  const backFromSteps: StepKernel['backFromSteps'] = (DY, dyRow0, carry, { XP, row0, hp, before, after }) => {
+    const common = { XP, HP: hp, DY, CH: carry.h, CC: carry.c!, S: after.c! };
+    const at = { row0, dyRow0 };
+    return {
+      hp: run('lstmBackHP', { ...common, SP: before.c! }, carry.h, { ...at, width: 4 * u }),
+      prev: { c: run('lstmBackPrevC', common, carry.h, at) },
+    };
+  };
+  return config.kind === 'lstm' ? { fits, step, backFromSteps } : { fits, step, back };
 };

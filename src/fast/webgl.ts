@@ -34,10 +34,26 @@ function functions(T: string): string {
         ${T} e = exp(-2.0 * abs(a));
         return sign(a) * (1.0 - e) / (1.0 + e);
       }
-      ${T} pick(bool c, ${T} t, ${T} f) { return c ? t : f; }
       ${T} gru(${T} z, ${T} r, ${T} xn, ${T} hn, ${T} h) {
         ${T} n = tanh_(xn + r * hn);
         return n + z * (h - n);
+      }
+      ${T} lstmGateGrad(int gate, ${T} ai, ${T} af, ${T} ag, ${T} ao, ${T} c, ${T} cp, ${T} hb, ${T} cc) {
+        ${T} i = sigmoid_(ai);
+        ${T} o = sigmoid_(ao);
+        ${T} tc = tanh_(c);
+        if (gate == 3) return hb * tc * o * (1.0 - o);
+        ${T} g = tanh_(ag);
+        ${T} cb = cc + hb * o * (1.0 - tc * tc);
+        if (gate == 0) return cb * g * i * (1.0 - i);
+        if (gate == 2) return cb * i * (1.0 - g * g);
+        ${T} f = sigmoid_(af);
+        return cb * cp * f * (1.0 - f);
+      }
+      ${T} lstmPrevC(${T} af, ${T} ao, ${T} c, ${T} hb, ${T} cc) {
+        ${T} o = sigmoid_(ao);
+        ${T} tc = tanh_(c);
+        return (cc + hb * o * (1.0 - tc * tc)) * sigmoid_(af);
       }`;
 }
 

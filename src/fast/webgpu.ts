@@ -47,10 +47,26 @@ function program(name: StepKernelName, batch: number, width: number) {
         let e = exp(-2.0 * abs(a));
         return sign(a) * (1.0 - e) / (1.0 + e);
       }
-      fn pick(c : bool, t : f32, f : f32) -> f32 { return select(f, t, c); }
       fn gru(z : f32, r : f32, xn : f32, hn : f32, h : f32) -> f32 {
         let n = tanh_(xn + r * hn);
         return n + z * (h - n);
+      }
+      fn lstmGateGrad(gate : i32, ai : f32, af : f32, ag : f32, ao : f32, c : f32, cp : f32, hb : f32, cc : f32) -> f32 {
+        let i = sigmoid_(ai);
+        let o = sigmoid_(ao);
+        let tc = tanh_(c);
+        if (gate == 3) { return hb * tc * o * (1.0 - o); }
+        let g = tanh_(ag);
+        let cb = cc + hb * o * (1.0 - tc * tc);
+        if (gate == 0) { return cb * g * i * (1.0 - i); }
+        if (gate == 2) { return cb * i * (1.0 - g * g); }
+        let f = sigmoid_(af);
+        return cb * cp * f * (1.0 - f);
+      }
+      fn lstmPrevC(af : f32, ao : f32, c : f32, hb : f32, cc : f32) -> f32 {
+        let o = sigmoid_(ao);
+        let tc = tanh_(c);
+        return (cc + hb * o * (1.0 - tc * tc)) * sigmoid_(af);
       }
       ${reads.map(accessor).join('\n      ')}
       fn main(index : i32) {
