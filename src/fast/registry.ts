@@ -53,11 +53,10 @@ export interface StepKernel {
   fits(batch: number): boolean;
   step(XP: tf.Tensor2D, row0: number, hp: tf.Tensor2D, state: State): State;
   /**
-   * One step back, as {@link Backward.step} computes it, for a sequence without a mask: from the
-   * op's `dL/d[(c_T,) h_1..h_T]` as rows `DY` (step k's from `dyRow0`), the gradient carried from
-   * the later steps and the factors of all steps stacked (step k's rows from `row0`): `gh`, the
-   * whole `dL/dh_t` that reaches the step (where {@link Backward.xp} needs it), `dL/d hp_t` and the
-   * elementwise part of `dL/d state_{t-1}`.
+   * One step back, as {@link Backward.step} computes it, for a sequence without a mask and a cell
+   * without {@link Backward.xp}: from the op's `dL/d[(c_T,) h_1..h_T]` as rows `DY` (step k's from
+   * `dyRow0`), the gradient carried from the later steps and the factors of all steps stacked
+   * (step k's rows from `row0`): `dL/d hp_t` and the elementwise part of `dL/d state_{t-1}`.
    */
   back?(
     DY: tf.Tensor2D,
@@ -65,20 +64,21 @@ export interface StepKernel {
     carry: { h: tf.Tensor2D; c?: tf.Tensor2D },
     factors: Record<string, tf.Tensor2D>,
     row0: number,
-  ): { gh?: tf.Tensor2D; hp: tf.Tensor2D; prev: Partial<State> };
+  ): { hp: tf.Tensor2D; prev: Partial<State> };
   /**
    * One step back as {@link back} computes it, from the forward's own tensors of step k instead of
-   * stacked factors: `XP` and its rows `row0`, the step's recurrent halves `hp` and the cell
-   * state `c` before and after it (where the cell has one). Where a kernel has it, the forward
-   * keeps those per step and nothing is stacked or computed again for the backward (no mask, and
-   * a cell whose `dL/dXP` is `dL/dHP`).
+   * stacked factors: `XP` and its rows `row0`, the step's recurrent halves `hp` and the states
+   * before and after it; with `xp`, `dL/dXP_t`, for a cell where it is not `dL/dhp_t` (one with
+   * {@link Backward.xp}). Where a kernel has it, the forward keeps those per step and nothing is
+   * stacked or computed again for the backward (sequences without a mask, cells without separate
+   * gates).
    */
   backFromSteps?(
     DY: tf.Tensor2D,
     dyRow0: number,
     carry: { h: tf.Tensor2D; c?: tf.Tensor2D },
-    step: { XP: tf.Tensor2D; row0: number; hp: tf.Tensor2D; before: Partial<State>; after: Partial<State> },
-  ): { hp: tf.Tensor2D; prev: Partial<State> };
+    step: { XP: tf.Tensor2D; row0: number; hp: tf.Tensor2D; before: State; after: State },
+  ): { hp: tf.Tensor2D; xp?: tf.Tensor2D; prev: Partial<State> };
 }
 
 /**

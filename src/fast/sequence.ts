@@ -170,9 +170,7 @@ function withGradient(
   // The kernel's step back from the forward's own tensors, where it has one and it applies.
   const kernel = path.stepKernel;
   const fromSteps =
-    keep === null && m === null && !backward.xp && separate.length === 0 && kernel?.fits(batch)
-      ? kernel.backFromSteps
-      : undefined;
+    keep === null && m === null && separate.length === 0 && kernel?.fits(batch) ? kernel.backFromSteps : undefined;
   const inputs = [
     X,
     w.WxT,
@@ -205,30 +203,36 @@ function withGradient(
       prev.h = tf.concat2d([h0, rows as tf.Tensor2D], 0);
     }
     if (fromSteps && stepper.halves) {
-      // X, the weights, h_0..h_{T-1} stacked, XP, each step's recurrent halves, c_0..c_T.
-      const cs = withC ? [first, ...states].map((s) => s.c!) : [];
-      save([X, WxT, WhT, prev.h, stepper.halves.XP, ...stepper.halves.hps, ...cs]);
+      // X, the weights, h_0..h_{T-1} stacked, XP, each step's recurrent halves, the states 0..T.
+      const all = [first, ...states];
+      const hs = all.map((s) => s.h);
+      const cs = withC ? all.map((s) => s.c!) : [];
+      save([X, WxT, WhT, prev.h, stepper.halves.XP, ...stepper.halves.hps, ...hs, ...cs]);
       return {
         value,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
           tf.tidy(() => {
             const [X, WxT, WhT, prevH, XP, ...rest] = saved as tf.Tensor2D[];
-            const [hps, cs] = [rest.slice(0, time), rest.slice(time)];
-            const { dhps, carry } = walkBack(
+            const hps = rest.slice(0, time);
+            const stateAt = (k: number): State => {
+              const h = rest[time + k];
+              return withC ? { h, c: rest[2 * time + 1 + k] } : { h };
+            };
+            const { dhps, dxps, carry } = walkBack(
               (DY, dyRow0, carry, k) =>
                 fromSteps(DY, dyRow0, carry, {
                   XP,
                   row0: k * batch,
                   hp: hps[k],
-                  before: withC ? { c: cs[k] } : {},
-                  after: withC ? { c: cs[k + 1] } : {},
+                  before: stateAt(k),
+                  after: stateAt(k + 1),
                 }),
               dy,
               WhT,
               { time, batch, withC },
             );
             const sums = { X, WxT, prevH, q: {}, factors: {}, separate, hasB, hasBh, gs: [], dhps };
-            return weightGradients(backward, sums, carry);
+            return weightGradients(backward, { ...sums, ...(backward.xp && { dxps }) }, carry);
           }),
       };
     }
@@ -257,7 +261,7 @@ function withGradient(
           separate,
           masked: keep !== null,
           recurrentMasked: m !== null,
-          back: keep === null && path.stepKernel?.fits(batch) ? path.stepKernel.back : undefined,
+          back: keep === null && !backward.xp && path.stepKernel?.fits(batch) ? path.stepKernel.back : undefined,
         }),
     };
   });
@@ -308,8 +312,8 @@ function backwardPass(
     if (back) {
       // The backend's kernels read step k's rows of dy and of the factors in place.
       const stepBack: StepBack = (DY, dyRow0, carry, k) => back(DY, dyRow0, carry, factors, k * batch);
-      const { gs, dhps, carry } = walkBack(stepBack, dy, WhT, { time, batch, withC });
-      return weightGradients(backward, { ...sums, factors, gs, dhps }, carry);
+      const { dhps, carry } = walkBack(stepBack, dy, WhT, { time, batch, withC });
+      return weightGradients(backward, { ...sums, factors, gs: [], dhps }, carry);
     }
     const perStep = Object.entries(factors).map(
       ([name, f]) => [name, unstack(f.reshape([time, batch, ...f.shape.slice(1)]))] as const,
@@ -352,11 +356,11 @@ type StepBack = (
   dyRow0: number,
   carry: { h: tf.Tensor2D; c?: tf.Tensor2D },
   k: number,
-) => { gh?: tf.Tensor2D; hp: tf.Tensor2D; prev: Partial<State> };
+) => { hp: tf.Tensor2D; xp?: tf.Tensor2D; prev: Partial<State> };
 
 /**
  * The steps walked back with the backend's kernels (`stepBack`) and `dL/dh_{t-1} += dL/dhp_t W_h`:
- * every step's `dL/dhp_t` (and `dL/dh_t` where the kernels give it), and the gradient reaching
+ * every step's `dL/dhp_t` (and `dL/dXP_t` where the kernels give it), and the gradient reaching
  * the first state.
  */
 function walkBack(
@@ -364,26 +368,26 @@ function walkBack(
   dy: tf.Tensor,
   WhT: tf.Tensor2D,
   { time, batch, withC }: { time: number; batch: number; withC: boolean },
-): { gs: tf.Tensor2D[]; dhps: tf.Tensor2D[]; carry: Partial<State> } {
+): { dhps: tf.Tensor2D[]; dxps: tf.Tensor2D[]; carry: Partial<State> } {
   const units = WhT.shape[0];
   const Wh = tf.transpose(WhT);
   const DY = dy.reshape([-1, units]) as tf.Tensor2D;
   const first = withC ? 1 : 0;
   let carry: { h: tf.Tensor2D; c?: tf.Tensor2D } = { h: tf.zeros([batch, units]) };
   if (withC) carry.c = DY.slice(0, batch);
-  const gs: tf.Tensor2D[] = new Array(time);
   const dhps: tf.Tensor2D[] = new Array(time);
+  const dxps: tf.Tensor2D[] = new Array(time);
   for (let k = time - 1; k >= 0; k--) {
     const out = tf.tidy(() => {
-      const { gh, hp, prev } = stepBack(DY, (k + first) * batch, carry, k);
+      const { hp, xp, prev } = stepBack(DY, (k + first) * batch, carry, k);
       const viaW = matMul(hp, Wh);
-      return { gh, hp, next: { h: prev.h ? (tf.add(prev.h, viaW) as tf.Tensor2D) : viaW, c: prev.c } };
+      return { hp, xp, next: { h: prev.h ? (tf.add(prev.h, viaW) as tf.Tensor2D) : viaW, c: prev.c } };
     });
-    if (out.gh) gs[k] = out.gh; // only where backward.xp reads them
+    if (out.xp) dxps[k] = out.xp;
     dhps[k] = out.hp;
     carry = out.next;
   }
-  return { gs, dhps, carry };
+  return { dhps, dxps, carry };
 }
 
 /**
@@ -403,11 +407,13 @@ function weightGradients(
     hasBh: boolean;
     gs: tf.Tensor2D[];
     dhps: tf.Tensor2D[];
+    /** Every step's `dL/dXP_t`, where the steps back gave it. */
+    dxps?: tf.Tensor2D[];
   },
   carry: Partial<State>,
 ): tf.Tensor[] {
   const dHP = concatRows(s.dhps);
-  const dXP = backward.xp ? backward.xp(concatRows(s.gs), dHP, s.factors) : dHP;
+  const dXP = s.dxps ? concatRows(s.dxps) : backward.xp ? backward.xp(concatRows(s.gs), dHP, s.factors) : dHP;
   const dSeparate = backward.separate?.(dXP, s.q) ?? {};
   // Column sums as matMuls with a row of ones: the matMul just before packed the same operand.
   const ones = tf.ones([1, dXP.shape[0]]);

@@ -10,14 +10,13 @@
  * |----------|-------|-------|
  * | `xp(k)` | `XP` | step k's input half of gate k: row `row0 + b`, column `k·u + j` of `[T·B, G·u]` |
  * | `hp(k)` | `HP` | the recurrent half of gate k: row `b`, column `k·u + j` |
- * | `s()`, `sp()`, `ch()`, `g()`, `cc()` | `S`, `SP`, `CH`, `G`, `CC` | `[B, u]` states and carried gradients at `(b, j)` |
+ * | `s()`, `sp()`, `ch()`, `cc()` | `S`, `SP`, `CH`, `CC` | `[B, u]` states and carried gradients at `(b, j)` |
  * | `dy()` | `DY` | the op's `dL/d h` of the step: row `dyRow0 + b`, column `j` |
- * | `f()`, `z()` | `F`, `Z` | the step's stacked factors: row `row0 + b`, column `j` |
- * | `dcol()` | `D` | the step's stacked gate factors: row `row0 + b`, column `col` |
+ * | `f()` | `F` | the step's stacked factor: row `row0 + b`, column `j` |
  *
  * with `b` the batch row and `col` the column of the output entry, `u` the units, `j = col mod u`;
  * `sigmoid_`, `tanh_` (one formula on both backends) and the cells' helpers below (each written in
- * both languages: `gru`, `lstmGateGrad`, `lstmPrevC`).
+ * both languages: `gru`, `lstmGateGrad`, `lstmPrevC`, `gruGateGrad`).
  *
  * With `xp`, `hp` the rows of the step's input and recurrent halves:
  *
@@ -36,6 +35,14 @@
  * |--------|----------|
  * | `lstmBackHP` | `ā = [c̄ g_t σ'(i_t), c̄ c_{t-1} σ'(f_t), c̄ i_t tanh'(g_t), h̄ tanh(c_t) σ'(o_t)]`: `lstmGateGrad(gate, a_i, a_f, a_g, a_o, c_t, c_{t-1}, h̄, c̄_carry)` |
  * | `lstmBackPrevC` | `c̄_{t-1} = c̄ f_t`: `lstmPrevC(a_f, a_o, c_t, h̄, c̄_carry)` |
+ *
+ * and the GRU's alike (`sp()` is `h_{t-1}`), with `ā_n = h̄ (1 - z_t) tanh'(n_t)`:
+ *
+ * | kernel | computes |
+ * |--------|----------|
+ * | `gruBackHP` | `dL/dhp_t = [h̄ (h_{t-1} - n_t) σ'(z_t), ā_n hp_n σ'(r_t), ā_n r_t]` |
+ * | `gruBackXP` | `dL/dXP_t = [h̄ (h_{t-1} - n_t) σ'(z_t), ā_n hp_n σ'(r_t), ā_n]` |
+ * | `gruBackPrevH` | `h̄ z_t`, the part of `dL/dh_{t-1}` outside the matMul |
  */
 export const STEP_KERNELS = {
   // Forward: the state after a step.
@@ -49,9 +56,7 @@ export const STEP_KERNELS = {
     reads: ['XP', 'HP', 'S'],
     value: 'gru(sigmoid_(xp(0) + hp(0)), sigmoid_(xp(1) + hp(1)), xp(2), hp(2), s())',
   },
-  // Backward (the factors of `./elman.ts`, `./lstm.ts`, `./gru.ts`): h̄ = dL/dh_t = dy_t + the carry,
-  // a kernel of its own where the cell's backward needs h̄ of all steps (the GRU's), else inline.
-  gradH: { reads: ['DY', 'CH'], value: 'dy() + ch()' },
+  // Backward (`./elman.ts`, `./lstm.ts`, `./gru.ts`), with h̄ = dL/dh_t = dy_t + the carry.
   elmanHP: { reads: ['DY', 'CH', 'F'], value: '(dy() + ch()) * f()' }, // ā = h̄ ⊙ f'
   lstmBackHP: {
     reads: ['XP', 'HP', 'DY', 'CH', 'CC', 'S', 'SP'],
@@ -62,8 +67,15 @@ export const STEP_KERNELS = {
     reads: ['XP', 'HP', 'DY', 'CH', 'CC', 'S'],
     value: 'lstmPrevC(xp(1) + hp(1), xp(3) + hp(3), s(), dy() + ch(), cc())',
   },
-  gruHP: { reads: ['G', 'D'], value: 'g() * dcol()' }, // [h̄, h̄, h̄] ⊙ d_hp
-  gruPrevH: { reads: ['G', 'Z'], value: 'g() * z()' }, // h̄ ⊙ z_t
+  gruBackHP: {
+    reads: ['XP', 'HP', 'DY', 'CH', 'SP'],
+    value: 'gruGateGrad(col / u, true, xp(0) + hp(0), xp(1) + hp(1), xp(2), hp(2), sp(), dy() + ch())',
+  },
+  gruBackXP: {
+    reads: ['XP', 'HP', 'DY', 'CH', 'SP'],
+    value: 'gruGateGrad(col / u, false, xp(0) + hp(0), xp(1) + hp(1), xp(2), hp(2), sp(), dy() + ch())',
+  },
+  gruBackPrevH: { reads: ['XP', 'HP', 'DY', 'CH'], value: '(dy() + ch()) * sigmoid_(xp(0) + hp(0))' }, // h̄ z_t
 } as const;
 
 export type StepKernelName = keyof typeof STEP_KERNELS;
@@ -93,10 +105,7 @@ export const ACCESSORS: Record<
   S: { name: 's', arg: false, row: 'batch', col: 'j' },
   SP: { name: 'sp', arg: false, row: 'batch', col: 'j' },
   CH: { name: 'ch', arg: false, row: 'batch', col: 'j' },
-  G: { name: 'g', arg: false, row: 'batch', col: 'j' },
   CC: { name: 'cc', arg: false, row: 'batch', col: 'j' },
   DY: { name: 'dy', arg: false, row: 'dy', col: 'j' },
   F: { name: 'f', arg: false, row: 'step', col: 'j' },
-  Z: { name: 'z', arg: false, row: 'step', col: 'j' },
-  D: { name: 'dcol', arg: false, row: 'step', col: 'col' },
 };

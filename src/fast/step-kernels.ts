@@ -72,21 +72,26 @@ export const gpuStepKernel: StepKernelFactory = (config) => {
     const c_t = run('lstmC', { XP, HP, S: c! }, h, { row0 });
     return { h: run('lstmH', { XP, HP, S: c_t }, h, { row0 }), c: c_t };
   };
-  // h̄ = dy + carry is a kernel of its own only for the GRU, whose backward needs h̄ of all steps.
-  const back: StepKernel['back'] = (DY, dyRow0, carry, f, row0) => {
-    const dh = { DY, CH: carry.h };
-    if (config.kind === 'elman') return { hp: run('elmanHP', { ...dh, F: f.df }, carry.h, { row0, dyRow0 }), prev: {} };
-    const G = run('gradH', dh, carry.h, { dyRow0 });
-    const hp = run('gruHP', { G, D: f.d_hp }, G, { row0, width: 3 * u });
-    return { gh: G, hp, prev: { h: run('gruPrevH', { G, Z: f.z_t }, G, { row0 }) } };
-  };
+  const back: StepKernel['back'] = (DY, dyRow0, carry, f, row0) => ({
+    hp: run('elmanHP', { DY, CH: carry.h, F: f.df }, carry.h, { row0, dyRow0 }),
+    prev: {},
+  });
   const backFromSteps: StepKernel['backFromSteps'] = (DY, dyRow0, carry, { XP, row0, hp, before, after }) => {
-    const common = { XP, HP: hp, DY, CH: carry.h, CC: carry.c!, S: after.c! };
+    const common = { XP, HP: hp, DY, CH: carry.h };
     const at = { row0, dyRow0 };
+    if (config.kind === 'gru') {
+      const gates = { ...common, SP: before.h };
+      return {
+        hp: run('gruBackHP', gates, carry.h, { ...at, width: 3 * u }),
+        xp: run('gruBackXP', gates, carry.h, { ...at, width: 3 * u }),
+        prev: { h: run('gruBackPrevH', common, carry.h, at) },
+      };
+    }
+    const lstm = { ...common, CC: carry.c!, S: after.c! };
     return {
-      hp: run('lstmBackHP', { ...common, SP: before.c! }, carry.h, { ...at, width: 4 * u }),
-      prev: { c: run('lstmBackPrevC', common, carry.h, at) },
+      hp: run('lstmBackHP', { ...lstm, SP: before.c! }, carry.h, { ...at, width: 4 * u }),
+      prev: { c: run('lstmBackPrevC', lstm, carry.h, at) },
     };
   };
-  return config.kind === 'lstm' ? { fits, step, backFromSteps } : { fits, step, back };
+  return config.kind === 'elman' ? { fits, step, back } : { fits, step, backFromSteps };
 };

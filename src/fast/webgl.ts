@@ -50,6 +50,15 @@ function functions(T: string): string {
         ${T} f = sigmoid_(af);
         return cb * cp * f * (1.0 - f);
       }
+      ${T} gruGateGrad(int gate, bool recurrent, ${T} az, ${T} ar, ${T} xn, ${T} hn, ${T} h, ${T} hb) {
+        ${T} z = sigmoid_(az);
+        ${T} r = sigmoid_(ar);
+        ${T} n = tanh_(xn + r * hn);
+        if (gate == 0) return hb * (h - n) * z * (1.0 - z);
+        ${T} dn = hb * (1.0 - z) * (1.0 - n * n);
+        if (gate == 1) return dn * hn * r * (1.0 - r);
+        return recurrent ? dn * r : dn;
+      }
       ${T} lstmPrevC(${T} af, ${T} ao, ${T} c, ${T} hb, ${T} cc) {
         ${T} o = sigmoid_(ao);
         ${T} tc = tanh_(c);

@@ -63,6 +63,15 @@ function program(name: StepKernelName, batch: number, width: number) {
         let f = sigmoid_(af);
         return cb * cp * f * (1.0 - f);
       }
+      fn gruGateGrad(gate : i32, recurrent : bool, az : f32, ar : f32, xn : f32, hn : f32, h : f32, hb : f32) -> f32 {
+        let z = sigmoid_(az);
+        let r = sigmoid_(ar);
+        let n = tanh_(xn + r * hn);
+        if (gate == 0) { return hb * (h - n) * z * (1.0 - z); }
+        let dn = hb * (1.0 - z) * (1.0 - n * n);
+        if (gate == 1) { return dn * hn * r * (1.0 - r); }
+        return select(dn, dn * r, recurrent);
+      }
       fn lstmPrevC(af : f32, ao : f32, c : f32, hb : f32, cc : f32) -> f32 {
         let o = sigmoid_(ao);
         let tc = tanh_(c);
