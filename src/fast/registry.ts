@@ -54,26 +54,14 @@ export interface StepKernel {
   step(XP: tf.Tensor2D, row0: number, hp: tf.Tensor2D, state: State): State;
   /**
    * One step back, as {@link Backward.step} computes it, for a sequence without a mask and a cell
-   * without {@link Backward.xp}: from the op's `dL/d[(c_T,) h_1..h_T]` as rows `DY` (step k's from
-   * `dyRow0`), the gradient carried from the later steps and the factors of all steps stacked
-   * (step k's rows from `row0`): `dL/d hp_t` and the elementwise part of `dL/d state_{t-1}`.
+   * without separate gates: from the op's `dL/d[(c_T,) h_1..h_T]` as rows `DY` (step k's from
+   * `dyRow0`), the gradient carried from the later steps and the forward's own tensors of step k
+   * (`XP` and its rows `row0`, the step's recurrent halves `hp`, the states before and after it):
+   * `dL/d hp_t`, the elementwise part of `dL/d state_{t-1}` and, for a cell where it is not
+   * `dL/d hp_t` (one with {@link Backward.xp}), `xp`, `dL/dXP_t`. The forward keeps those tensors
+   * per step, so nothing is stacked or computed again for the backward.
    */
   back?(
-    DY: tf.Tensor2D,
-    dyRow0: number,
-    carry: { h: tf.Tensor2D; c?: tf.Tensor2D },
-    factors: Record<string, tf.Tensor2D>,
-    row0: number,
-  ): { hp: tf.Tensor2D; prev: Partial<State> };
-  /**
-   * One step back as {@link back} computes it, from the forward's own tensors of step k instead of
-   * stacked factors: `XP` and its rows `row0`, the step's recurrent halves `hp` and the states
-   * before and after it; with `xp`, `dL/dXP_t`, for a cell where it is not `dL/dhp_t` (one with
-   * {@link Backward.xp}). Where a kernel has it, the forward keeps those per step and nothing is
-   * stacked or computed again for the backward (sequences without a mask, cells without separate
-   * gates).
-   */
-  backFromSteps?(
     DY: tf.Tensor2D,
     dyRow0: number,
     carry: { h: tf.Tensor2D; c?: tf.Tensor2D },

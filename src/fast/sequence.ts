@@ -19,20 +19,20 @@
  * `reverse` needs nothing, since `unroll` hands over the steps in processing order. The matMuls go
  * through `./matmul.ts` and the cutting into steps through `./split.ts`, both fast on CPU and WASM.
  *
- * Where the backend has a step kernel (`./step-kernels.ts`), a step forward is that kernel, the
- * quantities the backward needs are recomputed afterwards for all steps at once by the cell's own
- * equations on the stacked rows (of the input projection and of each step's recurrent halves,
- * kept as the steps go), and (without a mask) a step back is the kernel's `back`. Where the
- * kernel has `backFromSteps` (the LSTM's), nothing is stacked or recomputed: the forward keeps
- * each step's recurrent halves and states as they are, and a step back reads them (on software
- * WebGL the stacking and recomputing were about a fifth of the LSTM's training step).
+ * Where the backend has a step kernel (`./step-kernels.ts`), a step forward is that kernel and,
+ * without a mask, a step back is the kernel's `back`: the forward keeps each step's recurrent
+ * halves and states as they are and a step back reads them, so nothing is stacked or recomputed
+ * for it (on software WebGL, stacking the halves and recomputing the LSTM's gates on all steps was
+ * about a fifth of its training step). With a mask the steps back are the tf ops above, and the
+ * quantities they need are recomputed after the forward for all steps at once by the cell's own
+ * equations on the stacked rows (of the input projection and of each step's recurrent halves).
  */
 import * as tf from '@tensorflow/tfjs';
 import { stateOf, type Cell, type Equations, type Quantities, type State } from '../cells/cell.js';
 import { definitionOf } from '../cells/kinds.js';
 import { fuse, fusedTerms, hidden, project, separateGates, type FusedWeights } from './fused.js';
 import { matMul } from './matmul.js';
-import type { Backward, FastPath, StepKernel } from './registry.js';
+import type { Backward, FastPath } from './registry.js';
 import { split, unstack } from './split.js';
 
 /** `unroll`'s loop: the state after every step (processing order), each from `step(k, state)`. */
@@ -169,8 +169,8 @@ function withGradient(
   const separate = separateGates(path.layout);
   // The kernel's step back from the forward's own tensors, where it has one and it applies.
   const kernel = path.stepKernel;
-  const fromSteps =
-    keep === null && m === null && separate.length === 0 && kernel?.fits(batch) ? kernel.backFromSteps : undefined;
+  const kernelBack =
+    keep === null && m === null && separate.length === 0 && kernel?.fits(batch) ? kernel.back : undefined;
   const inputs = [
     X,
     w.WxT,
@@ -202,7 +202,7 @@ function withGradient(
       const rows = tf.slice(tf.reshape(value, [-1, units]), [(withC ? 1 : 0) * batch, 0], [(time - 1) * batch, units]);
       prev.h = tf.concat2d([h0, rows as tf.Tensor2D], 0);
     }
-    if (fromSteps && stepper.halves) {
+    if (kernelBack && stepper.halves) {
       // X, the weights, h_0..h_{T-1} stacked, XP, each step's recurrent halves, the states 0..T.
       const all = [first, ...states];
       const hs = all.map((s) => s.h);
@@ -220,7 +220,7 @@ function withGradient(
             };
             const { dhps, dxps, carry } = walkBack(
               (DY, dyRow0, carry, k) =>
-                fromSteps(DY, dyRow0, carry, {
+                kernelBack(DY, dyRow0, carry, {
                   XP,
                   row0: k * batch,
                   hp: hps[k],
@@ -261,7 +261,6 @@ function withGradient(
           separate,
           masked: keep !== null,
           recurrentMasked: m !== null,
-          back: keep === null && !backward.xp && path.stepKernel?.fits(batch) ? path.stepKernel.back : undefined,
         }),
     };
   });
@@ -289,8 +288,6 @@ function backwardPass(
     masked: boolean;
     /** Whether a recurrent dropout mask `m` was saved: `dL/dh_{t-1}` gets `(dL/dhp_t W_h) ⊙ m`. */
     recurrentMasked: boolean;
-    /** The backend's kernels for a step back, where they run (no mask). */
-    back?: StepKernel['back'];
   },
 ): tf.Tensor[] {
   const { time, batch, withC, hasB, hasBh, separate } = o;
@@ -308,13 +305,6 @@ function backwardPass(
     const sums = { X, WxT, prevH: hm, q, separate, hasB, hasBh };
 
     const factors = backward.factors(withC ? { h: prevH, c: prevC } : { h: prevH }, q);
-    const back = o.back;
-    if (back) {
-      // The backend's kernels read step k's rows of dy and of the factors in place.
-      const stepBack: StepBack = (DY, dyRow0, carry, k) => back(DY, dyRow0, carry, factors, k * batch);
-      const { dhps, carry } = walkBack(stepBack, dy, WhT, { time, batch, withC });
-      return weightGradients(backward, { ...sums, factors, gs: [], dhps }, carry);
-    }
     const perStep = Object.entries(factors).map(
       ([name, f]) => [name, unstack(f.reshape([time, batch, ...f.shape.slice(1)]))] as const,
     );

@@ -12,7 +12,6 @@
  * | `hp(k)` | `HP` | the recurrent half of gate k: row `b`, column `k·u + j` |
  * | `s()`, `sp()`, `ch()`, `cc()` | `S`, `SP`, `CH`, `CC` | `[B, u]` states and carried gradients at `(b, j)` |
  * | `dy()` | `DY` | the op's `dL/d h` of the step: row `dyRow0 + b`, column `j` |
- * | `f()` | `F` | the step's stacked factor: row `row0 + b`, column `j` |
  *
  * with `b` the batch row and `col` the column of the output entry, `u` the units, `j = col mod u`;
  * `sigmoid_`, `tanh_` (one formula on both backends) and the cells' helpers below (each written in
@@ -57,7 +56,7 @@ export const STEP_KERNELS = {
     value: 'gru(sigmoid_(xp(0) + hp(0)), sigmoid_(xp(1) + hp(1)), xp(2), hp(2), s())',
   },
   // Backward (`./elman.ts`, `./lstm.ts`, `./gru.ts`), with h̄ = dL/dh_t = dy_t + the carry.
-  elmanHP: { reads: ['DY', 'CH', 'F'], value: '(dy() + ch()) * f()' }, // ā = h̄ ⊙ f'
+  elmanBackHP: { reads: ['DY', 'CH', 'S'], value: '(dy() + ch()) * (1.0 - s() * s())' }, // ā = h̄ tanh'(h_t)
   lstmBackHP: {
     reads: ['XP', 'HP', 'DY', 'CH', 'CC', 'S', 'SP'],
     value:
@@ -107,5 +106,4 @@ export const ACCESSORS: Record<
   CH: { name: 'ch', arg: false, row: 'batch', col: 'j' },
   CC: { name: 'cc', arg: false, row: 'batch', col: 'j' },
   DY: { name: 'dy', arg: false, row: 'dy', col: 'j' },
-  F: { name: 'f', arg: false, row: 'step', col: 'j' },
 };

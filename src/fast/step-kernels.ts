@@ -12,11 +12,10 @@
  * The kernels compute the cells' equations (`src/cells/`) for their default activations, tanh and
  * the logistic σ; other activations keep the tf ops. They have no gradient: the fast path uses them
  * only where nothing is recorded (inference, and the forward inside the whole-sequence gradient,
- * whose steps back use the backward kernels). The Elman cell's and the GRU's steps back read
- * factors the backward computes from the same equations on all steps at once; the LSTM's read the
- * step's own forward tensors (`backFromSteps`: its gates from `XP` and the kept recurrent halves
- * again, `c_{t-1}`, `c_t`), so its forward stacks nothing for them. They are tested against the
- * plain path and the PyTorch fixtures on webgpu (Node) and webgl (Chromium).
+ * whose steps back use the backward kernels). A step back reads the step's own forward tensors
+ * (the gates again from `XP` and the kept recurrent halves, the states before and after), so the
+ * forward stacks nothing for it. They are tested against the plain path and the PyTorch fixtures
+ * on webgpu (Node) and webgl (Chromium).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CellConfig } from '../cells/cell.js';
@@ -72,13 +71,11 @@ export const gpuStepKernel: StepKernelFactory = (config) => {
     const c_t = run('lstmC', { XP, HP, S: c! }, h, { row0 });
     return { h: run('lstmH', { XP, HP, S: c_t }, h, { row0 }), c: c_t };
   };
-  const back: StepKernel['back'] = (DY, dyRow0, carry, f, row0) => ({
-    hp: run('elmanHP', { DY, CH: carry.h, F: f.df }, carry.h, { row0, dyRow0 }),
-    prev: {},
-  });
-  const backFromSteps: StepKernel['backFromSteps'] = (DY, dyRow0, carry, { XP, row0, hp, before, after }) => {
+  const back: StepKernel['back'] = (DY, dyRow0, carry, { XP, row0, hp, before, after }) => {
     const common = { XP, HP: hp, DY, CH: carry.h };
     const at = { row0, dyRow0 };
+    if (config.kind === 'elman')
+      return { hp: run('elmanBackHP', { DY, CH: carry.h, S: after.h }, carry.h, at), prev: {} };
     if (config.kind === 'gru') {
       const gates = { ...common, SP: before.h };
       return {
@@ -93,5 +90,5 @@ export const gpuStepKernel: StepKernelFactory = (config) => {
       prev: { c: run('lstmBackPrevC', lstm, carry.h, at) },
     };
   };
-  return config.kind === 'elman' ? { fits, step, back } : { fits, step, backFromSteps };
+  return { fits, step, back };
 };
