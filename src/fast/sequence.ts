@@ -32,7 +32,7 @@ import { stateOf, type Cell, type Equations, type Quantities, type State } from 
 import { definitionOf } from '../cells/kinds.js';
 import { fuse, fusedTerms, hidden, project, separateGates, type FusedWeights } from './fused.js';
 import { matMul } from './matmul.js';
-import type { Backward, FastPath } from './registry.js';
+import type { Backward, FastPath, StepKernel } from './registry.js';
 import { split, unstack } from './split.js';
 
 /** `unroll`'s loop: the state after every step (processing order), each from `step(k, state)`. */
@@ -211,29 +211,7 @@ function withGradient(
       return {
         value,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-          tf.tidy(() => {
-            const [X, WxT, WhT, prevH, XP, ...rest] = saved as tf.Tensor2D[];
-            const hps = rest.slice(0, time);
-            const stateAt = (k: number): State => {
-              const h = rest[time + k];
-              return withC ? { h, c: rest[2 * time + 1 + k] } : { h };
-            };
-            const { dhps, dxps, carry } = walkBack(
-              (DY, dyRow0, carry, k) =>
-                kernelBack(DY, dyRow0, carry, {
-                  XP,
-                  row0: k * batch,
-                  hp: hps[k],
-                  before: stateAt(k),
-                  after: stateAt(k + 1),
-                }),
-              dy,
-              WhT,
-              { time, batch, withC },
-            );
-            const sums = { X, WxT, prevH, q: {}, factors: {}, separate, hasB, hasBh, gs: [], dhps };
-            return weightGradients(backward, { ...sums, ...(backward.xp && { dxps }) }, carry);
-          }),
+          kernelBackwardPass(kernelBack, backward, dy, saved, { time, batch, withC, hasB, hasBh }),
       };
     }
     if (withC) prev.c = concatRows([first, ...states.slice(0, -1)].map((s) => s.c!));
@@ -337,6 +315,38 @@ function backwardPass(
     }
 
     return weightGradients(backward, { ...sums, factors, gs, dhps }, carry);
+  });
+}
+
+/**
+ * The gradients of the sequence op's inputs on the kernels' path, from `dy` and what the forward
+ * saved (X, the weights, `h_0..h_{T-1}` stacked, XP, each step's recurrent halves, the states
+ * `0..T`): the steps walked back by the kernel's `back`, reading each step's own tensors.
+ */
+function kernelBackwardPass(
+  back: NonNullable<StepKernel['back']>,
+  backward: Backward,
+  dy: tf.Tensor,
+  saved: tf.Tensor[],
+  o: { time: number; batch: number; withC: boolean; hasB: boolean; hasBh: boolean },
+): tf.Tensor[] {
+  const { time, batch, withC } = o;
+  return tf.tidy(() => {
+    const [X, WxT, WhT, prevH, XP, ...rest] = saved as tf.Tensor2D[];
+    const hps = rest.slice(0, time);
+    const stateAt = (k: number): State => {
+      const h = rest[time + k];
+      return withC ? { h, c: rest[2 * time + 1 + k] } : { h };
+    };
+    const { dhps, dxps, carry } = walkBack(
+      (DY, dyRow0, carry, k) =>
+        back(DY, dyRow0, carry, { XP, row0: k * batch, hp: hps[k], before: stateAt(k), after: stateAt(k + 1) }),
+      dy,
+      WhT,
+      o,
+    );
+    const sums = { X, WxT, prevH, q: {}, factors: {}, separate: [], hasB: o.hasB, hasBh: o.hasBh, gs: [], dhps };
+    return weightGradients(backward, { ...sums, ...(backward.xp && { dxps }) }, carry);
   });
 }
 
