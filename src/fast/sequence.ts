@@ -328,9 +328,8 @@ function kernelBackwardPass(
   backward: Backward,
   dy: tf.Tensor,
   saved: tf.Tensor[],
-  o: { time: number; batch: number; withC: boolean; hasB: boolean; hasBh: boolean },
+  { time, batch, withC, hasB, hasBh }: { time: number; batch: number; withC: boolean; hasB: boolean; hasBh: boolean },
 ): tf.Tensor[] {
-  const { time, batch, withC } = o;
   return tf.tidy(() => {
     const [X, WxT, WhT, prevH, XP, ...rest] = saved as tf.Tensor2D[];
     const hps = rest.slice(0, time);
@@ -338,56 +337,30 @@ function kernelBackwardPass(
       const h = rest[time + k];
       return withC ? { h, c: rest[2 * time + 1 + k] } : { h };
     };
-    const { dhps, dxps, carry } = walkBack(
-      (DY, dyRow0, carry, k) =>
-        back(DY, dyRow0, carry, { XP, row0: k * batch, hp: hps[k], before: stateAt(k), after: stateAt(k + 1) }),
-      dy,
-      WhT,
-      o,
-    );
-    const sums = { X, WxT, prevH, q: {}, factors: {}, separate: [], hasB: o.hasB, hasBh: o.hasBh, gs: [], dhps };
+    const units = WhT.shape[0];
+    const Wh = tf.transpose(WhT);
+    const DY = dy.reshape([-1, units]) as tf.Tensor2D;
+    const first = withC ? 1 : 0;
+    // Back through the steps: `carry` is dL/d state_k from the steps after k, and
+    // dL/dh_{t-1} += dL/dhp_t W_h.
+    let carry: { h: tf.Tensor2D; c?: tf.Tensor2D } = { h: tf.zeros([batch, units]) };
+    if (withC) carry.c = DY.slice(0, batch);
+    const dhps: tf.Tensor2D[] = new Array(time);
+    const dxps: tf.Tensor2D[] = new Array(time);
+    for (let k = time - 1; k >= 0; k--) {
+      const out = tf.tidy(() => {
+        const step = { XP, row0: k * batch, hp: hps[k], before: stateAt(k), after: stateAt(k + 1) };
+        const { hp, xp, prev } = back(DY, (k + first) * batch, carry, step);
+        const viaW = matMul(hp, Wh);
+        return { hp, xp, next: { h: prev.h ? (tf.add(prev.h, viaW) as tf.Tensor2D) : viaW, c: prev.c } };
+      });
+      if (out.xp) dxps[k] = out.xp; // where the kernels give dL/dXP_t (cells with Backward.xp)
+      dhps[k] = out.hp;
+      carry = out.next;
+    }
+    const sums = { X, WxT, prevH, q: {}, factors: {}, separate: [], hasB, hasBh, gs: [], dhps };
     return weightGradients(backward, { ...sums, ...(backward.xp && { dxps }) }, carry);
   });
-}
-
-/** A step back with the backend's kernels: step k's, given `DY` and its rows `dyRow0`, and the carry. */
-type StepBack = (
-  DY: tf.Tensor2D,
-  dyRow0: number,
-  carry: { h: tf.Tensor2D; c?: tf.Tensor2D },
-  k: number,
-) => { hp: tf.Tensor2D; xp?: tf.Tensor2D; prev: Partial<State> };
-
-/**
- * The steps walked back with the backend's kernels (`stepBack`) and `dL/dh_{t-1} += dL/dhp_t W_h`:
- * every step's `dL/dhp_t` (and `dL/dXP_t` where the kernels give it), and the gradient reaching
- * the first state.
- */
-function walkBack(
-  stepBack: StepBack,
-  dy: tf.Tensor,
-  WhT: tf.Tensor2D,
-  { time, batch, withC }: { time: number; batch: number; withC: boolean },
-): { dhps: tf.Tensor2D[]; dxps: tf.Tensor2D[]; carry: Partial<State> } {
-  const units = WhT.shape[0];
-  const Wh = tf.transpose(WhT);
-  const DY = dy.reshape([-1, units]) as tf.Tensor2D;
-  const first = withC ? 1 : 0;
-  let carry: { h: tf.Tensor2D; c?: tf.Tensor2D } = { h: tf.zeros([batch, units]) };
-  if (withC) carry.c = DY.slice(0, batch);
-  const dhps: tf.Tensor2D[] = new Array(time);
-  const dxps: tf.Tensor2D[] = new Array(time);
-  for (let k = time - 1; k >= 0; k--) {
-    const out = tf.tidy(() => {
-      const { hp, xp, prev } = stepBack(DY, (k + first) * batch, carry, k);
-      const viaW = matMul(hp, Wh);
-      return { hp, xp, next: { h: prev.h ? (tf.add(prev.h, viaW) as tf.Tensor2D) : viaW, c: prev.c } };
-    });
-    if (out.xp) dxps[k] = out.xp;
-    dhps[k] = out.hp;
-    carry = out.next;
-  }
-  return { dhps, dxps, carry };
 }
 
 /**
