@@ -194,6 +194,27 @@ describeOnBackends('fast path of unroll', ['cpu', 'wasm'], () => {
     });
   }
 
+  it('takes dL/dx only where it is asked for: one product more with x among the variables', async () => {
+    const cell = rt.cells.lstm({ inputSize: 3, units: 4, seed: 9 });
+    const spy = spyOnBackward(cell);
+    const x = tf.variable(tf.randomNormal([2, 5, 3], 0, 1, 'float32', 2));
+    const params = Object.values(cell.params);
+    const products = async (vars: tf.Variable[]) => {
+      const info = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(() => lossOf(cell, x, {}, 3), vars);
+        expect(Object.keys(grads)).to.have.length(vars.length);
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      return info.kernels.filter((k) => ['BatchMatMul', '_FusedMatMul', 'TfjsRecurrentMatMul'].includes(k.name)).length;
+    };
+    const [weights, withX] = [await products(params), await products([...params, x])];
+    expect(spy.steps(), 'the fast path ran').to.equal(10);
+    expect(withX - weights).to.equal(1);
+    spy.restore();
+    x.dispose();
+    cell.dispose();
+  });
+
   it('leaks no tensors over repeated training steps and forward passes', () => {
     expect(trainingLeak('gru', 20)).to.equal(0);
   });

@@ -104,3 +104,44 @@ export function ownKernel(
     },
   };
 }
+
+/** The gradient of a {@link customOp}: a function per input, in the inputs' order. */
+export type LazyGradients = (dy: tf.Tensor, saved: tf.Tensor[]) => (() => tf.Tensor)[];
+
+/** The part of tfjs 4.22's engine that `tf.customGrad` runs on (private in its typings). */
+interface KernelFuncEngine {
+  runKernelFunc(params: {
+    forwardFunc: (backend: unknown, save: tf.GradSaveFunc) => tf.Tensor;
+    backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
+    inputs: tf.NamedTensorMap;
+  }): tf.Tensor;
+}
+
+/**
+ * `tf.customGrad(f)(...inputs)` whose gradient hands tfjs one function per input, as tfjs's own
+ * ops do: tfjs calls only those of the inputs on the way to what is differentiated, where
+ * `tf.customGrad` takes every input's gradient at once. A sequence's input `X` (the data, for a
+ * first layer) then costs no `dL/dX`. `f` gets the inputs and the save function, and returns the
+ * value and the gradient.
+ */
+export function customOp(
+  inputs: tf.Tensor[],
+  f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: LazyGradients },
+): tf.Tensor {
+  let gradFunc: LazyGradients | undefined;
+  return (tf.engine() as unknown as KernelFuncEngine).runKernelFunc({
+    forwardFunc: (_backend, save) => {
+      const res = f(inputs, save);
+      gradFunc = res.gradFunc;
+      return res.value;
+    },
+    backwardsFunc: (dy, saved) => {
+      const grads = gradFunc!(dy, saved);
+      if (grads.length !== inputs.length) {
+        throw new Error(`customOp: the gradient gave ${grads.length} functions for ${inputs.length} inputs`);
+      }
+      return Object.fromEntries(grads.map((g, i) => [String(i), g]));
+    },
+    inputs: Object.fromEntries(inputs.map((t, i) => [String(i), t])),
+  });
+}

@@ -30,8 +30,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { stateOf, type Cell, type Equations, type Quantities, type State } from '../cells/cell.js';
 import { definitionOf } from '../cells/kinds.js';
+import { concatRows, stackRows } from './concat.js';
 import { fuse, fusedTerms, hidden, project, separateGates, type FusedWeights } from './fused.js';
 import { matMul } from './matmul.js';
+import { customOp } from './kernels.js';
 import type { Backward, FastPath, StepKernel } from './registry.js';
 import { split, unstack } from './split.js';
 
@@ -182,8 +184,7 @@ function withGradient(
     ...(withC ? [state0.c!] : []),
   ];
 
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args.pop() as tf.GradSaveFunc;
+  const value = customOp(inputs, (args, save) => {
     const [X, WxT, ...rest] = args as tf.Tensor2D[];
     const b = hasB ? (rest.shift() as unknown as tf.Tensor1D) : undefined;
     const WhT = rest.shift()!;
@@ -200,7 +201,7 @@ function withGradient(
     if (time > 1) {
       const units = h0.shape[1];
       const rows = tf.slice(tf.reshape(value, [-1, units]), [(withC ? 1 : 0) * batch, 0], [(time - 1) * batch, units]);
-      prev.h = tf.concat2d([h0, rows as tf.Tensor2D], 0);
+      prev.h = concatRows([h0, rows as tf.Tensor2D]);
     }
     if (kernelBack && stepper.halves) {
       // X, the weights, h_0..h_{T-1} stacked, XP, each step's recurrent halves, the states 0..T.
@@ -241,9 +242,7 @@ function withGradient(
           recurrentMasked: m !== null,
         }),
     };
-  });
-
-  const value = op(...inputs) as tf.Tensor3D;
+  }) as tf.Tensor3D;
   const [c, hs] = withC ? split(value, [1, time], 0) : [undefined, value];
   const h = time > 1 ? split(hs, [time - 1, 1], 0)[1] : hs;
   const state: State = { h: h.reshape([batch, -1]) as tf.Tensor2D };
@@ -251,7 +250,10 @@ function withGradient(
   return { hs: hs as tf.Tensor3D, state };
 }
 
-/** The gradients of the sequence op's inputs, in their order, from `dy = dL/d[(c_T,) h_1..h_T]`. */
+/**
+ * The gradients of the sequence op's inputs, in their order, from `dy = dL/d[(c_T,) h_1..h_T]`:
+ * the steps walked back now, the gradients of the inputs when tfjs asks for them.
+ */
 function backwardPass(
   backward: Backward,
   dy: tf.Tensor,
@@ -267,9 +269,9 @@ function backwardPass(
     /** Whether a recurrent dropout mask `m` was saved: `dL/dh_{t-1}` gets `(dL/dhp_t W_h) ⊙ m`. */
     recurrentMasked: boolean;
   },
-): tf.Tensor[] {
+): (() => tf.Tensor)[] {
   const { time, batch, withC, hasB, hasBh, separate } = o;
-  return tf.tidy(() => {
+  const walked = tf.tidy((): Walked => {
     const [X, WxT, WhT, ...rest] = saved as tf.Tensor2D[];
     const W = Object.fromEntries(separate.map((k) => [k, tf.transpose(rest.shift()!) as tf.Tensor2D]));
     const prevH = rest.shift()!;
@@ -314,8 +316,9 @@ function backwardPass(
       carry = out.next;
     }
 
-    return weightGradients(backward, { ...sums, factors, gs, dhps }, carry);
+    return stacked(backward, { ...sums, factors, gs, dhps }, carry);
   });
+  return inputGradients(walked);
 }
 
 /**
@@ -329,8 +332,8 @@ function kernelBackwardPass(
   dy: tf.Tensor,
   saved: tf.Tensor[],
   { time, batch, withC, hasB, hasBh }: { time: number; batch: number; withC: boolean; hasB: boolean; hasBh: boolean },
-): tf.Tensor[] {
-  return tf.tidy(() => {
+): (() => tf.Tensor)[] {
+  const walked = tf.tidy((): Walked => {
     const [X, WxT, WhT, prevH, XP, ...rest] = saved as tf.Tensor2D[];
     const hps = rest.slice(0, time);
     const stateAt = (k: number): State => {
@@ -359,81 +362,74 @@ function kernelBackwardPass(
       carry = out.next;
     }
     const sums = { X, WxT, prevH, q: {}, factors: {}, separate: [], hasB, hasBh, gs: [], dhps };
-    return weightGradients(backward, { ...sums, ...(backward.xp && { dxps }) }, carry);
+    return stacked(backward, { ...sums, ...(backward.xp && { dxps }) }, carry);
   });
+  return inputGradients(walked);
 }
 
 /**
- * The gradients of the op's inputs once the steps are walked back: every weight gradient as one
- * matMul over all steps (rows of all steps stacked), `dX`, and `dh_0` (`dc_0`) from `carry`.
+ * What the gradients of the op's inputs are made of once the steps are walked back: the rows of
+ * all steps stacked (`dXP`, `dHP` and the operands they meet), the separate gates' `dW_kh`, and
+ * `dL/dh_0` (`dL/dc_0`).
  */
-function weightGradients(
+type Walked = {
+  X: tf.Tensor2D;
+  WxT: tf.Tensor2D;
+  /** The rows the per-step matMul saw: `h_0..h_{T-1}` (times the recurrent dropout mask). */
+  prevH: tf.Tensor2D;
+  dXP: tf.Tensor2D;
+  dHP: tf.Tensor2D;
+  /** `dW_kh^T` of each separate gate. */
+  dSeparate: tf.Tensor2D[];
+  carry: Partial<State>;
+  hasB: boolean;
+  hasBh: boolean;
+};
+
+/** {@link Walked} from the steps' `dL/dhp_t` (and `dL/dxp_t`, or the cell's `xp` of them). */
+function stacked(
   backward: Backward,
-  s: {
-    X: tf.Tensor2D;
-    WxT: tf.Tensor2D;
-    prevH: tf.Tensor2D;
+  s: Omit<Walked, 'dXP' | 'dHP' | 'dSeparate' | 'carry'> & {
     q: Record<string, tf.Tensor2D>;
     factors: Record<string, tf.Tensor2D>;
     separate: string[];
-    hasB: boolean;
-    hasBh: boolean;
     gs: tf.Tensor2D[];
     dhps: tf.Tensor2D[];
     /** Every step's `dL/dXP_t`, where the steps back gave it. */
     dxps?: tf.Tensor2D[];
   },
   carry: Partial<State>,
-): tf.Tensor[] {
+): Walked {
   const dHP = concatRows(s.dhps);
   const dXP = s.dxps ? concatRows(s.dxps) : backward.xp ? backward.xp(concatRows(s.gs), dHP, s.factors) : dHP;
   const dSeparate = backward.separate?.(dXP, s.q) ?? {};
-  // Column sums as matMuls with a row of ones: the matMul just before packed the same operand. On
-  // WebGL a product of one row with more than 1000 columns takes tfjs's slow path (a transposed
-  // copy, a multiply and a sum): two rows of ones, the first row kept, cost a third of it.
-  const rows = tf.getBackend() === 'webgl' ? 2 : 1;
-  const ones = tf.ones([rows, dXP.shape[0]]);
-  const columnSum = (m: tf.Tensor2D) => {
-    const sums = matMul(ones, m);
-    return tf.reshape(rows === 1 ? sums : tf.slice(sums, [0, 0], [1, -1]), [-1]);
-  };
-  return [
-    matMul(dXP, s.WxT, false, true), // dX
-    matMul(s.X, dXP, true), // dW_x^T
-    ...(s.hasB ? [columnSum(dXP)] : []), // db
-    matMul(s.prevH, dHP, true), // dW_h^T (prevH: the rows the per-step matMul saw)
-    ...(s.hasBh ? [columnSum(dHP)] : []), // db_h
-    ...s.separate.map((k) => tf.transpose(dSeparate[k])), // dW_kh^T of the separate gates
-    carry.h!, // dh_0
-    ...(carry.c ? [carry.c] : []), // dc_0
-  ];
+  const { X, WxT, prevH, hasB, hasBh } = s;
+  return { X, WxT, prevH, hasB, hasBh, dXP, dHP, dSeparate: s.separate.map((k) => tf.transpose(dSeparate[k])), carry };
 }
 
 /**
- * The rows of `[n_i, w]` tensors one under the other (`tf.concat` on axis 0). On WebGL in groups
- * of 4, level by level: tfjs's WebGL concat of many inputs (up to 16 in one shader) costs several
- * times more per entry than one of 4 (about 8 times with SwiftShader), more than the extra copies.
- * Elsewhere one call: tfjs groups the inputs by its own limits.
+ * The gradients of the op's inputs, each when tfjs asks for it: every weight gradient as one
+ * matMul over all steps, `dX`, and `dh_0` (`dc_0`).
  */
-function concatRows(ts: tf.Tensor2D[]): tf.Tensor2D {
-  const group = tf.getBackend() === 'webgl' ? 4 : ts.length;
-  return tf.tidy(() => {
-    let level = ts;
-    while (level.length > group) {
-      const next: tf.Tensor2D[] = [];
-      for (let i = 0; i < level.length; i += group) {
-        next.push(i + 1 === level.length ? level[i] : tf.concat2d(level.slice(i, i + group), 0));
-      }
-      level = next;
-    }
-    return tf.concat2d(level, 0);
-  });
-}
-
-/** `tf.stack` of `[B, w]` tensors (`[n, B, w]`), through {@link concatRows}. */
-function stackRows(ts: tf.Tensor2D[]): tf.Tensor3D {
-  const [batch, width] = ts[0].shape;
-  return tf.reshape(concatRows(ts), [ts.length, batch, width]);
+function inputGradients(w: Walked): (() => tf.Tensor)[] {
+  // Column sums as matMuls with a row of ones: the matMul just before packed the same operand. On
+  // WebGL a product of one row with more than 1000 columns takes tfjs's slow path (a transposed
+  // copy, a multiply and a sum): two rows of ones, the first row kept, cost a third of it.
+  const columnSum = (m: tf.Tensor2D) => {
+    const rows = tf.getBackend() === 'webgl' ? 2 : 1;
+    const sums = matMul(tf.ones([rows, m.shape[0]]), m);
+    return tf.reshape(rows === 1 ? sums : tf.slice(sums, [0, 0], [1, -1]), [-1]);
+  };
+  return [
+    () => matMul(w.dXP, w.WxT, false, true), // dX
+    () => matMul(w.X, w.dXP, true), // dW_x^T
+    ...(w.hasB ? [() => columnSum(w.dXP)] : []), // db
+    () => matMul(w.prevH, w.dHP, true), // dW_h^T
+    ...(w.hasBh ? [() => columnSum(w.dHP)] : []), // db_h
+    ...w.dSeparate.map((d) => () => d), // dW_kh^T of the separate gates
+    () => w.carry.h!, // dh_0
+    ...(w.carry.c ? [() => w.carry.c!] : []), // dc_0
+  ];
 }
 
 /** `m ⊙ s` for every entry of the state (`m: [batch, 1]`). */
