@@ -377,14 +377,43 @@ type Walked = {
   WxT: tf.Tensor2D;
   /** The rows the per-step matMul saw: `h_0..h_{T-1}` (times the recurrent dropout mask). */
   prevH: tf.Tensor2D;
-  dXP: tf.Tensor2D;
-  dHP: tf.Tensor2D;
+  dXP: Rows;
+  dHP: Rows;
   /** `dW_kh^T` of each separate gate. */
   dSeparate: tf.Tensor2D[];
   carry: Partial<State>;
   hasB: boolean;
   hasBh: boolean;
 };
+
+/**
+ * A gradient with the rows of all steps stacked (`[T*B, n]`) and, on WebGL, its transpose, made
+ * once for the products over all rows ({@link overRows}, {@link columnSum}).
+ */
+type Rows = { rows: tf.Tensor2D; transposed?: tf.Tensor2D };
+
+function rowsOf(m: tf.Tensor2D): Rows {
+  return tf.getBackend() === 'webgl' ? { rows: m, transposed: tf.transpose(m) } : { rows: m };
+}
+
+/**
+ * `A^T D` (`[a, n]`), a product over all rows. On WebGL as `(D^T A)^T`: tfjs's packed matMul with
+ * its first operand transposed and the rows as the inner size runs slower (SwiftShader: the LSTM's
+ * `dW_h^T`, `dW_x^T` and `db` took 178 ms so, 105 ms with `D^T` made once).
+ */
+function overRows(A: tf.Tensor2D, D: Rows): tf.Tensor2D {
+  return D.transposed ? tf.transpose(matMul(D.transposed, A)) : matMul(A, D.rows, true);
+}
+
+/**
+ * The column sums of `D` (`[n]`) as a product with ones. On WebGL with two columns of ones, the
+ * first kept: a product with one column ran slower.
+ */
+function columnSum(D: Rows): tf.Tensor1D {
+  const n = D.rows.shape[0];
+  if (D.transposed) return tf.reshape(tf.slice(matMul(D.transposed, tf.ones([n, 2])), [0, 0], [-1, 1]), [-1]);
+  return tf.reshape(matMul(tf.ones([1, n]), D.rows), [-1]);
+}
 
 /** {@link Walked} from the steps' `dL/dhp_t` (and `dL/dxp_t`, or the cell's `xp` of them). */
 function stacked(
@@ -403,8 +432,14 @@ function stacked(
   const dHP = concatRows(s.dhps);
   const dXP = s.dxps ? concatRows(s.dxps) : backward.xp ? backward.xp(concatRows(s.gs), dHP, s.factors) : dHP;
   const dSeparate = backward.separate?.(dXP, s.q) ?? {};
+  const hp = rowsOf(dHP);
   const { X, WxT, prevH, hasB, hasBh } = s;
-  return { X, WxT, prevH, hasB, hasBh, dXP, dHP, dSeparate: s.separate.map((k) => tf.transpose(dSeparate[k])), carry };
+  return {
+    ...{ X, WxT, prevH, hasB, hasBh, carry },
+    dXP: dXP === dHP ? hp : rowsOf(dXP),
+    dHP: hp,
+    dSeparate: s.separate.map((k) => tf.transpose(dSeparate[k])),
+  };
 }
 
 /**
@@ -412,19 +447,11 @@ function stacked(
  * matMul over all steps, `dX`, and `dh_0` (`dc_0`).
  */
 function inputGradients(w: Walked): (() => tf.Tensor)[] {
-  // Column sums as matMuls with a row of ones: the matMul just before packed the same operand. On
-  // WebGL a product of one row with more than 1000 columns takes tfjs's slow path (a transposed
-  // copy, a multiply and a sum): two rows of ones, the first row kept, cost a third of it.
-  const columnSum = (m: tf.Tensor2D) => {
-    const rows = tf.getBackend() === 'webgl' ? 2 : 1;
-    const sums = matMul(tf.ones([rows, m.shape[0]]), m);
-    return tf.reshape(rows === 1 ? sums : tf.slice(sums, [0, 0], [1, -1]), [-1]);
-  };
   return [
-    () => matMul(w.dXP, w.WxT, false, true), // dX
-    () => matMul(w.X, w.dXP, true), // dW_x^T
+    () => matMul(w.dXP.rows, w.WxT, false, true), // dX
+    () => overRows(w.X, w.dXP), // dW_x^T
     ...(w.hasB ? [() => columnSum(w.dXP)] : []), // db
-    () => matMul(w.prevH, w.dHP, true), // dW_h^T
+    () => overRows(w.prevH, w.dHP), // dW_h^T
     ...(w.hasBh ? [() => columnSum(w.dHP)] : []), // db_h
     ...w.dSeparate.map((d) => () => d), // dW_kh^T of the separate gates
     () => w.carry.h!, // dh_0
