@@ -18,6 +18,9 @@ export interface GpuRow {
   forwardMs: Record<string, number>;
   trainRuns: Record<string, number[]>;
   forwardRuns: Record<string, number[]>;
+  /** Median ms from a call's start to its first read: the host's part (`hostTime` in `./gpu.ts`). */
+  trainHostMs?: Record<string, number>;
+  forwardHostMs?: Record<string, number>;
   /** tfjs kernels (tf.profile) per time step. */
   trainKernelsPerStep: Record<string, number>;
   forwardKernelsPerStep: Record<string, number>;
@@ -171,6 +174,15 @@ export function gpuTable(gpu: GpuResults | undefined, torch: TorchResults | unde
   );
   if (dispatches.length)
     lines.push('', `WebGPU dispatches per time step (train), tf.layers → ours: ${dispatches.join('; ')}.`);
+  const host = (gpu?.rows ?? [])
+    .filter((r) => r.trainHostMs?.ours !== undefined)
+    .map(
+      (r) =>
+        `${key(r.cell, r.sizes)} train ${r.trainHostMs!.ours.toFixed(1)} of ${r.trainMs.ours.toFixed(1)}, ` +
+        `forward ${r.forwardHostMs!.ours.toFixed(1)} of ${r.forwardMs.ours.toFixed(1)}`,
+    );
+  if (host.length)
+    lines.push('', `Our calls' host part (ms to the first read, of the whole call): ${host.join('; ')}.`);
   lines.push(...costTable(gpu));
   for (const a of gpu?.agreement ?? []) {
     lines.push(

@@ -258,6 +258,33 @@ async function kernelTimes(task: () => Promise<void>): Promise<GpuTime> {
   };
 }
 
+/**
+ * The host's part of a call (median of `calls`): milliseconds from its start to its first read
+ * (`data()`), the JavaScript that records the call's GPU work (tfjs's kernels, Dawn's encoding)
+ * without the wait for the GPU's results. Where this is most of the call, the call is bound by
+ * the host (dispatches), not by the GPU.
+ */
+async function hostTime(task: Task, calls = 3): Promise<number> {
+  const proto = tf.Tensor.prototype;
+  const data = proto.data;
+  const runs: number[] = [];
+  try {
+    for (let i = 0; i < calls; i++) {
+      let first: number | undefined;
+      proto.data = function (this: tf.Tensor) {
+        first ??= performance.now();
+        return data.call(this);
+      } as typeof data;
+      const t0 = performance.now();
+      await task();
+      runs.push((first ?? performance.now()) - t0);
+    }
+  } finally {
+    proto.data = data;
+  }
+  return median(runs);
+}
+
 /** Times one cell at one size: train and forward of every contender, alternated. */
 async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
   const errorsBefore = dawn.errors.length;
@@ -304,6 +331,8 @@ async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
     const profiled = async (what: 'train' | 'forward') =>
       args['no-profile'] ? undefined : byName((c) => kernelTimes(c[what]));
     const [trainProfile, forwardProfile] = [await profiled('train'), await profiled('forward')];
+    const trainHostMs = await byName((c) => hostTime(c.train));
+    const forwardHostMs = await byName((c) => hostTime(c.forward));
     const perStep = (p: Record<string, GpuTime> | undefined) => (p ? map(p, (t) => t.kernels / s.time) : {});
     const timed = dawn.features.includes('timestamp-query');
     const trainMs = map(trainRuns.wall, median);
@@ -316,6 +345,8 @@ async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
       forwardMs,
       trainRuns: trainRuns.wall,
       forwardRuns: forwardRuns.wall,
+      trainHostMs,
+      forwardHostMs,
       trainKernelsPerStep: perStep(trainProfile),
       forwardKernelsPerStep: perStep(forwardProfile),
       trainDispatchesPerStep: map(trainWork, (w) => w.dispatches / s.time),
@@ -445,7 +476,8 @@ for (const s of sizes) {
           .map(([n, v]) => `${n} ${v.toFixed(1)}`)
           .join(', ');
       log(
-        `webgpu: ${what} train ms ${f(row.trainMs)}; forward ms ${f(row.forwardMs)}; kernels/step (train) ` +
+        `webgpu: ${what} train ms ${f(row.trainMs)} (host ${f(row.trainHostMs ?? {})}); ` +
+          `forward ms ${f(row.forwardMs)} (host ${f(row.forwardHostMs ?? {})}); kernels/step (train) ` +
           `${f(row.trainKernelsPerStep)}; dispatches/step (train) ${f(row.trainDispatchesPerStep)}` +
           (row.gpuErrors ? `; ${row.gpuErrors} WebGPU errors` : '') +
           ` [${elapsedS().toFixed(0)} s]`,
