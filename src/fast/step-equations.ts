@@ -15,7 +15,8 @@
  *
  * with `b` the batch row and `col` the column of the output entry, `u` the units, `j = col mod u`;
  * `sigmoid_`, `tanh_` (one formula on both backends) and the cells' helpers below (each written in
- * both languages: `gru`, `lstmGateGrad`, `lstmPrevC`, `gruGateGrad`).
+ * both languages: `gru`, `lstmPrevC`, `gruGateGrad`; and `lstmBackGate`, which reads the accessors
+ * itself, only what its gate needs, and is defined only in the kernel that calls it).
  *
  * With `xp`, `hp` the rows of the step's input and recurrent halves:
  *
@@ -32,7 +33,7 @@
  *
  * | kernel | computes |
  * |--------|----------|
- * | `lstmBackHP` | `ā = [c̄ g_t σ'(i_t), c̄ c_{t-1} σ'(f_t), c̄ i_t tanh'(g_t), h̄ tanh(c_t) σ'(o_t)]`: `lstmGateGrad(gate, a_i, a_f, a_g, a_o, c_t, c_{t-1}, h̄, c̄_carry)` |
+ * | `lstmBackHP` | `ā = [c̄ g_t σ'(i_t), c̄ c_{t-1} σ'(f_t), c̄ i_t tanh'(g_t), h̄ tanh(c_t) σ'(o_t)]`: `lstmBackGate(gate)` |
  * | `lstmBackPrevC` | `c̄_{t-1} = c̄ f_t`: `lstmPrevC(a_f, a_o, c_t, h̄, c̄_carry)` |
  *
  * and the GRU's alike (`sp()` is `h_{t-1}`), with `ā_n = h̄ (1 - z_t) tanh'(n_t)`:
@@ -59,8 +60,7 @@ export const STEP_KERNELS = {
   elmanBackHP: { reads: ['DY', 'CH', 'S'], value: '(dy() + ch()) * (1.0 - s() * s())' }, // ā = h̄ tanh'(h_t)
   lstmBackHP: {
     reads: ['XP', 'HP', 'DY', 'CH', 'CC', 'S', 'SP'],
-    value:
-      'lstmGateGrad(col / u, xp(0) + hp(0), xp(1) + hp(1), xp(2) + hp(2), xp(3) + hp(3), s(), sp(), dy() + ch(), cc())',
+    value: 'lstmBackGate(col / u)',
   },
   lstmBackPrevC: {
     reads: ['XP', 'HP', 'DY', 'CH', 'CC', 'S'],

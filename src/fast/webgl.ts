@@ -38,18 +38,6 @@ function functions(T: string): string {
         ${T} n = tanh_(xn + r * hn);
         return n + z * (h - n);
       }
-      ${T} lstmGateGrad(int gate, ${T} ai, ${T} af, ${T} ag, ${T} ao, ${T} c, ${T} cp, ${T} hb, ${T} cc) {
-        ${T} i = sigmoid_(ai);
-        ${T} o = sigmoid_(ao);
-        ${T} tc = tanh_(c);
-        if (gate == 3) return hb * tc * o * (1.0 - o);
-        ${T} g = tanh_(ag);
-        ${T} cb = cc + hb * o * (1.0 - tc * tc);
-        if (gate == 0) return cb * g * i * (1.0 - i);
-        if (gate == 2) return cb * i * (1.0 - g * g);
-        ${T} f = sigmoid_(af);
-        return cb * cp * f * (1.0 - f);
-      }
       ${T} gruGateGrad(int gate, bool recurrent, ${T} az, ${T} ar, ${T} xn, ${T} hn, ${T} h, ${T} hb) {
         ${T} z = sigmoid_(az);
         ${T} r = sigmoid_(ar);
@@ -63,6 +51,30 @@ function functions(T: string): string {
         ${T} o = sigmoid_(ao);
         ${T} tc = tanh_(c);
         return (cc + hb * o * (1.0 - tc * tc)) * sigmoid_(af);
+      }`;
+}
+
+/**
+ * The helpers that read the accessors themselves, for type `T`: emitted after the accessors, and
+ * only in a kernel whose value calls them (the others lack some accessors).
+ */
+function readingHelpers(T: string, value: string): string {
+  if (!value.includes('lstmBackGate')) return '';
+  return `
+      ${T} lstmBackGate(int gate) {
+        ${T} hb = dy() + ch();
+        ${T} tc = tanh_(s());
+        ${T} o = sigmoid_(xp(3) + hp(3));
+        if (gate == 3) return hb * tc * o * (1.0 - o);
+        ${T} cb = cc() + hb * o * (1.0 - tc * tc);
+        if (gate == 1) {
+          ${T} f = sigmoid_(xp(1) + hp(1));
+          return cb * sp() * f * (1.0 - f);
+        }
+        ${T} i = sigmoid_(xp(0) + hp(0));
+        ${T} g = tanh_(xp(2) + hp(2));
+        if (gate == 0) return cb * g * i * (1.0 - i);
+        return cb * i * (1.0 - g * g);
       }`;
 }
 
@@ -105,7 +117,7 @@ function program(name: StepKernelName, batch: number, width: number, units: numb
       const int u = ${units};
       const int batchN = ${batch};
       const int widthN = ${width};${functions(T)}
-      ${reads.map((input) => accessor(input, texels)).join('\n      ')}
+      ${reads.map((input) => accessor(input, texels)).join('\n      ')}${readingHelpers(T, value)}
       ${T} entry(int b_, int c_) {
         bRow = b_;
         col = c_;

@@ -23,6 +23,30 @@ function accessor(input: StepInput): string {
   return `fn ${name}(${arg ? 'k : i32' : ''}) -> f32 { return ${input}[(${r}) * ${width} + ${c}]; }`;
 }
 
+/**
+ * The helpers that read the accessors themselves: only in a kernel whose value calls them (the
+ * others lack some accessors).
+ */
+function readingHelpers(value: string): string {
+  if (!value.includes('lstmBackGate')) return '';
+  return `
+      fn lstmBackGate(gate : i32) -> f32 {
+        let hb = dy() + ch();
+        let tc = tanh_(s());
+        let o = sigmoid_(xp(3) + hp(3));
+        if (gate == 3) { return hb * tc * o * (1.0 - o); }
+        let cb = cc() + hb * o * (1.0 - tc * tc);
+        if (gate == 1) {
+          let f = sigmoid_(xp(1) + hp(1));
+          return cb * sp() * f * (1.0 - f);
+        }
+        let i = sigmoid_(xp(0) + hp(0));
+        let g = tanh_(xp(2) + hp(2));
+        if (gate == 0) { return cb * g * i * (1.0 - i); }
+        return cb * i * (1.0 - g * g);
+      }`;
+}
+
 /** The program of one kernel with output `[batch, width]`. */
 function program(name: StepKernelName, batch: number, width: number) {
   const size = batch * width;
@@ -51,18 +75,6 @@ function program(name: StepKernelName, batch: number, width: number) {
         let n = tanh_(xn + r * hn);
         return n + z * (h - n);
       }
-      fn lstmGateGrad(gate : i32, ai : f32, af : f32, ag : f32, ao : f32, c : f32, cp : f32, hb : f32, cc : f32) -> f32 {
-        let i = sigmoid_(ai);
-        let o = sigmoid_(ao);
-        let tc = tanh_(c);
-        if (gate == 3) { return hb * tc * o * (1.0 - o); }
-        let g = tanh_(ag);
-        let cb = cc + hb * o * (1.0 - tc * tc);
-        if (gate == 0) { return cb * g * i * (1.0 - i); }
-        if (gate == 2) { return cb * i * (1.0 - g * g); }
-        let f = sigmoid_(af);
-        return cb * cp * f * (1.0 - f);
-      }
       fn gruGateGrad(gate : i32, recurrent : bool, az : f32, ar : f32, xn : f32, hn : f32, h : f32, hb : f32) -> f32 {
         let z = sigmoid_(az);
         let r = sigmoid_(ar);
@@ -77,7 +89,7 @@ function program(name: StepKernelName, batch: number, width: number) {
         let tc = tanh_(c);
         return (cc + hb * o * (1.0 - tc * tc)) * sigmoid_(af);
       }
-      ${reads.map(accessor).join('\n      ')}
+      ${reads.map(accessor).join('\n      ')}${readingHelpers(value)}
       fn main(index : i32) {
         if (index < uniforms.size) {
           u = uniforms.units;
