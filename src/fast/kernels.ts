@@ -1,7 +1,9 @@
 /**
- * What our own kernels (`./split.ts`, `./matmul.ts`, `./step-kernels.ts`, `./wasm/scan-kernel.ts`,
- * and those of `src/train` and `src/objective`) share: the parts of tfjs's backends they touch, their
- * tensors' memory on cpu and wasm, and registering a kernel with its gradient once, on first use.
+ * What our own kernels (`./split.ts`, `./concat.ts`, `./matmul.ts`, `./step-kernels.ts`,
+ * `./wasm/scan-kernel.ts`, and those of `src/train` and `src/objective`) share: the parts of tfjs's
+ * backends they touch, their tensors' memory on cpu and wasm, and registering a kernel with its
+ * gradient once, on first use; and the sequence op's `tf.customGrad` with a gradient per input
+ * ({@link customOp}).
  */
 import * as tf from '@tensorflow/tfjs';
 
