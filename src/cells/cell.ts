@@ -335,7 +335,8 @@ export function makeCell(def: CellDefinition, config: CellConfig, options: CellO
     equations: latexOf(def, config),
     initialState(batch: number): State {
       checkPositiveInt(`${where}.initialState`, 'batch', batch);
-      return Object.fromEntries(def.stateNames.map((n) => [n, tf.zeros([batch, units])])) as unknown as State;
+      // tf.fill runs on the backend; tf.zeros makes its values in JavaScript (on a GPU, an upload per call).
+      return Object.fromEntries(def.stateNames.map((n) => [n, tf.fill([batch, units], 0)])) as unknown as State;
     },
     step(x_t: tf.Tensor2D, state: State, stepOptions: StepOptions = {}): State {
       checkLive(`${where}.step`, 'the cell', Object.values(params));

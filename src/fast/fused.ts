@@ -61,7 +61,7 @@ export function fuse(params: Record<string, tf.Tensor>, layout: FusedLayout, uni
       ...(hasB && { b: tf.concat(gates.map((k) => params[`b_${k}`])) as tf.Tensor1D }),
       WhT: stackT(recurrentGates.map((k) => `W_${k}h`)),
       ...(hasBh && {
-        bh: tf.concat(recurrentGates.map((k) => params[recurrentBias[k]] ?? tf.zeros([units]))) as tf.Tensor1D,
+        bh: tf.concat(recurrentGates.map((k) => params[recurrentBias[k]] ?? tf.fill([units], 0))) as tf.Tensor1D,
       }),
       separate: Object.fromEntries(separateGates(layout).map((k) => [k, stackT([`W_${k}h`])])),
     };

@@ -346,7 +346,7 @@ function kernelBackwardPass(
     // Back through the steps: `carry` is dL/d state_k from the steps after k, and
     // dL/dh_{t-1} += dL/dhp_t W_h, with W_h^T read transposed (on WebGL faster than a product
     // with W_h made once: 2.45 against 2.65 ms a step for the bench's LSTM on SwiftShader).
-    let carry: { h: tf.Tensor2D; c?: tf.Tensor2D } = { h: tf.zeros([batch, units]) };
+    let carry: { h: tf.Tensor2D; c?: tf.Tensor2D } = { h: tf.fill([batch, units], 0) as tf.Tensor2D };
     if (withC) carry.c = DY.slice(0, batch);
     const dhps: tf.Tensor2D[] = new Array(time);
     const dxps: tf.Tensor2D[] = new Array(time);
@@ -406,13 +406,14 @@ function overRows(A: tf.Tensor2D, D: Rows): tf.Tensor2D {
 }
 
 /**
- * The column sums of `D` (`[n]`) as a product with ones. On WebGL with two columns of ones, the
+ * The column sums of `D` (`[n]`) as a product with ones (`tf.fill`: made on the backend, where
+ * `tf.ones` would upload them from JavaScript on a GPU). On WebGL with two columns of ones, the
  * first kept: a product with one column ran slower.
  */
 function columnSum(D: Rows): tf.Tensor1D {
   const n = D.rows.shape[0];
-  if (D.transposed) return tf.reshape(tf.slice(matMul(D.transposed, tf.ones([n, 2])), [0, 0], [-1, 1]), [-1]);
-  return tf.reshape(matMul(tf.ones([1, n]), D.rows), [-1]);
+  if (D.transposed) return tf.reshape(tf.slice(matMul(D.transposed, tf.fill([n, 2], 1)), [0, 0], [-1, 1]), [-1]);
+  return tf.reshape(matMul(tf.fill([1, n], 1), D.rows), [-1]);
 }
 
 /** {@link Walked} from the steps' `dL/dhp_t` (and `dL/dxp_t`, or the cell's `xp` of them). */
