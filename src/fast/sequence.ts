@@ -1,8 +1,8 @@
 /**
  * A whole sequence on the fast path: `unroll`'s loop over the cell's equations on fused weights
  * (`./fused.ts`) and, while gradients are recorded and the cell kind has a hand-derived backward
- * ({@link Backward}), that loop wrapped in one `tf.customGrad` whose gradient is the whole
- * sequence's.
+ * ({@link Backward}), that loop wrapped in one op (`customOp`, `tf.customGrad` with a gradient per
+ * input) whose gradient is the whole sequence's.
  *
  * tfjs's own gradient of an unrolled graph replays a dozen kernels per step and one matMul per
  * step and weight. Here the forward records nothing (it keeps the few quantities the backward
@@ -12,8 +12,8 @@
  * 2. walks the steps back: per step a handful of elementwise kernels (`step`) and one matMul
  *    `dL/dh_{t-1} += dL/dhp_t W_h`;
  * 3. forms every weight gradient as one matMul over all steps, with the rows of all steps stacked
- *    (`[T*B, G*U]`): `dW_x^T = X^T dXP`, `dW_h^T = H_{prev}^T dHP`, `db = Σ dXP`, `db_h = Σ dHP`,
- *    `dX = dXP W_x`.
+ *    (`[T*B, G*U]`, `./concat.ts`): `dW_x^T = X^T dXP`, `dW_h^T = H_{prev}^T dHP`, `db = Σ dXP`,
+ *    `db_h = Σ dHP`, `dX = dXP W_x`, each only when tfjs asks for it (no `dX` for a first layer).
  *
  * Masks are handled here (a masked row passes its gradient to the previous state untouched);
  * `reverse` needs nothing, since `unroll` hands over the steps in processing order. The matMuls go
