@@ -57,16 +57,19 @@ export interface StepKernel {
    * without separate gates: from the op's `dL/d[(c_T,) h_1..h_T]` as rows `DY` (step k's from
    * `dyRow0`), the gradient carried from the later steps and the forward's own tensors of step k
    * (`XP` and its rows `row0`, the step's recurrent halves `hp`, the states before and after it):
-   * `dL/d hp_t`, the elementwise part of `dL/d state_{t-1}` and, for a cell where it is not
-   * `dL/d hp_t` (one with {@link Backward.xp}), `xp`, `dL/dXP_t`. The forward keeps those tensors
-   * per step, so nothing is stacked or computed again for the backward.
+   * `dL/d hp_t`, `dL/d state_{t-1}` (with `viaW(dL/d hp_t) = dL/d hp_t W_h`, the recurrent
+   * matMul's part, added by the kernel that computes the rest of `dL/d h_{t-1}` where there is a
+   * rest) and, for a cell where it is not `dL/d hp_t` (one with {@link Backward.xp}), `xp`,
+   * `dL/dXP_t`. The forward keeps those tensors per step, so nothing is stacked or computed again
+   * for the backward.
    */
   back?(
     DY: tf.Tensor2D,
     dyRow0: number,
     carry: { h: tf.Tensor2D; c?: tf.Tensor2D },
     step: { XP: tf.Tensor2D; row0: number; hp: tf.Tensor2D; before: State; after: State },
-  ): { hp: tf.Tensor2D; xp?: tf.Tensor2D; prev: Partial<State> };
+    viaW: (hp: tf.Tensor2D) => tf.Tensor2D,
+  ): { hp: tf.Tensor2D; xp?: tf.Tensor2D; prev: State };
 }
 
 /**

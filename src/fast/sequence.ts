@@ -343,9 +343,9 @@ function kernelBackwardPass(
     const units = WhT.shape[0];
     const DY = dy.reshape([-1, units]) as tf.Tensor2D;
     const first = withC ? 1 : 0;
-    // Back through the steps: `carry` is dL/d state_k from the steps after k, and
-    // dL/dh_{t-1} += dL/dhp_t W_h, with W_h^T read transposed (on WebGL faster than a product
-    // with W_h made once: 2.45 against 2.65 ms a step for the bench's LSTM on SwiftShader).
+    // Back through the steps: `carry` is dL/d state_k from the steps after k; the step's kernels
+    // add dL/dhp_t W_h to dL/dh_{t-1}, the product with W_h^T read transposed (on WebGL faster
+    // than a product with W_h made once: 2.45 against 2.65 ms a step for the bench's LSTM).
     let carry: { h: tf.Tensor2D; c?: tf.Tensor2D } = { h: tf.fill([batch, units], 0) as tf.Tensor2D };
     if (withC) carry.c = DY.slice(0, batch);
     const dhps: tf.Tensor2D[] = new Array(time);
@@ -353,9 +353,8 @@ function kernelBackwardPass(
     for (let k = time - 1; k >= 0; k--) {
       const out = tf.tidy(() => {
         const step = { XP, row0: k * batch, hp: hps[k], before: stateAt(k), after: stateAt(k + 1) };
-        const { hp, xp, prev } = back(DY, (k + first) * batch, carry, step);
-        const viaW = matMul(hp, WhT, false, true);
-        return { hp, xp, next: { h: prev.h ? (tf.add(prev.h, viaW) as tf.Tensor2D) : viaW, c: prev.c } };
+        const { hp, xp, prev } = back(DY, (k + first) * batch, carry, step, (dhp) => matMul(dhp, WhT, false, true));
+        return { hp, xp, next: prev };
       });
       if (out.xp) dxps[k] = out.xp; // where the kernels give dL/dXP_t (cells with Backward.xp)
       dhps[k] = out.hp;

@@ -10,7 +10,7 @@
  * |----------|-------|-------|
  * | `xp(k)` | `XP` | step k's input half of gate k: row `row0 + b`, column `k·u + j` of `[T·B, G·u]` |
  * | `hp(k)` | `HP` | the recurrent half of gate k: row `b`, column `k·u + j` |
- * | `s()`, `sp()`, `ch()`, `cc()` | `S`, `SP`, `CH`, `CC` | `[B, u]` states and carried gradients at `(b, j)` |
+ * | `s()`, `sp()`, `ch()`, `cc()`, `v()` | `S`, `SP`, `CH`, `CC`, `V` | `[B, u]` states, carried gradients and the matMul's part at `(b, j)` |
  * | `dy()` | `DY` | the op's `dL/d h` of the step: row `dyRow0 + b`, column `j` |
  *
  * with `b` the batch row and `col` the column of the output entry, `u` the units, `j = col mod u`;
@@ -42,7 +42,7 @@
  * |--------|----------|
  * | `gruBackHP` | `dL/dhp_t = [h̄ (h_{t-1} - n_t) σ'(z_t), ā_n hp_n σ'(r_t), ā_n r_t]` |
  * | `gruBackXP` | `dL/dXP_t = [h̄ (h_{t-1} - n_t) σ'(z_t), ā_n hp_n σ'(r_t), ā_n]` |
- * | `gruBackPrevH` | `h̄ z_t`, the part of `dL/dh_{t-1}` outside the matMul |
+ * | `gruBackPrevH` | `dL/dh_{t-1} = h̄ z_t + v`, with `v = dL/dhp_t W_h` the recurrent matMul's part |
  */
 export const STEP_KERNELS = {
   // Forward: the state after a step.
@@ -74,7 +74,8 @@ export const STEP_KERNELS = {
     reads: ['XP', 'HP', 'DY', 'CH', 'SP'],
     value: 'gruGateGrad(col / u, false, xp(0) + hp(0), xp(1) + hp(1), xp(2), hp(2), sp(), dy() + ch())',
   },
-  gruBackPrevH: { reads: ['XP', 'HP', 'DY', 'CH'], value: '(dy() + ch()) * sigmoid_(xp(0) + hp(0))' }, // h̄ z_t
+  // h̄ z_t + dL/dhp_t W_h: all of dL/dh_{t-1}
+  gruBackPrevH: { reads: ['XP', 'HP', 'DY', 'CH', 'V'], value: '(dy() + ch()) * sigmoid_(xp(0) + hp(0)) + v()' },
 } as const;
 
 export type StepKernelName = keyof typeof STEP_KERNELS;
@@ -105,5 +106,6 @@ export const ACCESSORS: Record<
   SP: { name: 'sp', arg: false, row: 'batch', col: 'j' },
   CH: { name: 'ch', arg: false, row: 'batch', col: 'j' },
   CC: { name: 'cc', arg: false, row: 'batch', col: 'j' },
+  V: { name: 'v', arg: false, row: 'batch', col: 'j' },
   DY: { name: 'dy', arg: false, row: 'dy', col: 'j' },
 };

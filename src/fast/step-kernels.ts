@@ -71,24 +71,25 @@ export const gpuStepKernel: StepKernelFactory = (config) => {
     const c_t = run('lstmC', { XP, HP, S: c! }, h, { row0 });
     return { h: run('lstmH', { XP, HP, S: c_t }, h, { row0 }), c: c_t };
   };
-  const back: StepKernel['back'] = (DY, dyRow0, carry, { XP, row0, hp, before, after }) => {
+  const back: StepKernel['back'] = (DY, dyRow0, carry, { XP, row0, hp, before, after }, viaW) => {
     const common = { XP, HP: hp, DY, CH: carry.h };
     const at = { row0, dyRow0 };
-    if (config.kind === 'elman')
-      return { hp: run('elmanBackHP', { DY, CH: carry.h, S: after.h }, carry.h, at), prev: {} };
+    if (config.kind === 'elman') {
+      const dhp = run('elmanBackHP', { DY, CH: carry.h, S: after.h }, carry.h, at);
+      return { hp: dhp, prev: { h: viaW(dhp) } };
+    }
     if (config.kind === 'gru') {
       const gates = { ...common, SP: before.h };
+      const dhp = run('gruBackHP', gates, carry.h, { ...at, width: 3 * u });
       return {
-        hp: run('gruBackHP', gates, carry.h, { ...at, width: 3 * u }),
+        hp: dhp,
         xp: run('gruBackXP', gates, carry.h, { ...at, width: 3 * u }),
-        prev: { h: run('gruBackPrevH', common, carry.h, at) },
+        prev: { h: run('gruBackPrevH', { ...common, V: viaW(dhp) }, carry.h, at) },
       };
     }
     const lstm = { ...common, CC: carry.c!, S: after.c! };
-    return {
-      hp: run('lstmBackHP', { ...lstm, SP: before.c! }, carry.h, { ...at, width: 4 * u }),
-      prev: { c: run('lstmBackPrevC', lstm, carry.h, at) },
-    };
+    const dhp = run('lstmBackHP', { ...lstm, SP: before.c! }, carry.h, { ...at, width: 4 * u });
+    return { hp: dhp, prev: { h: viaW(dhp), c: run('lstmBackPrevC', lstm, carry.h, at) } };
   };
   return { fits, step, back };
 };
