@@ -75,9 +75,10 @@ const GROUP = 8;
 /** `tf.concat(ts, 0)` of `[n_i, w]` tensors (see the module's comment for how). */
 export function concatRows(ts: tf.Tensor2D[]): tf.Tensor2D {
   if (ts.length === 1) return ts[0].clone();
-  const webgl = tf.getBackend() === 'webgl';
-  if (!webgl) return tf.concat2d(ts, 0);
-  const texels = ts.every((t) => t.shape[0] % 2 === 0) && kernel.runs();
+  if (tf.getBackend() !== 'webgl') return tf.concat2d(ts, 0);
+  // Our program reads the first input's width: other widths go to tf.concat, which refuses them.
+  const width = ts[0].shape[1];
+  const texels = ts.every((t) => t.shape[0] % 2 === 0 && t.shape[1] === width) && kernel.runs();
   const join = texels
     ? (xs: tf.Tensor2D[]) =>
         kernel.run(Object.fromEntries(xs.map((x, i) => [`T${i}`, x])), {
