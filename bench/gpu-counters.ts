@@ -3,8 +3,9 @@
  * it works wherever the backend runs: the GPU bench, the unit tests, a browser):
  *
  * - `programs`: programs recorded (each one compute dispatch; reshapes and CPU-forwarded ops are
- *   none);
+ *   none), tfjs's and ours (`src/fast/webgpu-passes.ts`: a whole-sequence kernel's steps);
  * - `pipelines`: pipelines compiled, i.e. new entries of the backend's cache keyed by shader key
+ *   (and of ours)
  *   (after warm-up a call should compile none: a key that varies from call to call, or from step
  *   to step, compiles a pipeline every time);
  * - `uploads`, `uploadBytes`: tensors whose values went from the CPU to the GPU (a `tf.scalar`,
@@ -17,6 +18,7 @@
  * Uniforms (a small buffer written per program) are not counted as uploads.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ownDispatches } from '../src/fast/webgpu-passes.js';
 
 /** The counts of {@link countWebGpu}. */
 export interface WebGpuCounts {
@@ -86,10 +88,11 @@ function totals(): WebGpuCounts {
 export async function countWebGpu(task: () => Promise<unknown>): Promise<WebGpuCounts> {
   const counts = totals();
   const before = { ...counts };
+  const ours = { ...ownDispatches };
   await task();
   return {
-    programs: counts.programs - before.programs,
-    pipelines: counts.pipelines - before.pipelines,
+    programs: counts.programs - before.programs + ownDispatches.count - ours.count,
+    pipelines: counts.pipelines - before.pipelines + ownDispatches.pipelines - ours.pipelines,
     uploads: counts.uploads - before.uploads,
     uploadBytes: counts.uploadBytes - before.uploadBytes,
     reads: counts.reads - before.reads,

@@ -140,8 +140,8 @@ describeOnBackends('the fused scan', ['cpu', 'wasm'], (backend) => {
     expect(wasmScanKernel(config('mingru', 'elu'))).to.equal(undefined);
     expect(wasmScanKernel(config('indrnn', 'softsign'))).to.equal(undefined);
     const kernel = wasmScanKernel(config('mingru', 'linear'))!;
-    expect(kernel.fits(512, 32)).to.equal(true);
-    expect(kernel.fits(1_000_000, 64)).to.equal(false);
+    expect(kernel.fits(512, 32, false)).to.equal(true);
+    expect(kernel.fits(1_000_000, 64, false)).to.equal(false);
     const cell = rt.cells.mingru({ inputSize: 3, units: 4, activation: 'elu', seed: 2 });
     const x = tf.randomNormal([2, 6, 3], 0, 1, 'float32', 5);
     const h0 = tf.zeros([2, 4]);

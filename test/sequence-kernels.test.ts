@@ -65,9 +65,9 @@ describeOnBackends('whole-sequence kernels', ['cpu', 'wasm'], (backend) => {
   it('take sequences up to 512 MiB of their memory, and leave larger ones to the fast path', () => {
     // LSTM 128 units, 16 inputs: about 8.3 kB a row (step and batch entry) in the backward.
     const k = kernel(rt.cells.lstm({ inputSize: 16, units: 128 }))!;
-    expect(k.fits(50, 32)).to.equal(true);
-    expect(k.fits(1000, 32)).to.equal(true);
-    expect(k.fits(1000, 128)).to.equal(false);
+    expect(k.fits(50, 32, false)).to.equal(true);
+    expect(k.fits(1000, 32, false)).to.equal(true);
+    expect(k.fits(1000, 128, false)).to.equal(false);
   });
 
   for (const name of FIXTURE_NAMES) {

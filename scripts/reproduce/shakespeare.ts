@@ -82,7 +82,7 @@ const V = vocabulary.size;
 const net = rt.network({ cell, inputSize: V, units, layers, outputSize: V, seed });
 const fast = net.cells
   .flat()
-  .every((c) => fastPathFor(c.config)?.sequenceKernel?.fits(truncate || seq, batch) === true);
+  .every((c) => fastPathFor(c.config)?.sequenceKernel?.fits(truncate || seq, batch, false) === true);
 console.log(
   `${cell} ${layers}×${units}, windows of ${seq} × batch ${batch}: ` +
     `whole-sequence kernel ${fast ? 'taken' : 'NOT taken'} on ${tf.getBackend()}`,

@@ -2,7 +2,8 @@
  * The fast paths of the built-in cells, registered by kind, and what `unroll` calls to run one.
  * Backend-specific kernels (`./matmul.ts` for cpu, `./split.ts` for cpu and wasm) register
  * themselves with tfjs on first use and fall back to tfjs's ops on other backends; the
- * whole-sequence kernels (`./wasm/`) run a sequence in one call on cpu and wasm.
+ * whole-sequence kernels run a sequence in one call on cpu and wasm (`./wasm/`) and on webgpu
+ * (`./webgpu-sequence.ts`).
  */
 import { elmanFastPath } from './elman.js';
 import { gruFastPath } from './gru.js';
@@ -11,6 +12,7 @@ import { registerFastPath, registerScanKernel, registerSequenceKernel, registerS
 import { wasmSequenceKernel } from './wasm/kernel.js';
 import { wasmScanKernel } from './wasm/scan-kernel.js';
 import { gpuStepKernel } from './step-kernels.js';
+import { webgpuSequenceKernel } from './webgpu-sequence.js';
 
 registerFastPath('elman', elmanFastPath);
 registerFastPath('lstm', lstmFastPath);
@@ -18,6 +20,7 @@ registerFastPath('gru', gruFastPath);
 for (const kind of ['elman', 'lstm', 'gru'] as const) {
   for (const backend of ['webgpu', 'webgl']) registerStepKernel(kind, backend, gpuStepKernel);
   for (const backend of ['cpu', 'wasm']) registerSequenceKernel(kind, backend, wasmSequenceKernel);
+  registerSequenceKernel(kind, 'webgpu', webgpuSequenceKernel);
 }
 for (const kind of ['mingru', 'minlstm', 'indrnn'] as const) {
   for (const backend of ['cpu', 'wasm']) registerScanKernel(kind, backend, wasmScanKernel);

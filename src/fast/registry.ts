@@ -81,8 +81,11 @@ export interface StepKernel {
  * sequences without a recurrent dropout mask.
  */
 export interface SequenceKernel {
-  /** Whether it runs a sequence of `time` steps of `batch` rows (else the fast path's tf ops do). */
-  fits(time: number, batch: number): boolean;
+  /**
+   * Whether it runs a sequence of `time` steps of `batch` rows, with a mask or without (else the
+   * fast path's tf ops do).
+   */
+  fits(time: number, batch: number, masked: boolean): boolean;
   run(w: FusedWeights, X: tf.Tensor2D, state0: State, keep: tf.Tensor3D | null): { hs: tf.Tensor3D; state: State };
 }
 
@@ -107,8 +110,8 @@ export interface FastPath {
  * of the scan in tf ops (`./scan.ts`) for sequences without a recurrent dropout mask.
  */
 export interface ScanKernel {
-  /** Whether it runs a sequence of `time` steps of `batch` rows (else the scan's tf ops do). */
-  fits(time: number, batch: number): boolean;
+  /** Whether it runs a sequence of `time` steps of `batch` rows, with a mask or without (else the scan's tf ops do). */
+  fits(time: number, batch: number, masked: boolean): boolean;
   run(
     params: Record<string, tf.Tensor>,
     X: tf.Tensor2D,

@@ -51,7 +51,7 @@ export function scanSequence(
   const batch = state0.h.shape[0];
   const time = X.shape[0] / batch;
   const fused = recurrentMask ? undefined : scanKernelFor(cell.config);
-  if (fused?.fits(time, batch)) return fused.run(cell.params, X, state0, keep, reverse);
+  if (fused?.fits(time, batch, keep !== null)) return fused.run(cell.params, X, state0, keep, reverse);
   const form = definitionOf(cell.kind).linear?.(cell.config);
   if (!form) return null;
   if (recurrentMask) throw noRecurrentHalf('unroll', cell.kind);

@@ -33,6 +33,7 @@ import { definitionOf } from '../cells/kinds.js';
 import { concatRows, stackRows } from './concat.js';
 import { fuse, fusedTerms, hidden, project, separateGates, type FusedWeights } from './fused.js';
 import { matMul } from './matmul.js';
+import { inputGradients, rowsOf, type Walked } from './gradients.js';
 import { customOp } from './kernels.js';
 import type { Backward, FastPath, StepKernel } from './registry.js';
 import { split, unstack } from './split.js';
@@ -65,9 +66,11 @@ export function runFast(cell: Cell, given: FastPath, inputs: SequenceInputs, loo
   const equations = definitionOf(cell.kind).equations(cell.config);
   const w = fuse(cell.params, given.layout, cell.units);
   const path = inputs.recurrentMask ? masked(given) : given;
-  // The backend's whole-sequence kernel (`./wasm/kernel.ts`; `masked` leaves none).
+  // The backend's whole-sequence kernel (`./wasm/kernel.ts`, `./webgpu-sequence.ts`; `masked` leaves none).
   const [kernel, batch] = [path.sequenceKernel, inputs.state0.h.shape[0]];
-  if (kernel?.fits(inputs.X.shape[0] / batch, batch)) return kernel.run(w, inputs.X, inputs.state0, inputs.keep);
+  if (kernel?.fits(inputs.X.shape[0] / batch, batch, inputs.keep !== null)) {
+    return kernel.run(w, inputs.X, inputs.state0, inputs.keep);
+  }
   if (path.backward && tf.engine().isTapeOn()) {
     return withGradient(path, equations, path.backward, w, inputs, loop);
   }
@@ -366,55 +369,6 @@ function kernelBackwardPass(
   return inputGradients(walked);
 }
 
-/**
- * What the gradients of the op's inputs are made of once the steps are walked back: the rows of
- * all steps stacked (`dXP`, `dHP` and the operands they meet), the separate gates' `dW_kh`, and
- * `dL/dh_0` (`dL/dc_0`).
- */
-type Walked = {
-  X: tf.Tensor2D;
-  WxT: tf.Tensor2D;
-  /** The rows the per-step matMul saw: `h_0..h_{T-1}` (times the recurrent dropout mask). */
-  prevH: tf.Tensor2D;
-  dXP: Rows;
-  dHP: Rows;
-  /** `dW_kh^T` of each separate gate. */
-  dSeparate: tf.Tensor2D[];
-  carry: Partial<State>;
-  hasB: boolean;
-  hasBh: boolean;
-};
-
-/**
- * A gradient with the rows of all steps stacked (`[T*B, n]`) and, on WebGL, its transpose, made
- * once for the products over all rows ({@link overRows}, {@link columnSum}).
- */
-type Rows = { rows: tf.Tensor2D; transposed?: tf.Tensor2D };
-
-function rowsOf(m: tf.Tensor2D): Rows {
-  return tf.getBackend() === 'webgl' ? { rows: m, transposed: tf.transpose(m) } : { rows: m };
-}
-
-/**
- * `A^T D` (`[a, n]`), a product over all rows. On WebGL as `(D^T A)^T`: tfjs's packed matMul with
- * its first operand transposed and the rows as the inner size runs slower (SwiftShader: the LSTM's
- * `dW_h^T`, `dW_x^T` and `db` took 178 ms so, 105 ms with `D^T` made once).
- */
-function overRows(A: tf.Tensor2D, D: Rows): tf.Tensor2D {
-  return D.transposed ? tf.transpose(matMul(D.transposed, A)) : matMul(A, D.rows, true);
-}
-
-/**
- * The column sums of `D` (`[n]`) as a product with ones (`tf.fill`: made on the backend, where
- * `tf.ones` would upload them from JavaScript on a GPU). On WebGL with two columns of ones, the
- * first kept: a product with one column ran slower.
- */
-function columnSum(D: Rows): tf.Tensor1D {
-  const n = D.rows.shape[0];
-  if (D.transposed) return tf.reshape(tf.slice(matMul(D.transposed, tf.fill([n, 2], 1)), [0, 0], [-1, 1]), [-1]);
-  return tf.reshape(matMul(tf.fill([1, n], 1), D.rows), [-1]);
-}
-
 /** {@link Walked} from the steps' `dL/dhp_t` (and `dL/dxp_t`, or the cell's `xp` of them). */
 function stacked(
   backward: Backward,
@@ -440,23 +394,6 @@ function stacked(
     dHP: hp,
     dSeparate: s.separate.map((k) => tf.transpose(dSeparate[k])),
   };
-}
-
-/**
- * The gradients of the op's inputs, each when tfjs asks for it: every weight gradient as one
- * matMul over all steps, `dX`, and `dh_0` (`dc_0`).
- */
-function inputGradients(w: Walked): (() => tf.Tensor)[] {
-  return [
-    () => matMul(w.dXP.rows, w.WxT, false, true), // dX
-    () => overRows(w.X, w.dXP), // dW_x^T
-    ...(w.hasB ? [() => columnSum(w.dXP)] : []), // db
-    () => overRows(w.prevH, w.dHP), // dW_h^T
-    ...(w.hasBh ? [() => columnSum(w.dHP)] : []), // db_h
-    ...w.dSeparate.map((d) => () => d), // dW_kh^T of the separate gates
-    () => w.carry.h!, // dh_0
-    ...(w.carry.c ? [() => w.carry.c!] : []), // dc_0
-  ];
 }
 
 /** `m ⊙ s` for every entry of the state (`m: [batch, 1]`). */

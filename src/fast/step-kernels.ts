@@ -50,18 +50,19 @@ function run(
   return kernel.run(tensors, { name, row0, dyRow0, width, batch, units }) as tf.Tensor2D;
 }
 
-/** The kernels' activations: tanh and the logistic σ. */
-function applies(config: CellConfig): boolean {
+/**
+ * Whether the GPU kernels compute a configuration: an Elman RNN, LSTM or GRU (with `resetAfter`:
+ * without, its step has a matMul inside) with the kernels' activations, tanh and the logistic σ.
+ */
+export function gpuKernelsApply(config: CellConfig): config is CellConfig & { kind: 'elman' | 'lstm' | 'gru' } {
+  if (config.kind !== 'elman' && config.kind !== 'lstm' && config.kind !== 'gru') return false;
   const sigmoid = config.recurrentActivation === undefined || config.recurrentActivation === 'sigmoid';
-  return config.activation === 'tanh' && sigmoid;
+  return config.activation === 'tanh' && sigmoid && !(config.kind === 'gru' && config.resetAfter === false);
 }
 
 /** The step kernels of a configuration, where its activations are the kernels' ones. */
 export const gpuStepKernel: StepKernelFactory = (config) => {
-  if (config.kind !== 'elman' && config.kind !== 'lstm' && config.kind !== 'gru') return undefined; // no kernels
-  if (!applies(config) || (config.kind === 'gru' && config.resetAfter === false)) {
-    return undefined; // other activations; a GRU without resetAfter has a matMul inside its step
-  }
+  if (!gpuKernelsApply(config)) return undefined;
   const u = config.units;
   const gates = { elman: 1, lstm: 4, gru: 3 }[config.kind];
   const fits = (batch: number) => tf.getBackend() !== 'webgpu' || batch * gates * u <= WEBGPU_MAX_ENTRIES;

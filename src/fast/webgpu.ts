@@ -14,6 +14,32 @@ const MAX_WORKGROUPS = 65535;
 /** The most output entries one WebGPU step kernel computes. */
 export const WEBGPU_MAX_ENTRIES = WORKGROUP * MAX_WORKGROUPS;
 
+/** `sigmoid_`, `tanh_` and the cells' helpers of `./step-equations.ts`, in WGSL. */
+export const WGSL_CELL_FUNCTIONS = `
+  fn sigmoid_(a : f32) -> f32 { return 1.0 / (1.0 + exp(-a)); }
+  fn tanh_(a : f32) -> f32 {
+    let e = exp(-2.0 * abs(a));
+    return sign(a) * (1.0 - e) / (1.0 + e);
+  }
+  fn gru(z : f32, r : f32, xn : f32, hn : f32, h : f32) -> f32 {
+    let n = tanh_(xn + r * hn);
+    return n + z * (h - n);
+  }
+  fn gruGateGrad(gate : i32, recurrent : bool, az : f32, ar : f32, xn : f32, hn : f32, h : f32, hb : f32) -> f32 {
+    let z = sigmoid_(az);
+    let r = sigmoid_(ar);
+    let n = tanh_(xn + r * hn);
+    if (gate == 0) { return hb * (h - n) * z * (1.0 - z); }
+    let dn = hb * (1.0 - z) * (1.0 - n * n);
+    if (gate == 1) { return dn * hn * r * (1.0 - r); }
+    return select(dn, dn * r, recurrent);
+  }
+  fn lstmPrevC(af : f32, ao : f32, c : f32, hb : f32, cc : f32) -> f32 {
+    let o = sigmoid_(ao);
+    let tc = tanh_(c);
+    return (cc + hb * o * (1.0 - tc * tc)) * sigmoid_(af);
+  }`;
+
 /** The WGSL accessor of one input (see the table in `./step-equations.ts`); arrays are flat, row-major. */
 function accessor(input: StepInput): string {
   const { name, arg, row, col } = ACCESSORS[input];
@@ -27,7 +53,7 @@ function accessor(input: StepInput): string {
  * The helpers that read the accessors themselves: only in a kernel whose value calls them (the
  * others lack some accessors).
  */
-function readingHelpers(value: string): string {
+export function readingHelpers(value: string): string {
   if (!value.includes('lstmBackGate')) return '';
   return `
       fn lstmBackGate(gate : i32) -> f32 {
@@ -66,29 +92,7 @@ function program(name: StepKernelName, batch: number, width: number) {
       var<private> col : i32;
       var<private> colJ : i32;
       var<private> u : i32;
-      fn sigmoid_(a : f32) -> f32 { return 1.0 / (1.0 + exp(-a)); }
-      fn tanh_(a : f32) -> f32 {
-        let e = exp(-2.0 * abs(a));
-        return sign(a) * (1.0 - e) / (1.0 + e);
-      }
-      fn gru(z : f32, r : f32, xn : f32, hn : f32, h : f32) -> f32 {
-        let n = tanh_(xn + r * hn);
-        return n + z * (h - n);
-      }
-      fn gruGateGrad(gate : i32, recurrent : bool, az : f32, ar : f32, xn : f32, hn : f32, h : f32, hb : f32) -> f32 {
-        let z = sigmoid_(az);
-        let r = sigmoid_(ar);
-        let n = tanh_(xn + r * hn);
-        if (gate == 0) { return hb * (h - n) * z * (1.0 - z); }
-        let dn = hb * (1.0 - z) * (1.0 - n * n);
-        if (gate == 1) { return dn * hn * r * (1.0 - r); }
-        return select(dn, dn * r, recurrent);
-      }
-      fn lstmPrevC(af : f32, ao : f32, c : f32, hb : f32, cc : f32) -> f32 {
-        let o = sigmoid_(ao);
-        let tc = tanh_(c);
-        return (cc + hb * o * (1.0 - tc * tc)) * sigmoid_(af);
-      }
+      ${WGSL_CELL_FUNCTIONS}
       ${reads.map(accessor).join('\n      ')}${readingHelpers(value)}
       fn main(index : i32) {
         if (index < uniforms.size) {

@@ -191,7 +191,14 @@ function planOf(cell: Cell): Plan | null {
     const kind = kindKernels(config);
     const sequence = path?.sequenceKernel;
     const plan =
-      sequence && kind && sequenceModule() ? { config, layout: path.layout, kind, fits: sequence.fits } : null;
+      sequence && kind && sequenceModule()
+        ? {
+            config,
+            layout: path.layout,
+            kind,
+            fits: (time: number, batch: number) => sequence.fits(time, batch, false),
+          }
+        : null;
     byBackend.set(backend, plan);
   }
   return byBackend.get(backend)!;

@@ -35,11 +35,15 @@ export function cellParitySuite(): void {
           tf.dispose([x, initialState.h, initialState.c, outputs, state.h, state.c]);
         });
 
-        it('steps with the backend’s own kernel exactly where it has one (webgl, webgpu; tanh and σ)', async () => {
+        it('runs the backend’s own kernel exactly where it has one (webgl: a step, webgpu: the sequence; tanh and σ)', async () => {
           const x = tf.tensor3d(f.x);
           const info = await tf.profile(() => tf.tidy(() => rt.unroll(cell, x, { fast }).outputs));
-          const own = fast && ['webgl', 'webgpu'].includes(requestedBackend()) && name !== 'rnn-relu';
-          expect(info.kernelNames.includes('TfjsRecurrentStep')).to.equal(own);
+          const backend = requestedBackend();
+          const own = fast && ['webgl', 'webgpu'].includes(backend) && name !== 'rnn-relu';
+          expect(info.kernelNames.includes('TfjsRecurrentStep'), 'step kernel').to.equal(own && backend === 'webgl');
+          expect(info.kernelNames.includes('TfjsRecurrentSequence'), 'sequence kernel').to.equal(
+            own && backend === 'webgpu',
+          );
           tf.dispose([x, info.result as tf.Tensor]);
         });
 

@@ -2,6 +2,7 @@ import type { CellConfig, CellKind } from '../../src/cells/cell.js';
 import { registerScanKernel, registerSequenceKernel } from '../../src/fast/index.js';
 import { wasmSequenceKernel } from '../../src/fast/wasm/kernel.js';
 import { wasmScanKernel } from '../../src/fast/wasm/scan-kernel.js';
+import { webgpuSequenceKernel } from '../../src/fast/webgpu-sequence.js';
 
 /** The kinds with a fused scan on cpu and wasm. */
 export const FUSED_KINDS: readonly CellKind[] = ['mingru', 'minlstm', 'indrnn'];
@@ -13,7 +14,7 @@ interface Spy {
 
 /** A registered kernel: whether it takes a sequence, and its run. */
 interface Kernel<Args extends unknown[], Out> {
-  fits(time: number, batch: number): boolean;
+  fits(time: number, batch: number, masked: boolean): boolean;
   run(...args: Args): Out;
 }
 
@@ -34,7 +35,7 @@ function spyOn<Args extends unknown[], Out>(
       const kernel = off ? undefined : factory(config);
       return (
         kernel && {
-          fits: (time, batch) => kernel.fits(time, batch),
+          fits: (time, batch, masked) => kernel.fits(time, batch, masked),
           run: (...args) => {
             count++;
             return kernel.run(...args);
@@ -53,6 +54,16 @@ function spyOn<Args extends unknown[], Out>(
 export const spyOnScanKernel = (backend: string, off = false): Spy =>
   spyOn(registerScanKernel, wasmScanKernel, FUSED_KINDS, backend, off);
 
-/** Counts the runs of the whole-sequence kernel (`src/fast/wasm/kernel.ts`) on `backend` until `restore()`. */
-export const spyOnSequenceKernel = (backend: string): Spy =>
-  spyOn(registerSequenceKernel, wasmSequenceKernel, ['elman', 'lstm', 'gru'], backend, false);
+/**
+ * Counts the runs of the whole-sequence kernel (`src/fast/wasm/kernel.ts`, on webgpu
+ * `src/fast/webgpu-sequence.ts`) on `backend` until `restore()`; with `off`, it is unregistered
+ * meanwhile.
+ */
+export const spyOnSequenceKernel = (backend: string, off = false): Spy =>
+  spyOn(
+    registerSequenceKernel,
+    backend === 'webgpu' ? webgpuSequenceKernel : wasmSequenceKernel,
+    ['elman', 'lstm', 'gru'],
+    backend,
+    off,
+  );

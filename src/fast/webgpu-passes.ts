@@ -1,0 +1,201 @@
+/**
+ * Many dispatches of one WGSL program of ours recorded into tfjs's own compute pass, for the
+ * whole-sequence kernels of the webgpu backend (`./webgpu-sequence.ts`).
+ *
+ * tfjs's `runWebGPUProgram` costs the host each time: a shader key, a uniform buffer written, a
+ * bind group made (on the H100 this was measured on, a forward's ~170 programs at 32×50×16×128
+ * took 11.8 ms, about 70 µs each). A sequence's steps run the same program on the same buffers,
+ * one step after the other, so here the bind group is made once per call and a step is a
+ * `setBindGroup` with the step's offset into one uniform buffer and a dispatch. Dispatches in one
+ * compute pass see each other's writes in order, as tfjs's own programs do.
+ *
+ * This reads tfjs-backend-webgpu 4.22's backend (its pass, command encoder, buffer pool, the set
+ * of buffers its queued commands use): a tfjs release that changes them fails the webgpu tests.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+/** WebGPU's constants (`GPUBufferUsage`, `GPUShaderStage`), which Node lacks as globals before Dawn. */
+const USAGE = { COPY_DST: 0x8, UNIFORM: 0x40 } as const;
+const COMPUTE_STAGE = 0x4;
+
+interface Buffer {
+  readonly size: number;
+}
+interface Layout {
+  readonly label?: string;
+}
+interface Pipeline {
+  readonly label?: string;
+}
+interface BindGroup {
+  readonly label?: string;
+}
+interface PassEncoder {
+  setPipeline(p: Pipeline): void;
+  setBindGroup(index: number, group: BindGroup, dynamicOffsets?: number[]): void;
+  dispatchWorkgroups(x: number, y?: number, z?: number): void;
+  end(): void;
+}
+interface Device {
+  limits: {
+    minUniformBufferOffsetAlignment: number;
+    maxStorageBufferBindingSize: number;
+    maxStorageBuffersPerShaderStage: number;
+  };
+  queue: { writeBuffer(b: Buffer, offset: number, data: ArrayBuffer): void };
+  createShaderModule(d: { code: string }): unknown;
+  createBindGroupLayout(d: { entries: object[] }): Layout;
+  createPipelineLayout(d: { bindGroupLayouts: Layout[] }): unknown;
+  createComputePipeline(d: { layout: unknown; compute: { module: unknown; entryPoint: string } }): Pipeline;
+  createBindGroup(d: { layout: Layout; entries: object[] }): BindGroup;
+}
+
+/** The parts of tfjs-backend-webgpu 4.22's `WebGPUBackend` this file uses. */
+interface TfjsWebGPU {
+  device: Device;
+  tensorMap: { get(dataId: object): { resource: unknown } };
+  commandEncoder: { beginComputePass(d: object): PassEncoder } | null;
+  computePassEncoder: PassEncoder | null;
+  dispatchCountInPass: number;
+  commandQueueOwnedIds: WeakSet<object>;
+  uniformPendingDisposal: Buffer[];
+  activeTimers: { name: string; query: Promise<number> }[] | null;
+  supportTimestampQuery: boolean;
+  querySet: unknown;
+  querySetCount: number;
+  bufferManager: { acquireBuffer(size: number, usage: number): Buffer };
+  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  uploadToGPU(dataId: object): void;
+  disposeData(dataId: object): boolean;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  getQueryTime(): Promise<number>;
+}
+
+/** A program of ours: WGSL, and how it binds each tensor (bindings 0.. in order; the uniforms last). */
+export interface PassProgram {
+  /** The key its pipeline is cached under (its code is a function of it). */
+  key: string;
+  code: () => string;
+  /** Per storage binding, whether the program writes it. */
+  writes: readonly boolean[];
+  /** Workgroups along x and y of every dispatch. */
+  dispatch: [number, number];
+}
+
+/** Dispatches recorded here so far (the GPU bench and the tests count them with tfjs's programs). */
+export const ownDispatches = { count: 0, pipelines: 0 };
+
+const pipelines = new WeakMap<Device, Map<string, { pipeline: Pipeline; layout: Layout }>>();
+
+function pipelineOf(device: Device, program: PassProgram) {
+  const cache = pipelines.get(device) ?? new Map<string, { pipeline: Pipeline; layout: Layout }>();
+  pipelines.set(device, cache);
+  let entry = cache.get(program.key);
+  if (!entry) {
+    const layout = device.createBindGroupLayout({
+      entries: [
+        ...program.writes.map((writes, binding) => ({
+          binding,
+          visibility: COMPUTE_STAGE,
+          buffer: { type: writes ? 'storage' : 'read-only-storage' },
+        })),
+        {
+          binding: program.writes.length,
+          visibility: COMPUTE_STAGE,
+          buffer: { type: 'uniform', hasDynamicOffset: true },
+        },
+      ],
+    });
+    const pipeline = device.createComputePipeline({
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module: device.createShaderModule({ code: program.code() }), entryPoint: 'main' },
+    });
+    entry = { pipeline, layout };
+    cache.set(program.key, entry);
+    ownDispatches.pipelines++;
+  }
+  return entry;
+}
+
+/** The webgpu backend as this file reads it. */
+export function tfjsWebGPU(backend: unknown): TfjsWebGPU {
+  return backend as TfjsWebGPU;
+}
+
+/** A new float32 tensor of the backend with its GPU buffer allocated (its values undefined until written). */
+export function gpuOutput(backend: TfjsWebGPU, shape: number[]): tf.TensorInfo {
+  const out = backend.makeTensorInfo(shape, 'float32');
+  backend.uploadToGPU(out.dataId);
+  return out;
+}
+
+/**
+ * Records `program` once per entry of `slots` (each the `i32` uniforms of one dispatch, e.g. a
+ * step's index), in order, into the backend's pass; `tensors` are its storage bindings. While
+ * `tf.profile` times kernels, the dispatches get a pass of their own (with timestamps where the
+ * adapter has them), as each of tfjs's programs does then.
+ */
+export function recordDispatches(
+  backend: TfjsWebGPU,
+  program: PassProgram,
+  tensors: tf.TensorInfo[],
+  slots: number[][],
+): void {
+  const { device } = backend;
+  if (tensors.length !== program.writes.length) {
+    throw new Error(`${program.key}: ${tensors.length} tensors for ${program.writes.length} bindings`);
+  }
+  const { pipeline, layout } = pipelineOf(device, program);
+  // The uniforms of every dispatch in one buffer, one aligned slot each (tfjs's pool; freed once submitted).
+  const words = Math.max(...slots.map((s) => s.length));
+  const stride = Math.max(device.limits.minUniformBufferOffsetAlignment, 16 * Math.ceil(words / 4));
+  const data = new Int32Array((stride / 4) * slots.length);
+  slots.forEach((s, i) => data.set(s, (i * stride) / 4));
+  const uniforms = backend.bufferManager.acquireBuffer(data.byteLength, USAGE.UNIFORM | USAGE.COPY_DST);
+  device.queue.writeBuffer(uniforms, 0, data.buffer);
+  backend.uniformPendingDisposal.push(uniforms);
+
+  const buffers = tensors.map((t) => {
+    backend.uploadToGPU(t.dataId);
+    backend.commandQueueOwnedIds.add(t.dataId);
+    return backend.tensorMap.get(t.dataId).resource;
+  });
+  const group = device.createBindGroup({
+    layout,
+    entries: [
+      ...buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      { binding: buffers.length, resource: { buffer: uniforms, size: 16 * Math.ceil(words / 4) } },
+    ],
+  });
+
+  backend.ensureCommandEncoderReady();
+  const profiling = backend.activeTimers != null;
+  if (profiling) {
+    backend.endComputePassEncoder();
+    const descriptor: { timestampWrites?: object } = {};
+    if (backend.supportTimestampQuery) {
+      backend.querySet ??= (device as unknown as { createQuerySet(d: object): unknown }).createQuerySet({
+        type: 'timestamp',
+        count: backend.querySetCount,
+      });
+      descriptor.timestampWrites = { querySet: backend.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 };
+    }
+    backend.computePassEncoder = backend.commandEncoder!.beginComputePass(descriptor);
+  } else {
+    backend.computePassEncoder ??= backend.commandEncoder!.beginComputePass({});
+  }
+  const pass = backend.computePassEncoder!;
+  pass.setPipeline(pipeline);
+  for (let i = 0; i < slots.length; i++) {
+    pass.setBindGroup(0, group, [i * stride]);
+    pass.dispatchWorkgroups(program.dispatch[0], program.dispatch[1], 1);
+  }
+  ownDispatches.count += slots.length;
+  backend.dispatchCountInPass += slots.length;
+  if (profiling) {
+    backend.endComputePassEncoder();
+    backend.activeTimers!.push({ name: program.key, query: backend.getQueryTime() });
+  }
+}

@@ -1,0 +1,494 @@
+/**
+ * The whole-sequence kernel of the webgpu backend ({@link SequenceKernel}): every step of an
+ * Elman RNN, LSTM or GRU forward in one tfjs kernel call, and, while tfjs records gradients, every
+ * step back in one more; the weight gradients are then single matMuls over all steps
+ * (`./gradients.ts`), as on the fast path's other roads.
+ *
+ * A step is one dispatch of a program of ours that computes the recurrent matMul and the cell's
+ * pointwise equations together: the invocation of unit `j` and `R` batch rows forms its entries of
+ * `hp = h_{t-1} W_h^T + b_h` (reading `W_h^T`'s columns `j, u + j, …` and the rows' `h_{t-1}`),
+ * then the step's equations from the table of `./step-equations.ts` (the same expressions as the
+ * step kernels, with `hp(k)` and the state read from the invocation's own values). A step back is
+ * one dispatch too: the invocation forms its entry of `dL/dh_t`'s matMul part `dL/dhp_{t+1} W_h`,
+ * then the gates' gradients of its unit from the same table. The steps' dispatches are recorded
+ * into tfjs's pass with one bind group per call (`./webgpu-passes.ts`), so a step costs the host a
+ * `setBindGroup` and a dispatch, not one of tfjs's programs (shader key, uniforms, bind group).
+ *
+ * The forward writes every step's state where the backward reads it: `V` is the op's value
+ * (`[c_T,] h_1..h_T`), `C` every `c_t` from `c_0` (LSTM), `Hprev` every `h_{t-1}` (the rows the
+ * weight gradient `dW_h` needs) and `HP` every step's recurrent half; the backward writes `D`
+ * (every `dL/dhp_t`), the GRU's `DX` (`dL/dxp_t`, which differs in the candidate's gate) and the
+ * pointwise part of the carried gradient (`dL/dc_{t-1}` of the LSTM, `h̄_t z_t` of the GRU), and a
+ * last dispatch `dL/dh_0` (`dL/dc_0`).
+ *
+ * It runs sequences without a mask, where the device's limits hold its buffers; others take the
+ * step kernels (`./step-kernels.ts`). It is tested against the plain path and the PyTorch
+ * fixtures on webgpu in Node (Dawn) and in Chromium.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { CellConfig, State } from '../cells/cell.js';
+import { project, type FusedWeights } from './fused.js';
+import { inputGradients, rowsOf } from './gradients.js';
+import { customOp, ownKernel } from './kernels.js';
+import type { SequenceKernel } from './registry.js';
+import { STEP_KERNELS } from './step-equations.js';
+import { gpuKernelsApply } from './step-kernels.js';
+import { gpuOutput, recordDispatches, tfjsWebGPU, type PassProgram } from './webgpu-passes.js';
+import { readingHelpers, WGSL_CELL_FUNCTIONS } from './webgpu.js';
+
+type Kind = 'elman' | 'lstm' | 'gru';
+
+/** The gates of each kind's fused layout (all of them recurrent: `./elman.ts`, `./lstm.ts`, `./gru.ts`). */
+const GATES: Record<Kind, number> = { elman: 1, lstm: 4, gru: 3 };
+/** Invocations per workgroup: along the units' groups of columns, and along the batch's groups of rows. */
+const WORKGROUP = [16, 4] as const;
+/** WebGPU's limit on workgroups along a dimension. */
+const MAX_WORKGROUPS = 65535;
+
+/** The sizes of one call. */
+interface Sizes {
+  kind: Kind;
+  T: number;
+  B: number;
+  u: number;
+  /** Batch rows per invocation. */
+  R: number;
+  /** Units per invocation: 4 (the matrices read as `vec4`s) where the units are a multiple of 4, else 1. */
+  C: number;
+  /** Whether `W_h^T` has recurrent biases `b_h` (the GRU's `b_nh`). */
+  bh: boolean;
+}
+
+/**
+ * Batch rows per invocation: 4 where the batch is large (each `W_h` entry read then serves 4
+ * rows), 1 where it is small (more invocations, each as long: there the step's latency, not its
+ * arithmetic, bounds it).
+ */
+function sizesOf(kind: Kind, T: number, B: number, u: number, bh: boolean): Sizes {
+  return { kind, T, B, u, R: B >= 64 ? 4 : 1, C: u % 4 === 0 ? 4 : 1, bh };
+}
+
+/** The workgroups of every dispatch. */
+const dispatchOf = ({ B, u, R, C }: Sizes): [number, number] => [
+  Math.ceil(u / C / WORKGROUP[0]),
+  Math.ceil(B / R / WORKGROUP[1]),
+];
+
+/** One binding of a program: its WGSL name and whether it is written. */
+type Binding = [name: string, writes: boolean];
+
+/** The matrices read a row of `C` units at a time (as `vec4`s where `C` is 4). */
+const MATRICES = ['WhT', 'Wh'];
+
+function declarations(bindings: Binding[], C: number): string {
+  const lines = bindings.map(([name, writes], i) => {
+    const type = MATRICES.includes(name) && C === 4 ? 'vec4<f32>' : 'f32';
+    return `@group(0) @binding(${i}) var<storage, ${writes ? 'read_write' : 'read'}> ${name} : array<${type}>;`;
+  });
+  return `${lines.join('\n')}
+struct Step { t : i32, B : i32, u : i32, T : i32 }
+@group(0) @binding(${bindings.length}) var<uniform> step : Step;`;
+}
+
+/**
+ * `acc[r * n + g]`, the matMul part of row `b0 + r` at units `j0 ..< j0 + C`: the sum over
+ * `k < inner` of `row(r)` (an expression of `k`) times the matrix's entries `M[k, g·u + j0 ..]`
+ * (`width` columns a row), for each of `n` outputs `g`. The sums are in scalar variables while
+ * the loop runs (registers, on every compiler).
+ */
+function rowTimesColumns(
+  s: Sizes,
+  o: { n: number; M: string; inner: string; width: string; row: (r: number) => string },
+): string {
+  const { R, C } = s;
+  const type = C === 4 ? 'vec4<f32>' : 'f32';
+  const each = (f: (r: number, g: number) => string) =>
+    Array.from({ length: R }, (_, r) => Array.from({ length: o.n }, (_, g) => f(r, g))).flat();
+  return `
+  ${each((r, g) => `var a_${r}_${g} = ${type}(0.0);`).join('\n  ')}
+  for (var k = 0; k < ${o.inner}; k++) {
+    ${Array.from({ length: o.n }, (_, g) => `let w_${g} = ${o.M}[(k * (${o.width}) + ${g} * u + j0) / ${C}];`).join('\n    ')}
+    ${Array.from({ length: R }, (_, r) => `let h_${r} = ${o.row(r)};`).join('\n    ')}
+    ${each((r, g) => `a_${r}_${g} += h_${r} * w_${g};`).join('\n    ')}
+  }
+  var acc : array<${type}, ${R * o.n}>;
+  ${each((r, g) => `acc[${r * o.n + g}] = a_${r}_${g};`).join('\n  ')}`;
+}
+
+/** Entry `c` of an accumulator (a `vec4` or a scalar). */
+const entry = (s: Sizes, acc: string) => (s.C === 4 ? `${acc}[c]` : acc);
+
+/** What every program starts with: its bindings, the cells' functions, the invocation's private values. */
+function prelude(s: Sizes, bindings: Binding[], privates: string): string {
+  return `${declarations(bindings, s.C)}
+const ROWS = ${s.R};
+const COLS = ${s.C};
+var<private> u : i32;
+var<private> bRow : i32;
+var<private> col : i32;
+var<private> colJ : i32;
+${privates}
+${WGSL_CELL_FUNCTIONS}`;
+}
+
+/** The start of every program's main: the sizes, the invocation's first unit `j0` and first row `b0`. */
+const MAIN_START = `
+@compute @workgroup_size(${WORKGROUP[0]}, ${WORKGROUP[1]}, 1)
+fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
+  u = step.u;
+  let B = step.B;
+  let t = step.t;
+  let j0 = i32(gid.x) * COLS;
+  let b0 = i32(gid.y) * ROWS;
+  if (j0 >= u || b0 >= B) { return; }
+  ${Array.from({ length: 4 }, (_, r) => `let rb_${r} = min(b0 + ${r}, B - 1);`).join('\n  ')}`;
+
+/** Rows and units of the invocation's outputs, with `bRow` and `colJ` set. */
+const EACH_OUTPUT = (body: string) => `
+  for (var r = 0; r < ROWS; r++) {
+    bRow = b0 + r;
+    if (bRow >= B) { break; }
+    for (var c = 0; c < COLS; c++) {
+      colJ = j0 + c;
+      ${body}
+    }
+  }`;
+
+/** The forward step's program: `V`, `C` (LSTM) and, when training, `Hprev` and `HP`. */
+function forwardProgram(s: Sizes, train: boolean): PassProgram & { bindings: Binding[] } {
+  const { kind } = s;
+  const [G, lstm, W] = [GATES[kind], kind === 'lstm', kind === 'lstm' ? 1 : 0];
+  const bindings: Binding[] = [
+    ['XP', false],
+    ['WhT', false],
+    ...(s.bh ? [['bh', false] as Binding] : []),
+    ['H0', false],
+    ...(lstm ? [['C0', false] as Binding] : []),
+    ['V', true],
+    ...(lstm ? [['C', true] as Binding] : []),
+    ...(train
+      ? ([
+          ['Hprev', true],
+          ['HP', true],
+        ] as Binding[])
+      : []),
+  ];
+  const { value: cOrH } = STEP_KERNELS[lstm ? 'lstmC' : kind === 'gru' ? 'gruH' : 'elmanH'];
+  const at = (rows: string) => `((${rows}) * B + bRow) * u + colJ`;
+  // h_{t-1}: h_0 in the first step, the step before's row of V after.
+  const product = (source: (r: number) => string) =>
+    rowTimesColumns(s, { n: G, M: 'WhT', inner: 'u', width: `${G} * u`, row: source });
+  const code =
+    () => `${prelude(s, bindings, `var<private> hpv : array<f32, ${G}>;\nvar<private> sv : f32;\nvar<private> row0 : i32;`)}
+fn xp(k : i32) -> f32 { return XP[(row0 + bRow) * ${G} * u + k * u + colJ]; }
+fn hp(k : i32) -> f32 { return hpv[k]; }
+fn s() -> f32 { return sv; }
+fn hPrev(b : i32, j : i32) -> f32 {
+  if (step.t == 0) { return H0[b * u + j]; }
+  return V[((${W} + step.t - 1) * step.B + b) * u + j];
+}
+${MAIN_START}
+  var acc_ : array<${s.C === 4 ? 'vec4<f32>' : 'f32'}, ${s.R * G}>;
+  if (t == 0) {
+    ${product((r) => `H0[rb_${r} * u + k]`)}
+    for (var i = 0; i < ${s.R * G}; i++) { acc_[i] = acc[i]; }
+  } else {
+    ${product((r) => `V[((${W} + t - 1) * B + rb_${r}) * u + k]`)}
+    for (var i = 0; i < ${s.R * G}; i++) { acc_[i] = acc[i]; }
+  }
+  row0 = t * B;
+  ${EACH_OUTPUT(`for (var g = 0; g < ${G}; g++) { hpv[g] = ${entry(s, `acc_[r * ${G} + g]`)}${s.bh ? ' + bh[g * u + colJ]' : ''}; }
+      ${train ? `for (var g = 0; g < ${G}; g++) { HP[(row0 + bRow) * ${G} * u + g * u + colJ] = hpv[g]; }\n      Hprev[${at('t')}] = hPrev(bRow, colJ);` : ''}
+      ${
+        lstm
+          ? `if (t == 0) { sv = C0[bRow * u + colJ]; C[${at('0')}] = sv; } else { sv = C[${at('t')}]; }
+      let c_t = ${cOrH};
+      C[${at('t + 1')}] = c_t;
+      if (t == step.T - 1) { V[bRow * u + colJ] = c_t; }
+      sv = c_t;
+      V[${at('t + 1')}] = ${STEP_KERNELS.lstmH.value};`
+          : `sv = hPrev(bRow, colJ);
+      V[${at('t')}] = ${cOrH};`
+      }`)}
+}`;
+  return {
+    key: `tfjsRecurrentSequence_${kind}_${s.R}_${s.C}_${s.bh}_${train}`,
+    code,
+    writes: bindings.map(([, w]) => w),
+    dispatch: dispatchOf(s),
+    bindings,
+  };
+}
+
+/**
+ * The program of a step back (`t`: from `T - 1` down to 0), or, with `first`, of `dL/dh_0` (and
+ * `dL/dc_0`) after the last of them. Both form `dL/dh_t`'s carried part the same way: the
+ * pointwise part `P` of step t + 1 (the GRU's) and `dL/dhp_{t+1} W_h`.
+ */
+function backwardProgram(s: Sizes, first: boolean): PassProgram & { bindings: Binding[] } {
+  const { kind } = s;
+  const G = GATES[kind];
+  const [lstm, gru] = [kind === 'lstm', kind === 'gru'];
+  const carried = lstm ? 'CP' : gru ? 'P' : undefined;
+  const bindings: Binding[] = first
+    ? [
+        ['D', false],
+        ['Wh', false],
+        ...(carried ? [[carried, false] as Binding] : []),
+        ['DH0', true],
+        ...(lstm ? [['DC0', true] as Binding] : []),
+      ]
+    : [
+        ...(kind === 'elman'
+          ? []
+          : ([
+              ['XP', false],
+              ['HP', false],
+            ] as Binding[])),
+        ['Wh', false],
+        ['DY', false],
+        [lstm ? 'C' : gru ? 'Hprev' : 'V', false],
+        ['D', true],
+        ...(gru ? [['DX', true] as Binding] : []),
+        ...(carried ? [[carried, true] as Binding] : []),
+      ];
+  // dL/dh_t from the steps after t: P_{t+1} (the GRU's) + dL/dhp_{t+1} W_h; none after the last.
+  const later = first ? '0' : 't + 1';
+  const carry = `
+  var acc_ : array<${s.C === 4 ? 'vec4<f32>' : 'f32'}, ROWS>;
+  if (${first ? 'true' : 't < step.T - 1'}) {
+    ${rowTimesColumns(s, { n: 1, M: 'Wh', inner: `${G} * u`, width: 'u', row: (r) => `D[((${later}) * B + rb_${r}) * ${G} * u + k]` })}
+    for (var i = 0; i < ROWS; i++) { acc_[i] = acc[i]; }
+  }`;
+  const chAt = `${entry(s, 'acc_[r]')}${gru ? ` + P[((${later}) * B + bRow) * u + colJ]` : ''}`;
+  if (first) {
+    const code = () => `${prelude(s, bindings, '')}
+${MAIN_START}
+  ${carry}
+  ${EACH_OUTPUT(`DH0[bRow * u + colJ] = ${chAt};${lstm ? '\n      DC0[bRow * u + colJ] = CP[bRow * u + colJ];' : ''}`)}
+}`;
+    return {
+      key: `tfjsRecurrentSequenceFirst_${kind}_${s.R}_${s.C}`,
+      code,
+      writes: bindings.map(([, w]) => w),
+      dispatch: dispatchOf(s),
+      bindings,
+    };
+  }
+  const here = (rows: string) => `((${rows}) * step.B + bRow) * u + colJ`;
+  const accessors = [
+    `fn dy() -> f32 { return DY[${here(`${lstm ? 1 : 0} + step.t`)}]; }`,
+    'fn ch() -> f32 { return chNow; }',
+    'fn v() -> f32 { return 0.0; }',
+    ...(kind === 'elman'
+      ? [`fn s() -> f32 { return V[${here('step.t')}]; }`]
+      : [
+          `fn xp(k : i32) -> f32 { return XP[(step.t * step.B + bRow) * ${G} * u + k * u + colJ]; }`,
+          `fn hp(k : i32) -> f32 { return HP[(step.t * step.B + bRow) * ${G} * u + k * u + colJ]; }`,
+        ]),
+    ...(lstm
+      ? [
+          `fn s() -> f32 { return C[${here('step.t + 1')}]; }`,
+          `fn sp() -> f32 { return C[${here('step.t')}]; }`,
+          `fn cc() -> f32 { if (step.t == step.T - 1) { return DY[bRow * u + colJ]; } return CP[${here('step.t + 1')}]; }`,
+        ]
+      : []),
+    ...(gru ? [`fn sp() -> f32 { return Hprev[${here('step.t')}]; }`] : []),
+  ];
+  const backHP = STEP_KERNELS[lstm ? 'lstmBackHP' : gru ? 'gruBackHP' : 'elmanBackHP'].value;
+  const row = (name: string) => `${name}[(t * B + bRow) * ${G} * u + col]`;
+  const code = () => `${prelude(s, bindings, 'var<private> chNow : f32;')}
+${accessors.join('\n')}
+${readingHelpers(backHP)}
+${MAIN_START}
+  ${carry}
+  ${EACH_OUTPUT(`chNow = select(0.0, ${chAt}, t < step.T - 1);
+      for (var g = 0; g < ${G}; g++) {
+        col = g * u + colJ;
+        ${row('D')} = ${backHP};
+        ${gru ? `${row('DX')} = ${STEP_KERNELS.gruBackXP.value};` : ''}
+      }
+      ${lstm ? `CP[(t * B + bRow) * u + colJ] = ${STEP_KERNELS.lstmBackPrevC.value};` : ''}
+      ${gru ? `P[(t * B + bRow) * u + colJ] = ${STEP_KERNELS.gruBackPrevH.value};` : ''}`)}
+}`;
+  return {
+    key: `tfjsRecurrentSequenceBack_${kind}_${s.R}_${s.C}`,
+    code,
+    writes: bindings.map(([, w]) => w),
+    dispatch: dispatchOf(s),
+    bindings,
+  };
+}
+
+/** The attributes of both kernels' calls. */
+interface Attrs extends Sizes {
+  train: boolean;
+}
+
+/** The uniforms of steps `ts`, in order. */
+const slots = ({ T, B, u }: Sizes, ts: number[]) => ts.map((t) => [t, B, u, T]);
+
+/** Binds `bindings` by name from `tensors`, making the written ones the program's outputs (shapes in `shapes`). */
+function bindAll(
+  backend: ReturnType<typeof tfjsWebGPU>,
+  bindings: Binding[],
+  tensors: Record<string, tf.TensorInfo>,
+  shapes: Record<string, number[]>,
+): Record<string, tf.TensorInfo> {
+  const all = { ...tensors };
+  for (const [name, writes] of bindings) {
+    if (writes) all[name] ??= gpuOutput(backend, shapes[name]);
+    if (!all[name]) throw new Error(`webgpu sequence kernel: no tensor for binding ${name}`);
+  }
+  return all;
+}
+
+const forwardKernel = ownKernel('TfjsRecurrentSequence', {
+  webgpu: ({ inputs, attrs, backend }) => {
+    const s = attrs as unknown as Attrs;
+    const gpu = tfjsWebGPU(backend);
+    const program = forwardProgram(s, s.train);
+    const { T, B, u } = s;
+    const G = GATES[s.kind];
+    const W = s.kind === 'lstm' ? 1 : 0;
+    const shapes = { V: [(W + T) * B, u], C: [(T + 1) * B, u], Hprev: [T * B, u], HP: [T * B, G * u] };
+    const all = bindAll(gpu, program.bindings, inputs as Record<string, tf.TensorInfo>, shapes);
+    const ts = Array.from({ length: T }, (_, t) => t);
+    recordDispatches(
+      gpu,
+      program,
+      program.bindings.map(([name]) => all[name]),
+      slots(s, ts),
+    );
+    return program.bindings.filter(([, w]) => w).map(([name]) => all[name]);
+  },
+});
+
+const backwardKernel = ownKernel('TfjsRecurrentSequenceBack', {
+  webgpu: ({ inputs, attrs, backend }) => {
+    const s = attrs as unknown as Attrs;
+    const gpu = tfjsWebGPU(backend);
+    const { T, B, u } = s;
+    const G = GATES[s.kind];
+    const shapes = { D: [T * B, G * u], DX: [T * B, G * u], CP: [T * B, u], P: [T * B, u], DH0: [B, u], DC0: [B, u] };
+    const steps = backwardProgram(s, false);
+    const all = bindAll(gpu, steps.bindings, inputs as Record<string, tf.TensorInfo>, shapes);
+    const ts = Array.from({ length: T }, (_, k) => T - 1 - k);
+    recordDispatches(
+      gpu,
+      steps,
+      steps.bindings.map(([name]) => all[name]),
+      slots(s, ts),
+    );
+    const first = backwardProgram(s, true);
+    const withFirst = bindAll(gpu, first.bindings, all, shapes);
+    recordDispatches(
+      gpu,
+      first,
+      first.bindings.map(([name]) => withFirst[name]),
+      slots(s, [-1]),
+    );
+    // The carried pointwise parts are the kernel's own: freed once the queue has run them.
+    for (const name of ['CP', 'P']) if (withFirst[name]) gpu.disposeData(withFirst[name].dataId);
+    return ['D', 'DX', 'DH0', 'DC0'].filter((name) => withFirst[name]).map((name) => withFirst[name]);
+  },
+});
+
+/** The device's limits, where the webgpu backend runs. */
+function limits() {
+  return tfjsWebGPU(tf.backend()).device.limits;
+}
+
+/** The whole-sequence kernel of a configuration on webgpu, or undefined where the kernels do not compute it. */
+export function webgpuSequenceKernel(config: CellConfig): SequenceKernel | undefined {
+  if (!gpuKernelsApply(config)) return undefined;
+  const kind = config.kind;
+  const u = config.units;
+  const G = GATES[kind];
+  return {
+    fits: (time, batch, masked) => {
+      const { maxStorageBufferBindingSize, maxStorageBuffersPerShaderStage } = limits();
+      const dispatch = dispatchOf(sizesOf(kind, time, batch, u, false));
+      return (
+        !masked &&
+        4 * time * batch * G * u <= maxStorageBufferBindingSize &&
+        maxStorageBuffersPerShaderStage >= 8 &&
+        Math.max(...dispatch) <= MAX_WORKGROUPS
+      );
+    },
+    run: (w, X, state0) => runSequence(kind, w, X, state0),
+  };
+}
+
+function runSequence(kind: Kind, w: FusedWeights, X: tf.Tensor2D, state0: State): { hs: tf.Tensor3D; state: State } {
+  const [B, u] = state0.h.shape;
+  const T = X.shape[0] / B;
+  const lstm = kind === 'lstm';
+  const hasB = w.b !== undefined;
+  const hasBh = w.bh !== undefined;
+  const sizes = sizesOf(kind, T, B, u, hasBh);
+  const inputs = [
+    X,
+    w.WxT,
+    ...(hasB ? [w.b!] : []),
+    w.WhT,
+    ...(hasBh ? [w.bh!] : []),
+    state0.h,
+    ...(lstm ? [state0.c!] : []),
+  ];
+  const forward = (args: tf.Tensor[], train: boolean) => {
+    const [X, WxT, ...rest] = args as tf.Tensor2D[];
+    const b = hasB ? (rest.shift() as unknown as tf.Tensor1D) : undefined;
+    const WhT = rest.shift()!;
+    const bh = hasBh ? rest.shift() : undefined;
+    const [H0, C0] = rest;
+    const XP = project(X, { WxT, b, WhT, separate: {} });
+    const named = { XP, WhT, H0, ...(bh && { bh }), ...(C0 && { C0 }) };
+    const outs = forwardKernel.run(named, { ...sizes, train }) as tf.Tensor[];
+    const [V, C] = lstm ? outs : [outs[0], undefined];
+    const [Hprev, HP] = train ? outs.slice(lstm ? 2 : 1) : [];
+    return { X, WxT, WhT, XP, V, C, Hprev, HP };
+  };
+
+  let value: tf.Tensor;
+  if (!tf.engine().isTapeOn()) {
+    const f = forward(inputs, false);
+    f.XP.dispose();
+    f.C?.dispose();
+    value = f.V;
+  } else {
+    value = customOp(inputs, (args, save) => {
+      const f = forward(args, true);
+      const states = lstm ? f.C! : kind === 'gru' ? f.Hprev! : f.V;
+      save([f.X, f.WxT, f.WhT, f.XP, f.HP!, f.Hprev!, states]);
+      return {
+        value: f.V,
+        gradFunc: (dy, saved) => {
+          const walked = tf.tidy(() => {
+            const [X, WxT, WhT, XP, HP, Hprev, states] = saved as tf.Tensor2D[];
+            const named: Record<string, tf.Tensor> = { Wh: tf.transpose(WhT), DY: dy };
+            if (kind !== 'elman') Object.assign(named, { XP, HP });
+            named[lstm ? 'C' : kind === 'gru' ? 'Hprev' : 'V'] = states;
+            const [D, ...rest] = backwardKernel.run(named, { ...sizes, train: true }) as tf.Tensor2D[];
+            const DX = kind === 'gru' ? rest.shift()! : D;
+            const [DH0, DC0] = rest;
+            const dHP = rowsOf(D);
+            return {
+              ...{ X, WxT, prevH: Hprev, hasB, hasBh, dSeparate: [] },
+              dXP: DX === D ? dHP : rowsOf(DX),
+              dHP,
+              carry: lstm ? { h: DH0, c: DC0 } : { h: DH0 },
+            };
+          });
+          return inputGradients(walked);
+        },
+      };
+    });
+  }
+  // unroll's tidy disposes what is not returned.
+  const steps = value.reshape([(lstm ? 1 : 0) + T, B, u]) as tf.Tensor3D;
+  const hs = lstm ? (tf.slice(steps, [1, 0, 0], [T, B, u]) as tf.Tensor3D) : steps;
+  const state: State = { h: tf.slice(steps, [lstm ? T : T - 1, 0, 0], [1, B, u]).reshape([B, u]) as tf.Tensor2D };
+  if (lstm) state.c = tf.slice(steps, [0, 0, 0], [1, B, u]).reshape([B, u]) as tf.Tensor2D;
+  return { hs, state };
+}
