@@ -13,7 +13,7 @@ export interface GpuRow {
   cell: string;
   sizes: Sizes;
   rounds: number;
-  /** Median ms by contender (`ours`, `tfLayers`, `oursPlain`). */
+  /** Median ms by contender (`ours`, `tfLayers`; `oursPlain`, `oursSteps` where asked for). */
   trainMs: Record<string, number>;
   forwardMs: Record<string, number>;
   trainRuns: Record<string, number[]>;
@@ -183,6 +183,15 @@ export function gpuTable(gpu: GpuResults | undefined, torch: TorchResults | unde
     );
   if (host.length)
     lines.push('', `Our calls' host part (ms to the first read, of the whole call): ${host.join('; ')}.`);
+  const steps = (gpu?.rows ?? [])
+    .filter((r) => r.trainMs.oursSteps !== undefined)
+    .map(
+      (r) =>
+        `${key(r.cell, r.sizes)} train ${ms(r.trainMs.oursSteps)}, forward ${ms(r.forwardMs.oursSteps)} ` +
+        `(dispatches a step in training ${per(r.trainDispatchesPerStep.oursSteps)})`,
+    );
+  if (steps.length)
+    lines.push('', `Ours with the step kernels in place of the whole-sequence kernel (ms): ${steps.join('; ')}.`);
   lines.push(...costTable(gpu));
   for (const a of gpu?.agreement ?? []) {
     lines.push(

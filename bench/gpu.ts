@@ -25,6 +25,8 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
+import { registerSequenceKernel } from '../src/fast/index.js';
+import { webgpuSequenceKernel } from '../src/fast/webgpu-sequence.js';
 import { forwardFlops, matMulPeak, trainFlops } from './flops.js';
 import { countWebGpu, type WebGpuCounts } from './gpu-counters.js';
 import { adapterName, countGpuWork, releaseDawn, startWebGpu, type DawnSetup } from './gpu-dawn.js';
@@ -48,6 +50,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     contenders: { type: 'string', default: 'ours,tfLayers' },
     plain: { type: 'boolean', default: false },
+    steps: { type: 'boolean', default: false },
     check: { type: 'string' },
     'no-check': { type: 'boolean', default: false },
     'no-peak': { type: 'boolean', default: false },
@@ -72,6 +75,7 @@ if (args.help) {
       '  --rounds 5 --warmup 2    timed alternated rounds, and untimed calls before them',
       '  --contenders ours,tfLayers   leave tfLayers out where it is too slow (software Vulkan)',
       '  --plain                  also time our plain per-step graph (unroll fast: false)',
+      '  --steps                  also time ours with the step kernels in place of the whole-sequence kernel',
       '  --check BxTxIxH          size of the cpu-backend agreement check (default the smallest); --no-check',
       '  --no-profile             skip tf.profile kernel counts; --no-peak skips the matMul GFLOP/s',
       '  --budget-s S             start no new row after S seconds (the JSON says what was skipped)',
@@ -285,6 +289,25 @@ async function hostTime(task: Task, calls = 3): Promise<number> {
   return median(runs);
 }
 
+/**
+ * `c` with the webgpu whole-sequence kernel (`src/fast/webgpu-sequence.ts`) unregistered during
+ * each call: the fast path's step kernels run, a few of tfjs's programs a step, as before it.
+ */
+function withStepKernels(c: Contender): Contender {
+  const kinds = ['elman', 'lstm', 'gru'] as const;
+  const off =
+    (f: () => Promise<void>): (() => Promise<void>) =>
+    async () => {
+      for (const kind of kinds) registerSequenceKernel(kind, 'webgpu', () => undefined);
+      try {
+        await f();
+      } finally {
+        for (const kind of kinds) registerSequenceKernel(kind, 'webgpu', webgpuSequenceKernel);
+      }
+    };
+  return { train: off(c.train), forward: off(c.forward), dispose: c.dispose };
+}
+
 /** Times one cell at one size: train and forward of every contender, alternated. */
 async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
   const errorsBefore = dawn.errors.length;
@@ -294,6 +317,7 @@ async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
     if (contenderNames.includes('ours')) contenders.ours = ours(kind, s, data);
     if (contenderNames.includes('tfLayers')) contenders.tfLayers = tfLayers(kind, s, data);
     if (args.plain) contenders.oursPlain = ours(kind, s, data, false);
+    if (args.steps) contenders.oursSteps = withStepKernels(ours(kind, s, data));
     const pick = (what: 'train' | 'forward') =>
       Object.fromEntries(Object.entries(contenders).map(([n, c]) => [n, c[what]])) as Record<string, Task>;
     // alternate() runs each task once more before timing.

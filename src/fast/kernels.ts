@@ -1,6 +1,6 @@
 /**
  * What our own kernels (`./split.ts`, `./concat.ts`, `./matmul.ts`, `./step-kernels.ts`,
- * `./wasm/scan-kernel.ts`, and those of `src/train` and `src/objective`) share: the parts of tfjs's
+ * `./webgpu-sequence.ts`, `./wasm/scan-kernel.ts`, and those of `src/train` and `src/objective`) share: the parts of tfjs's
  * backends they touch, their tensors' memory on cpu and wasm, and registering a kernel with its
  * gradient once, on first use; and the sequence op's `tf.customGrad` with a gradient per input
  * ({@link customOp}).

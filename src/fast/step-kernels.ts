@@ -16,6 +16,10 @@
  * (the gates again from `XP` and the kept recurrent halves, the states before and after), so the
  * forward stacks nothing for it. They are tested against the plain path and the PyTorch fixtures
  * on webgpu (Node) and webgl (Chromium).
+ *
+ * On webgpu a sequence without a mask takes the whole-sequence kernel instead
+ * (`./webgpu-sequence.ts`: the recurrent matMul inside the step's program, every step recorded in
+ * one call); the step kernels run the masked ones there, and every sequence on webgl.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CellConfig } from '../cells/cell.js';
