@@ -12,7 +12,7 @@
  * 2. walks the steps back: per step a handful of elementwise kernels (`step`) and one matMul
  *    `dL/dh_{t-1} += dL/dhp_t W_h`;
  * 3. forms every weight gradient as one matMul over all steps, with the rows of all steps stacked
- *    (`[T*B, G*U]`, `./concat.ts`): `dW_x^T = X^T dXP`, `dW_h^T = H_{prev}^T dHP`, `db = Σ dXP`,
+ *    (`[T*B, G*U]`, `./concat.ts`; `./gradients.ts`): `dW_x^T = X^T dXP`, `dW_h^T = H_{prev}^T dHP`, `db = Σ dXP`,
  *    `db_h = Σ dHP`, `dX = dXP W_x`, each only when tfjs asks for it (no `dX` for a first layer).
  *
  * Masks are handled here (a masked row passes its gradient to the previous state untouched);

@@ -54,6 +54,9 @@ function run(
   return kernel.run(tensors, { name, row0, dyRow0, width, batch, units }) as tf.Tensor2D;
 }
 
+/** The gates of each kind the GPU kernels compute, all of them in the per-step matMul (`./elman.ts`, `./lstm.ts`, `./gru.ts`). */
+export const GATES = { elman: 1, lstm: 4, gru: 3 } as const;
+
 /**
  * Whether the GPU kernels compute a configuration: an Elman RNN, LSTM or GRU (with `resetAfter`:
  * without, its step has a matMul inside) with the kernels' activations, tanh and the logistic σ.
@@ -68,7 +71,7 @@ export function gpuKernelsApply(config: CellConfig): config is CellConfig & { ki
 export const gpuStepKernel: StepKernelFactory = (config) => {
   if (!gpuKernelsApply(config)) return undefined;
   const u = config.units;
-  const gates = { elman: 1, lstm: 4, gru: 3 }[config.kind];
+  const gates = GATES[config.kind];
   const fits = (batch: number) => tf.getBackend() !== 'webgpu' || batch * gates * u <= WEBGPU_MAX_ENTRIES;
   const step: StepKernel['step'] = (XP, row0, HP, { h, c }) => {
     if (config.kind === 'elman') return { h: run('elmanH', { XP, HP }, h, { row0 }) };

@@ -32,14 +32,12 @@ import { inputGradients, rowsOf } from './gradients.js';
 import { customOp, ownKernel } from './kernels.js';
 import type { SequenceKernel } from './registry.js';
 import { STEP_KERNELS } from './step-equations.js';
-import { gpuKernelsApply } from './step-kernels.js';
+import { GATES, gpuKernelsApply } from './step-kernels.js';
 import { gpuOutput, recordDispatches, tfjsWebGPU, type PassProgram } from './webgpu-passes.js';
 import { readingHelpers, WGSL_CELL_FUNCTIONS } from './webgpu.js';
 
-type Kind = 'elman' | 'lstm' | 'gru';
+type Kind = keyof typeof GATES;
 
-/** The gates of each kind's fused layout (all of them recurrent: `./elman.ts`, `./lstm.ts`, `./gru.ts`). */
-const GATES: Record<Kind, number> = { elman: 1, lstm: 4, gru: 3 };
 /** Invocations per workgroup: along the units' groups of columns, and along the batch's groups of rows. */
 const WORKGROUP = [16, 4] as const;
 /** WebGPU's limit on workgroups along a dimension. */
@@ -416,7 +414,10 @@ export function webgpuSequenceKernel(config: CellConfig): SequenceKernel | undef
         Math.max(...dispatch) <= MAX_WORKGROUPS
       );
     },
-    run: (w, X, state0) => runSequence(kind, w, X, state0),
+    run: (w, X, state0, keep) => {
+      if (keep) throw new Error('webgpu sequence kernel: a masked sequence is the step kernels’ (fits says no)');
+      return runSequence(kind, w, X, state0);
+    },
   };
 }
 

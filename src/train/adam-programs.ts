@@ -1,19 +1,21 @@
 /**
- * tfjs's Adam update as GPU programs: three per variable (its new first moment, second moment and
- * value) and one per `accBeta`, instead of tfjs's 14 kernels per variable. Each program computes
- * one of the update's equations, in tfjs's order of operations, in float32 on every entry:
+ * tfjs's Adam update as GPU programs instead of tfjs's 14 kernels per variable. Each computes the
+ * update's equations in tfjs's order of operations, in float32 on every entry:
  *
  * $$m' = m \beta_1 + g (1-\beta_1), \quad v' = v \beta_2 + g^2 (1-\beta_2), \quad
  * x' = \frac{m' / (1 - \hat\beta_1)}{\sqrt{v' / (1 - \hat\beta_2)} + \epsilon} (-\eta) + x$$
  *
- * (the program of `x'` computes `m'` and `v'` again rather than reading the other programs'
- * outputs: they are a few operations). The equations are written once ({@link UPDATES}) and made
- * into GLSL for WebGL (whole packed texels, `vec4`) and WGSL for WebGPU (one entry per invocation).
- * The hyperparameters are uniforms, so a changed learning rate compiles nothing; `accBeta1`,
- * `accBeta2` stay tensors on the GPU and are read by the programs.
+ * The equations are written once ({@link UPDATES}) and made into GLSL for WebGL and WGSL for
+ * WebGPU. On WebGL a program has one output: three programs per variable (`x'` computes `m'` and
+ * `v'` again rather than reading the other programs' outputs: they are a few operations; whole
+ * packed texels, `vec4`) and one per `accBeta`. On WebGPU a program of ours writes all three, one
+ * dispatch per variable recorded into tfjs's pass (`../fast/webgpu-passes.ts`), after one that
+ * writes both `accBeta`s. The hyperparameters are uniforms, so a changed learning rate compiles
+ * nothing; `accBeta1`, `accBeta2` stay tensors on the GPU and are read by the programs.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { WebGLBackend, WebGPUBackend } from '../fast/kernels.js';
+import type { WebGLBackend } from '../fast/kernels.js';
+import { gpuOutput, recordDispatches, tfjsWebGPU } from '../fast/webgpu-passes.js';
 import type { AdamNumbers } from '../fast/wasm/adam.js';
 
 /** The numbers of an update the programs take as uniforms (those that do not depend on `accBeta`). */
@@ -65,52 +67,104 @@ function glsl(output: AdamOutput, shape: number[]) {
   };
 }
 
-/** The WebGPU program of one output of shape `shape`: one entry per invocation. */
-function wgsl(output: AdamOutput, shape: number[]) {
-  const { reads, value } = UPDATES[output];
-  const size = shape.reduce((a, b) => a * b, 1);
-  const workgroup = 64;
-  const read = (r: Read) => `let ${r} = ${r}_[${SCALARS.includes(r) ? '0' : 'index'}];`;
-  return {
-    variableNames: reads.map((r) => `${r}_`),
-    outputShape: shape,
-    shaderKey: `tfjsRecurrentAdam_${output}`,
-    size: true,
-    uniforms: NUMBERS.map((n) => `${n} : f32,`).join(' '),
-    workgroupSize: [workgroup, 1, 1] as [number, number, number],
-    dispatchLayout: { x: shape.map((_, i) => i) },
-    dispatch: [Math.ceil(size / workgroup), 1, 1] as [number, number, number],
-    getUserCode: () => `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${NUMBERS.map((n) => `let ${n} = uniforms.${n};`).join(' ')}
-          ${reads.map(read).join(' ')}
-          result[index] = ${value};
-        }
-      }`,
-  };
-}
-
-/** Runs the program of `output` on `backend` (webgl or webgpu) with its inputs by name. */
+/** Runs the program of `output` on the webgl backend with its inputs by name. */
 export function runAdamProgram(
-  backend: object,
+  backend: WebGLBackend,
   output: AdamOutput,
   inputs: Partial<Record<Read, tf.TensorInfo>>,
   numbers: AdamUniforms,
 ): tf.TensorInfo {
   const reads = UPDATES[output].reads.map((r) => inputs[r]!);
-  const shape = reads[0].shape;
   const values = NUMBERS.map((n) => numbers[n]);
-  if ('runWebGLProgram' in backend) {
-    const gl = backend as WebGLBackend;
-    return gl.runWebGLProgram(
-      glsl(output, shape),
-      reads,
-      'float32',
-      values.map((v) => [v]),
-    );
+  return backend.runWebGLProgram(
+    glsl(output, reads[0].shape),
+    reads,
+    'float32',
+    values.map((v) => [v]),
+  );
+}
+
+/** Invocations per workgroup, and workgroups along x at most (WebGPU's limit), of the WebGPU programs. */
+const WORKGROUP = 64;
+const MAX_WORKGROUPS = 65535;
+
+/** The WGSL of the WebGPU programs: their bindings, the numbers' uniform, and the invocation's entry. */
+const WGSL_START = (bindings: string[], writes: string[]) => `
+${[...bindings, ...writes]
+  .map(
+    (b, i) => `@group(0) @binding(${i}) var<storage, ${writes.includes(b) ? 'read_write' : 'read'}> ${b} : array<f32>;`,
+  )
+  .join('\n')}
+struct Numbers { ${NUMBERS.map((n) => `${n} : f32,`).join(' ')} size : i32, rowWidth : i32 }
+@group(0) @binding(${bindings.length + writes.length}) var<uniform> numbers : Numbers;
+@compute @workgroup_size(${WORKGROUP}, 1, 1)
+fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
+  let index = i32(gid.y) * numbers.rowWidth + i32(gid.x);
+  if (index >= numbers.size) { return; }
+  ${NUMBERS.map((n) => `let ${n} = numbers.${n};`).join(' ')}`;
+
+/** One variable's `x'`, `m'`, `v'`; `A` holds `accBeta1`, `accBeta2` before the update. */
+const VARIABLE_PROGRAM = {
+  key: 'tfjsRecurrentAdamVariable',
+  writes: [false, false, false, false, false, true, true, true],
+  code: () => `${WGSL_START(['x_', 'm_', 'v_', 'g_', 'A'], ['xOut', 'mOut', 'vOut'])}
+  let x = x_[index];
+  let m = m_[index];
+  let v = v_[index];
+  let g = g_[index];
+  let acc1 = A[0];
+  let acc2 = A[1];
+  mOut[index] = ${UPDATES.m.value};
+  vOut[index] = ${UPDATES.v.value};
+  xOut[index] = ${UPDATES.x.value};
+}`,
+};
+
+/** `accBeta1`, `accBeta2` into `A` for the variables' programs, and both after the update. */
+const ACC_PROGRAM = {
+  key: 'tfjsRecurrentAdamAcc',
+  writes: [false, false, true, true, true],
+  code: () => `${WGSL_START(['acc1_', 'acc2_'], ['A', 'acc1Out', 'acc2Out'])}
+  let acc1 = acc1_[0];
+  let acc2 = acc2_[0];
+  A[0] = acc1;
+  A[1] = acc2;
+  acc1Out[0] = ${UPDATES.acc1.value};
+  acc2Out[0] = ${UPDATES.acc2.value};
+}`,
+  dispatch: [1, 1] as [number, number],
+};
+
+/** The uniforms of a program over `size` entries: the numbers (float32 bits), the size, the row width. */
+function numbersOf(numbers: AdamUniforms, size: number, rowWidth: number): number[] {
+  const floats = new Float32Array(NUMBERS.map((n) => numbers[n]));
+  return [...new Int32Array(floats.buffer), size, rowWidth];
+}
+
+/**
+ * The update on the webgpu backend: `x'_i, m'_i, v'_i` of every variable (`vars[i]`), then
+ * `accBeta1'`, `accBeta2'`.
+ */
+export function adamWebGPU(
+  backend: object,
+  vars: { x: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo; g: tf.TensorInfo }[],
+  acc1: tf.TensorInfo,
+  acc2: tf.TensorInfo,
+  numbers: AdamUniforms,
+): tf.TensorInfo[] {
+  const gpu = tfjsWebGPU(backend);
+  const [A, acc1Out, acc2Out] = [[2], [], []].map((shape) => gpuOutput(gpu, shape));
+  recordDispatches(gpu, ACC_PROGRAM, [acc1, acc2, A, acc1Out, acc2Out], [numbersOf(numbers, 1, WORKGROUP)]);
+  const outs: tf.TensorInfo[] = [];
+  for (const { x, m, v, g } of vars) {
+    const size = x.shape.reduce((a, b) => a * b, 1);
+    const groups = Math.ceil(size / WORKGROUP);
+    const dispatch: [number, number] = [Math.min(groups, MAX_WORKGROUPS), Math.ceil(groups / MAX_WORKGROUPS)];
+    const [xOut, mOut, vOut] = [0, 1, 2].map(() => gpuOutput(gpu, x.shape));
+    const uniforms = numbersOf(numbers, size, dispatch[0] * WORKGROUP);
+    recordDispatches(gpu, { ...VARIABLE_PROGRAM, dispatch }, [x, m, v, g, A, xOut, mOut, vOut], [uniforms]);
+    outs.push(xOut, mOut, vOut);
   }
-  const gpu = backend as WebGPUBackend;
-  const uniforms = values.map((v) => ({ type: 'float32' as const, data: [v] }));
-  return gpu.runWebGPUProgram(wgsl(output, shape), reads, 'float32', uniforms);
+  gpu.disposeData(A.dataId);
+  return [...outs, acc1Out, acc2Out];
 }

@@ -21,10 +21,10 @@
  * backends (tfjs-node, …) tfjs's ops (`./adam-ops.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { hostMemory, ownKernel } from '../fast/kernels.js';
+import { hostMemory, ownKernel, type WebGLBackend } from '../fast/kernels.js';
 import { adamInWasm, type AdamNumbers } from '../fast/wasm/adam.js';
 import { adamInOps, type AdamConstants, type AdamState } from './adam-ops.js';
-import { runAdamProgram, type AdamUniforms } from './adam-programs.js';
+import { adamWebGPU, runAdamProgram, type AdamUniforms } from './adam-programs.js';
 
 export type { AdamState } from './adam-ops.js';
 
@@ -111,19 +111,24 @@ const adamKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   return outs;
 };
 
-/** {@link adamKernel} on webgl and webgpu: three programs per variable and one per `accBeta` (`./adam-programs.ts`). */
+/**
+ * {@link adamKernel} on webgl (three programs per variable and one per `accBeta`) and webgpu (one
+ * dispatch per variable and one for both `accBeta`s): `./adam-programs.ts`.
+ */
 const adamGpuKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const adam = attrs as unknown as AdamAttrs & { count: number };
   const numbers = adamUniforms(adam);
   const [acc1, acc2] = [inputs.accBeta1, inputs.accBeta2] as tf.TensorInfo[];
-  const outs: tf.TensorInfo[] = [];
-  for (let i = 0; i < adam.count; i++) {
+  const vars = Array.from({ length: adam.count }, (_, i) => {
     const [x, m, v, g] = ['x', 'm', 'v', 'g'].map((k) => inputs[`${k}${i}`] as tf.TensorInfo);
-    for (const output of ['x', 'm', 'v'] as const) {
-      outs.push(runAdamProgram(backend, output, { x, m, v, g, acc1, acc2 }, numbers));
-    }
-  }
-  outs.push(runAdamProgram(backend, 'acc1', { acc1 }, numbers), runAdamProgram(backend, 'acc2', { acc2 }, numbers));
+    return { x, m, v, g };
+  });
+  if (!('runWebGLProgram' in backend)) return adamWebGPU(backend, vars, acc1, acc2, numbers);
+  const gl = backend as WebGLBackend;
+  const outs = vars.flatMap(({ x, m, v, g }) =>
+    (['x', 'm', 'v'] as const).map((output) => runAdamProgram(gl, output, { x, m, v, g, acc1, acc2 }, numbers)),
+  );
+  outs.push(runAdamProgram(gl, 'acc1', { acc1 }, numbers), runAdamProgram(gl, 'acc2', { acc2 }, numbers));
   return outs;
 };
 
