@@ -180,17 +180,17 @@ describe('webgpu in Node (Dawn)', () => {
 
   describe('the whole-sequence kernel (src/fast/webgpu-sequence.ts) agrees with the plain path', () => {
     // Sizes that take each of its variants: 1 or 4 units an invocation (units a multiple of 4 or
-    // not), 1 or 4 batch rows (batch below 64 or not, with rows left over); one after the other,
-    // so no size may be baked into a program it caches.
+    // not), 1 or 4 batch rows (batch below 64 or not, with rows left over), with biases and
+    // without; one after the other, so no size may be baked into a program it caches.
     const sizes = [
-      [4, 6, 5],
-      [3, 5, 8],
-      [66, 3, 12],
+      [4, 6, 5, true],
+      [3, 5, 8, false],
+      [66, 3, 12, true],
     ] as const;
     for (const kind of ['elman', 'lstm', 'gru'] as const) {
       it(`${kind}: outputs, last state (1e-5) and the gradients of x, the first state and every weight (1e-4 relative), reverse; a mask takes the step kernels`, async () => {
-        for (const [batch, time, units] of sizes) {
-          const cell = rt.cells[kind]({ inputSize: 3, units, seed: units });
+        for (const [batch, time, units, useBias] of sizes) {
+          const cell = rt.cells[kind]({ inputSize: 3, units, useBias, seed: units });
           const x = tf.variable(tf.randomNormal([batch, time, 3], 0, 1, 'float32', 5));
           const h = tf.variable(tf.randomNormal([batch, units], 0, 1, 'float32', 8));
           const c = tf.variable(tf.randomNormal([batch, units], 0, 1, 'float32', 9));
@@ -207,7 +207,7 @@ describe('webgpu in Node (Dawn)', () => {
               [true, undefined],
               [false, someMasked],
             ] as const) {
-              const what = `[${batch}, ${time}] × ${units} units, reverse: ${reverse}, mask: ${mask !== undefined}`;
+              const what = `[${batch}, ${time}] × ${units} units, biases: ${useBias}, reverse: ${reverse}, mask: ${mask !== undefined}`;
               const loss = (fast: boolean) => () => {
                 const { outputs, state } = rt.unroll(cell, x as tf.Tensor3D, { reverse, mask, fast, initialState });
                 const last = Object.values(state).map((v) => tf.sum(tf.mul(v, S)));

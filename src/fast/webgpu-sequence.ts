@@ -27,7 +27,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CellConfig, State } from '../cells/cell.js';
-import { project, type FusedWeights } from './fused.js';
+import type { FusedWeights } from './fused.js';
 import { inputGradients, rowsOf } from './gradients.js';
 import { customOp, ownKernel } from './kernels.js';
 import type { SequenceKernel } from './registry.js';
@@ -49,6 +49,8 @@ interface Sizes {
   T: number;
   B: number;
   u: number;
+  /** The input's size. */
+  I: number;
   /** Batch rows per invocation. */
   R: number;
   /** Units per invocation: 4 (the matrices read as `vec4`s) where the units are a multiple of 4, else 1. */
@@ -62,8 +64,8 @@ interface Sizes {
  * rows), 1 where it is small (more invocations, each as long: there the step's latency, not its
  * arithmetic, bounds it).
  */
-function sizesOf(kind: Kind, T: number, B: number, u: number, bh: boolean): Sizes {
-  return { kind, T, B, u, R: B >= 64 ? 4 : 1, C: u % 4 === 0 ? 4 : 1, bh };
+function sizesOf(kind: Kind, T: number, B: number, u: number, I: number, bh: boolean): Sizes {
+  return { kind, T, B, u, I, R: B >= 64 ? 4 : 1, C: u % 4 === 0 ? 4 : 1, bh };
 }
 
 /** The workgroups of every dispatch. */
@@ -76,7 +78,7 @@ const dispatchOf = ({ B, u, R, C }: Sizes): [number, number] => [
 type Binding = [name: string, writes: boolean];
 
 /** The matrices read a row of `C` units at a time (as `vec4`s where `C` is 4). */
-const MATRICES = ['WhT', 'Wh'];
+const MATRICES = ['WxTb', 'WhT', 'Wh'];
 
 function declarations(bindings: Binding[], C: number): string {
   const lines = bindings.map(([name, writes], i) => {
@@ -84,7 +86,7 @@ function declarations(bindings: Binding[], C: number): string {
     return `@group(0) @binding(${i}) var<storage, ${writes ? 'read_write' : 'read'}> ${name} : array<${type}>;`;
   });
   return `${lines.join('\n')}
-struct Step { t : i32, B : i32, u : i32, T : i32 }
+struct Step { t : i32, B : i32, u : i32, T : i32, I : i32 }
 @group(0) @binding(${bindings.length}) var<uniform> step : Step;`;
 }
 
@@ -96,14 +98,22 @@ struct Step { t : i32, B : i32, u : i32, T : i32 }
  */
 function rowTimesColumns(
   s: Sizes,
-  o: { n: number; M: string; inner: string; width: string; row: (r: number) => string },
+  o: {
+    n: number;
+    M: string;
+    inner: string;
+    width: string;
+    row: (r: number) => string;
+    /** Each output's first value (a bias), else 0. */
+    init?: (g: number) => string;
+  },
 ): string {
   const { R, C } = s;
   const type = C === 4 ? 'vec4<f32>' : 'f32';
   const each = (f: (r: number, g: number) => string) =>
     Array.from({ length: R }, (_, r) => Array.from({ length: o.n }, (_, g) => f(r, g))).flat();
   return `
-  ${each((r, g) => `var a_${r}_${g} = ${type}(0.0);`).join('\n  ')}
+  ${each((r, g) => `var a_${r}_${g} = ${o.init?.(g) ?? `${type}(0.0)`};`).join('\n  ')}
   for (var k = 0; k < ${o.inner}; k++) {
     ${Array.from({ length: o.n }, (_, g) => `let w_${g} = ${o.M}[(k * (${o.width}) + ${g} * u + j0) / ${C}];`).join('\n    ')}
     ${Array.from({ length: R }, (_, r) => `let h_${r} = ${o.row(r)};`).join('\n    ')}
@@ -152,54 +162,87 @@ const EACH_OUTPUT = (body: string) => `
     }
   }`;
 
-/** The forward step's program: `V`, `C` (LSTM) and, when training, `Hprev` and `HP`. */
+/**
+ * The forward step's program: `V`, `C` (LSTM) and, when training, `Hprev` and `A` (every step's
+ * input and recurrent halves, `[xp | hp]` a row). The input half `xp = x_t W_x^T + b` is formed
+ * here too, from `WxTb` (`W_x^T` with `b` as its last row): tfjs's product of all steps at once
+ * has an inner size of the input's (16 in the bench), a slow path of its matMul (on SwiftShader
+ * `[1600, 16] x [16, 512]` took 416 ms, `[1600, 128] x [128, 512]` 737).
+ */
 function forwardProgram(s: Sizes, train: boolean): PassProgram & { bindings: Binding[] } {
   const { kind } = s;
   const [G, lstm, W] = [GATES[kind], kind === 'lstm', kind === 'lstm' ? 1 : 0];
   const bindings: Binding[] = [
-    ['XP', false],
+    ['X', false],
+    ['WxTb', false],
     ['WhT', false],
     ...(s.bh ? [['bh', false] as Binding] : []),
-    ['H0', false],
-    ...(lstm ? [['C0', false] as Binding] : []),
+    // h_0, and the LSTM's c_0 below it
+    ['S0', false],
     ['V', true],
     ...(lstm ? [['C', true] as Binding] : []),
     ...(train
       ? ([
           ['Hprev', true],
-          ['HP', true],
+          ['A', true],
         ] as Binding[])
       : []),
   ];
   const { value: cOrH } = STEP_KERNELS[lstm ? 'lstmC' : kind === 'gru' ? 'gruH' : 'elmanH'];
   const at = (rows: string) => `((${rows}) * B + bRow) * u + colJ`;
-  // h_{t-1}: h_0 in the first step, the step before's row of V after.
-  const product = (source: (r: number) => string) =>
-    rowTimesColumns(s, { n: G, M: 'WhT', inner: 'u', width: `${G} * u`, row: source });
+  const type = s.C === 4 ? 'vec4<f32>' : 'f32';
+  const width = `${G} * u`;
+  // x_t W_x^T + b; h_{t-1} W_h^T, with h_0 in the first step and the step before's row of V after.
+  const input = rowTimesColumns(s, {
+    n: G,
+    M: 'WxTb',
+    inner: 'step.I',
+    width,
+    row: (r) => `X[(t * B + rb_${r}) * step.I + k]`,
+    init: (g) => `WxTb[(step.I * ${width} + ${g} * u + j0) / ${s.C}]`,
+  });
+  const recurrent = (source: (r: number) => string) =>
+    rowTimesColumns(s, { n: G, M: 'WhT', inner: 'u', width, row: source });
+  const copy = (to: string) => `for (var i = 0; i < ${s.R * G}; i++) { ${to}[i] = acc[i]; }`;
   const code =
-    () => `${prelude(s, bindings, `var<private> hpv : array<f32, ${G}>;\nvar<private> sv : f32;\nvar<private> row0 : i32;`)}
-fn xp(k : i32) -> f32 { return XP[(row0 + bRow) * ${G} * u + k * u + colJ]; }
+    () => `${prelude(s, bindings, `var<private> xpv : array<f32, ${G}>;\nvar<private> hpv : array<f32, ${G}>;\nvar<private> sv : f32;`)}
+fn xp(k : i32) -> f32 { return xpv[k]; }
 fn hp(k : i32) -> f32 { return hpv[k]; }
 fn s() -> f32 { return sv; }
 fn hPrev(b : i32, j : i32) -> f32 {
-  if (step.t == 0) { return H0[b * u + j]; }
+  if (step.t == 0) { return S0[b * u + j]; }
   return V[((${W} + step.t - 1) * step.B + b) * u + j];
 }
 ${MAIN_START}
-  var acc_ : array<${s.C === 4 ? 'vec4<f32>' : 'f32'}, ${s.R * G}>;
-  if (t == 0) {
-    ${product((r) => `H0[rb_${r} * u + k]`)}
-    for (var i = 0; i < ${s.R * G}; i++) { acc_[i] = acc[i]; }
-  } else {
-    ${product((r) => `V[((${W} + t - 1) * B + rb_${r}) * u + k]`)}
-    for (var i = 0; i < ${s.R * G}; i++) { acc_[i] = acc[i]; }
+  var accX : array<${type}, ${s.R * G}>;
+  var accH : array<${type}, ${s.R * G}>;
+  {
+    ${input}
+    ${copy('accX')}
   }
-  row0 = t * B;
-  ${EACH_OUTPUT(`for (var g = 0; g < ${G}; g++) { hpv[g] = ${entry(s, `acc_[r * ${G} + g]`)}${s.bh ? ' + bh[g * u + colJ]' : ''}; }
-      ${train ? `for (var g = 0; g < ${G}; g++) { HP[(row0 + bRow) * ${G} * u + g * u + colJ] = hpv[g]; }\n      Hprev[${at('t')}] = hPrev(bRow, colJ);` : ''}
+  if (t == 0) {
+    ${recurrent((r) => `S0[rb_${r} * u + k]`)}
+    ${copy('accH')}
+  } else {
+    ${recurrent((r) => `V[((${W} + t - 1) * B + rb_${r}) * u + k]`)}
+    ${copy('accH')}
+  }
+  ${EACH_OUTPUT(`for (var g = 0; g < ${G}; g++) {
+        xpv[g] = ${entry(s, `accX[r * ${G} + g]`)};
+        hpv[g] = ${entry(s, `accH[r * ${G} + g]`)}${s.bh ? ' + bh[g * u + colJ]' : ''};
+      }
+      ${
+        train
+          ? `for (var g = 0; g < ${G}; g++) {
+        A[(t * B + bRow) * 2 * ${width} + g * u + colJ] = xpv[g];
+        A[(t * B + bRow) * 2 * ${width} + ${width} + g * u + colJ] = hpv[g];
+      }
+      Hprev[${at('t')}] = hPrev(bRow, colJ);`
+          : ''
+      }
       ${
         lstm
-          ? `if (t == 0) { sv = C0[bRow * u + colJ]; C[${at('0')}] = sv; } else { sv = C[${at('t')}]; }
+          ? `if (t == 0) { sv = S0[(B + bRow) * u + colJ]; C[${at('0')}] = sv; } else { sv = C[${at('t')}]; }
       let c_t = ${cOrH};
       C[${at('t + 1')}] = c_t;
       if (t == step.T - 1) { V[bRow * u + colJ] = c_t; }
@@ -237,12 +280,7 @@ function backwardProgram(s: Sizes, first: boolean): PassProgram & { bindings: Bi
         ...(lstm ? [['DC0', true] as Binding] : []),
       ]
     : [
-        ...(kind === 'elman'
-          ? []
-          : ([
-              ['XP', false],
-              ['HP', false],
-            ] as Binding[])),
+        ...(kind === 'elman' ? [] : [['A', false] as Binding]),
         ['Wh', false],
         ['DY', false],
         [lstm ? 'C' : gru ? 'Hprev' : 'V', false],
@@ -281,8 +319,8 @@ ${MAIN_START}
     ...(kind === 'elman'
       ? [`fn s() -> f32 { return V[${here('step.t')}]; }`]
       : [
-          `fn xp(k : i32) -> f32 { return XP[(step.t * step.B + bRow) * ${G} * u + k * u + colJ]; }`,
-          `fn hp(k : i32) -> f32 { return HP[(step.t * step.B + bRow) * ${G} * u + k * u + colJ]; }`,
+          `fn xp(k : i32) -> f32 { return A[(step.t * step.B + bRow) * 2 * ${G} * u + k * u + colJ]; }`,
+          `fn hp(k : i32) -> f32 { return A[((step.t * step.B + bRow) * 2 + 1) * ${G} * u + k * u + colJ]; }`,
         ]),
     ...(lstm
       ? [
@@ -324,7 +362,7 @@ interface Attrs extends Sizes {
 }
 
 /** The uniforms of steps `ts`, in order. */
-const slots = ({ T, B, u }: Sizes, ts: number[]) => ts.map((t) => [t, B, u, T]);
+const slots = ({ T, B, u, I }: Sizes, ts: number[]) => ts.map((t) => [t, B, u, T, I]);
 
 /** Binds `bindings` by name from `tensors`, making the written ones the program's outputs (shapes in `shapes`). */
 function bindAll(
@@ -349,7 +387,7 @@ const forwardKernel = ownKernel('TfjsRecurrentSequence', {
     const { T, B, u } = s;
     const G = GATES[s.kind];
     const W = s.kind === 'lstm' ? 1 : 0;
-    const shapes = { V: [(W + T) * B, u], C: [(T + 1) * B, u], Hprev: [T * B, u], HP: [T * B, G * u] };
+    const shapes = { V: [(W + T) * B, u], C: [(T + 1) * B, u], Hprev: [T * B, u], A: [T * B, 2 * G * u] };
     const all = bindAll(gpu, program.bindings, inputs as Record<string, tf.TensorInfo>, shapes);
     const ts = Array.from({ length: T }, (_, t) => t);
     recordDispatches(
@@ -406,10 +444,10 @@ export function webgpuSequenceKernel(config: CellConfig): SequenceKernel | undef
   return {
     fits: (time, batch, masked) => {
       const { maxStorageBufferBindingSize, maxStorageBuffersPerShaderStage } = limits();
-      const dispatch = dispatchOf(sizesOf(kind, time, batch, u, false));
+      const dispatch = dispatchOf(sizesOf(kind, time, batch, u, config.inputSize, false));
       return (
         !masked &&
-        4 * time * batch * G * u <= maxStorageBufferBindingSize &&
+        8 * time * batch * G * u <= maxStorageBufferBindingSize &&
         maxStorageBuffersPerShaderStage >= 8 &&
         Math.max(...dispatch) <= MAX_WORKGROUPS
       );
@@ -427,7 +465,7 @@ function runSequence(kind: Kind, w: FusedWeights, X: tf.Tensor2D, state0: State)
   const lstm = kind === 'lstm';
   const hasB = w.b !== undefined;
   const hasBh = w.bh !== undefined;
-  const sizes = sizesOf(kind, T, B, u, hasBh);
+  const sizes = sizesOf(kind, T, B, u, X.shape[1], hasBh);
   const inputs = [
     X,
     w.WxT,
@@ -443,32 +481,33 @@ function runSequence(kind: Kind, w: FusedWeights, X: tf.Tensor2D, state0: State)
     const WhT = rest.shift()!;
     const bh = hasBh ? rest.shift() : undefined;
     const [H0, C0] = rest;
-    const XP = project(X, { WxT, b, WhT, separate: {} });
-    const named = { XP, WhT, H0, ...(bh && { bh }), ...(C0 && { C0 }) };
-    const outs = forwardKernel.run(named, { ...sizes, train }) as tf.Tensor[];
+    // W_x^T with b as its last row (zeros without biases); h_0 with the LSTM's c_0 below it.
+    const WxTb = tf.concat([WxT, b ? b.reshape([1, -1]) : tf.fill([1, WxT.shape[1]], 0)]);
+    const S0 = C0 ? tf.concat([H0, C0]) : H0;
+    const outs = forwardKernel.run({ X, WxTb, WhT, S0, ...(bh && { bh }) }, { ...sizes, train }) as tf.Tensor[];
+    tf.dispose([WxTb, ...(C0 ? [S0] : [])]);
     const [V, C] = lstm ? outs : [outs[0], undefined];
-    const [Hprev, HP] = train ? outs.slice(lstm ? 2 : 1) : [];
-    return { X, WxT, WhT, XP, V, C, Hprev, HP };
+    const [Hprev, A] = train ? outs.slice(lstm ? 2 : 1) : [];
+    return { X, WxT, WhT, V, C, Hprev, A };
   };
 
   let value: tf.Tensor;
   if (!tf.engine().isTapeOn()) {
     const f = forward(inputs, false);
-    f.XP.dispose();
     f.C?.dispose();
     value = f.V;
   } else {
     value = customOp(inputs, (args, save) => {
       const f = forward(args, true);
       const states = lstm ? f.C! : kind === 'gru' ? f.Hprev! : f.V;
-      save([f.X, f.WxT, f.WhT, f.XP, f.HP!, f.Hprev!, states]);
+      save([f.X, f.WxT, f.WhT, f.A!, f.Hprev!, states]);
       return {
         value: f.V,
         gradFunc: (dy, saved) => {
           const walked = tf.tidy(() => {
-            const [X, WxT, WhT, XP, HP, Hprev, states] = saved as tf.Tensor2D[];
+            const [X, WxT, WhT, A, Hprev, states] = saved as tf.Tensor2D[];
             const named: Record<string, tf.Tensor> = { Wh: tf.transpose(WhT), DY: dy };
-            if (kind !== 'elman') Object.assign(named, { XP, HP });
+            if (kind !== 'elman') named.A = A;
             named[lstm ? 'C' : kind === 'gru' ? 'Hprev' : 'V'] = states;
             const [D, ...rest] = backwardKernel.run(named, { ...sizes, train: true }) as tf.Tensor2D[];
             const DX = kind === 'gru' ? rest.shift()! : D;
