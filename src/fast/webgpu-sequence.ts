@@ -4,22 +4,24 @@
  * step back in one more; the weight gradients are then single matMuls over all steps
  * (`./gradients.ts`), as on the fast path's other roads.
  *
- * A step is one dispatch of a program of ours that computes the recurrent matMul and the cell's
- * pointwise equations together: the invocation of unit `j` and `R` batch rows forms its entries of
- * `hp = h_{t-1} W_h^T + b_h` (reading `W_h^T`'s columns `j, u + j, …` and the rows' `h_{t-1}`),
- * then the step's equations from the table of `./step-equations.ts` (the same expressions as the
- * step kernels, with `hp(k)` and the state read from the invocation's own values). A step back is
- * one dispatch too: the invocation forms its entry of `dL/dh_t`'s matMul part `dL/dhp_{t+1} W_h`,
- * then the gates' gradients of its unit from the same table. The steps' dispatches are recorded
- * into tfjs's pass with one bind group per call (`./webgpu-passes.ts`), so a step costs the host a
- * `setBindGroup` and a dispatch, not one of tfjs's programs (shader key, uniforms, bind group).
+ * A step is one dispatch of a program of ours that computes the step's products and the cell's
+ * pointwise equations together: the invocation of units `j..j+C` and `R` batch rows forms its
+ * entries of `xp = x_t W_x^T + b` and `hp = h_{t-1} W_h^T + b_h` (reading the columns
+ * `j, u + j, …` of `W_x^T` and `W_h^T` and the rows' `x_t`, `h_{t-1}`), then the step's equations
+ * from the table of `./step-equations.ts` (the same expressions as the step kernels, with `xp(k)`,
+ * `hp(k)` and the state read from the invocation's own values). A step back is one dispatch too:
+ * the invocation forms its entries of `dL/dh_t`'s matMul part `dL/dhp_{t+1} W_h`, then the gates'
+ * gradients of its units from the same table. The steps' dispatches are recorded into tfjs's pass
+ * with one bind group per call (`./webgpu-passes.ts`), so a step costs the host a `setBindGroup`
+ * and a dispatch, not one of tfjs's programs (shader key, uniforms, bind group).
  *
  * The forward writes every step's state where the backward reads it: `V` is the op's value
  * (`[c_T,] h_1..h_T`), `C` every `c_t` from `c_0` (LSTM), `Hprev` every `h_{t-1}` (the rows the
- * weight gradient `dW_h` needs) and `HP` every step's recurrent half; the backward writes `D`
+ * weight gradient `dW_h` needs) and `A` every step's halves `[xp | hp]`; the backward writes `D`
  * (every `dL/dhp_t`), the GRU's `DX` (`dL/dxp_t`, which differs in the candidate's gate) and the
  * pointwise part of the carried gradient (`dL/dc_{t-1}` of the LSTM, `h̄_t z_t` of the GRU), and a
- * last dispatch `dL/dh_0` (`dL/dc_0`).
+ * last dispatch `dL/dh_0` (`dL/dc_0`). A program binds at most 8 buffers (WebGPU's default limit
+ * per shader stage): hence `b` as the last row of `W_x^T` (`WxTb`), `c_0` below `h_0` (`S0`).
  *
  * It runs sequences without a mask, where the device's limits hold its buffers; others take the
  * step kernels (`./step-kernels.ts`). It is tested against the plain path and the PyTorch
