@@ -219,10 +219,10 @@ function costTable(gpu: GpuResults | undefined): string[] {
   const lines = [
     '',
     'What one call costs the webgpu backend (after warm-up): programs per time step, and per call: uploads ' +
-      '(bytes), GPU buffers created, pipelines compiled, reads.',
+      '(bytes), GPU buffers created, pipelines compiled, reads, queue submits (train).',
     '',
-    '| cell | B×T×I×H | contender | call | programs / step | uploads (bytes) | buffers created | pipelines | reads | GPU ms (wall ms, timed) | costliest kernels (calls, GPU ms) |',
-    '| ---- | ------- | --------- | ---- | --------------- | --------------- | --------------- | --------- | ----- | ----------------------- | --------------------------------- |',
+    '| cell | B×T×I×H | contender | call | programs / step | uploads (bytes) | buffers created | pipelines | reads | submits | GPU ms (wall ms, timed) | costliest kernels (calls, GPU ms) |',
+    '| ---- | ------- | --------- | ---- | --------------- | --------------- | --------------- | --------- | ----- | ------- | ----------------------- | --------------------------------- |',
   ];
   for (const r of rows) {
     for (const call of ['train', 'forward'] as const) {
@@ -235,7 +235,7 @@ function costTable(gpu: GpuResults | undefined): string[] {
         lines.push(
           `| ${r.cell} | ${r.sizes.batch}×${r.sizes.time}×${r.sizes.input}×${r.sizes.units} | ${name} | ${call} | ` +
             `${per(c.programs / r.sizes.time)} | ${c.uploads} (${c.uploadBytes}) | ${c.buffersCreated} | ` +
-            `${c.pipelines} | ${c.reads} | ${gpuMs} | ${top} |`,
+            `${c.pipelines} | ${c.reads} | ${call === 'train' ? (r.trainSubmits[name] ?? '–') : '–'} | ${gpuMs} | ${top} |`,
         );
       }
     }

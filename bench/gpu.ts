@@ -51,6 +51,7 @@ const { values: args } = parseArgs({
     contenders: { type: 'string', default: 'ours,tfLayers' },
     plain: { type: 'boolean', default: false },
     steps: { type: 'boolean', default: false },
+    'submit-batch': { type: 'string' },
     check: { type: 'string' },
     'no-check': { type: 'boolean', default: false },
     'no-peak': { type: 'boolean', default: false },
@@ -76,6 +77,7 @@ if (args.help) {
       '  --contenders ours,tfLayers   leave tfLayers out where it is too slow (software Vulkan)',
       '  --plain                  also time our plain per-step graph (unroll fast: false)',
       '  --steps                  also time ours with the step kernels in place of the whole-sequence kernel',
+      "  --submit-batch N         tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (programs per queue submit; default 15)",
       '  --check BxTxIxH          size of the cpu-backend agreement check (default the smallest); --no-check',
       '  --no-profile             skip tf.profile kernel counts; --no-peak skips the matMul GFLOP/s',
       '  --budget-s S             start no new row after S seconds (the JSON says what was skipped)',
@@ -141,6 +143,9 @@ try {
 } catch (e) {
   log(`bench:gpu: ${(e as Error).message}`);
   process.exit(2);
+}
+if (args['submit-batch'] !== undefined) {
+  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', int('submit-batch', args['submit-batch']));
 }
 const name = adapterName(dawn.adapter);
 log(`webgpu: adapter ${name}`);
