@@ -44,6 +44,8 @@ type Kind = keyof typeof GATES;
 const WORKGROUP = [16, 4] as const;
 /** WebGPU's limit on workgroups along a dimension. */
 const MAX_WORKGROUPS = 65535;
+/** The most batch rows an invocation takes. */
+const MAX_ROWS = 4;
 
 /** The sizes of one call. */
 interface Sizes {
@@ -67,7 +69,7 @@ interface Sizes {
  * arithmetic, bounds it).
  */
 function sizesOf(kind: Kind, T: number, B: number, u: number, I: number, bh: boolean): Sizes {
-  return { kind, T, B, u, I, R: B >= 64 ? 4 : 1, C: u % 4 === 0 ? 4 : 1, bh };
+  return { kind, T, B, u, I, R: B >= 64 ? MAX_ROWS : 1, C: u % 4 === 0 ? 4 : 1, bh };
 }
 
 /** The workgroups of every dispatch. */
@@ -151,7 +153,7 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
   let j0 = i32(gid.x) * COLS;
   let b0 = i32(gid.y) * ROWS;
   if (j0 >= u || b0 >= B) { return; }
-  ${Array.from({ length: 4 }, (_, r) => `let rb_${r} = min(b0 + ${r}, B - 1);`).join('\n  ')}`;
+  ${Array.from({ length: MAX_ROWS }, (_, r) => `let rb_${r} = min(b0 + ${r}, B - 1);`).join('\n  ')}`;
 
 /** Rows and units of the invocation's outputs, with `bRow` and `colJ` set. */
 const EACH_OUTPUT = (body: string) => `
