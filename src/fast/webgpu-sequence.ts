@@ -127,6 +127,16 @@ function rowTimesColumns(
   ${each((r, g) => `acc[${r * o.n + g}] = a_${r}_${g};`).join('\n  ')}`;
 }
 
+/** A program of ours over the invocations of {@link dispatchOf}, binding `bindings` in order. */
+function program(
+  key: string,
+  s: Sizes,
+  bindings: Binding[],
+  code: () => string,
+): PassProgram & { bindings: Binding[] } {
+  return { key, code, writes: bindings.map(([, w]) => w), dispatch: dispatchOf(s), bindings };
+}
+
 /** Entry `c` of an accumulator (a `vec4` or a scalar). */
 const entry = (s: Sizes, acc: string) => (s.C === 4 ? `${acc}[c]` : acc);
 
@@ -256,13 +266,7 @@ ${MAIN_START}
       V[${at('t')}] = ${cOrH};`
       }`)}
 }`;
-  return {
-    key: `tfjsRecurrentSequence_${kind}_${s.R}_${s.C}_${s.bh}_${train}`,
-    code,
-    writes: bindings.map(([, w]) => w),
-    dispatch: dispatchOf(s),
-    bindings,
-  };
+  return program(`tfjsRecurrentSequence_${kind}_${s.R}_${s.C}_${s.bh}_${train}`, s, bindings, code);
 }
 
 /**
@@ -307,13 +311,7 @@ ${MAIN_START}
   ${carry}
   ${EACH_OUTPUT(`DH0[bRow * u + colJ] = ${chAt};${lstm ? '\n      DC0[bRow * u + colJ] = CP[bRow * u + colJ];' : ''}`)}
 }`;
-    return {
-      key: `tfjsRecurrentSequenceFirst_${kind}_${s.R}_${s.C}`,
-      code,
-      writes: bindings.map(([, w]) => w),
-      dispatch: dispatchOf(s),
-      bindings,
-    };
+    return program(`tfjsRecurrentSequenceFirst_${kind}_${s.R}_${s.C}`, s, bindings, code);
   }
   const here = (rows: string) => `((${rows}) * step.B + bRow) * u + colJ`;
   const accessors = [
@@ -351,13 +349,7 @@ ${MAIN_START}
       ${lstm ? `CP[(t * B + bRow) * u + colJ] = ${STEP_KERNELS.lstmBackPrevC.value};` : ''}
       ${gru ? `P[(t * B + bRow) * u + colJ] = ${STEP_KERNELS.gruBackPrevH.value};` : ''}`)}
 }`;
-  return {
-    key: `tfjsRecurrentSequenceBack_${kind}_${s.R}_${s.C}`,
-    code,
-    writes: bindings.map(([, w]) => w),
-    dispatch: dispatchOf(s),
-    bindings,
-  };
+  return program(`tfjsRecurrentSequenceBack_${kind}_${s.R}_${s.C}`, s, bindings, code);
 }
 
 /** The attributes of both kernels' calls. */
