@@ -233,6 +233,38 @@ describe('webgpu in Node (Dawn)', () => {
         }
       });
     }
+    it('under tf.profile: the same outputs and gradients, and its GPU time where the adapter has timestamps', async () => {
+      // While tfjs times kernels, the kernel's dispatches get a pass of their own (src/fast/webgpu-passes.ts).
+      const cell = rt.cells.lstm({ inputSize: 3, units: 8, seed: 2 });
+      const x = tf.randomNormal([4, 5, 3], 0, 1, 'float32', 5) as tf.Tensor3D;
+      const loss = () => tf.sum(tf.square(rt.unroll(cell, x).outputs)) as tf.Scalar;
+      const step = () => tf.variableGrads(loss, Object.values(cell.params));
+      try {
+        const plain = step();
+        const profile = await tf.profile(() => {
+          const profiled = step();
+          return [profiled.value, ...Object.values(profiled.grads)];
+        });
+        const profiled = profile.result as tf.Tensor[];
+        const expected = [plain.value, ...Object.values(plain.grads)];
+        for (let i = 0; i < expected.length; i++) {
+          expect(Array.from(await profiled[i].data()), `result ${i}`).to.deep.equal(
+            Array.from(await expected[i].data()),
+          );
+        }
+        const ours = profile.kernels.filter((k) => k.name.startsWith('TfjsRecurrentSequence'));
+        expect(ours.map((k) => k.name)).to.deep.equal(['TfjsRecurrentSequence', 'TfjsRecurrentSequenceBack']);
+        const timestamps = (tf.backend() as unknown as { supportTimestampQuery: boolean }).supportTimestampQuery;
+        for (const k of ours) {
+          const ms = await k.kernelTimeMs;
+          expect(ms, `${k.name}'s GPU ms`).to.satisfy((v: number) => (timestamps ? v > 0 : v === 0));
+        }
+        tf.dispose([...expected, ...profiled]);
+      } finally {
+        x.dispose();
+        cell.dispose();
+      }
+    });
   });
 
   describe('the step kernels (src/fast/step-kernels.ts) agree with the plain path', () => {
