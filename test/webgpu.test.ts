@@ -18,6 +18,8 @@ import { AdamConstants, adamInOps } from '../src/train/adam-ops.js';
 import { adamState, applyGradients, makeMoments } from '../src/train/fused-adam.js';
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
 import { spyOnSequenceKernel } from './helpers/kernel-spy.js';
+import { forgetRefusals, gpuOutput, recordDispatches, tfjsWebGPU } from '../src/fast/webgpu-passes.js';
+import { webgpuSequenceKernel } from '../src/fast/webgpu-sequence.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) process.env.VK_DRIVER_FILES = SWIFTSHADER_ICD;
@@ -265,6 +267,40 @@ describe('webgpu in Node (Dawn)', () => {
         cell.dispose();
       }
     });
+  });
+
+  it('a program of ours the GPU refuses is logged, then refused by name; an LSTM takes the step kernels after its own is refused', async () => {
+    const backend = tfjsWebGPU(tf.backend());
+    const logged: string[] = [];
+    const error = console.error;
+    console.error = (...a: unknown[]) => void logged.push(a.join(' '));
+    const out = gpuOutput(backend, [4]);
+    // Not WGSL: the device refuses the pipeline, and says so only after the call.
+    const broken = (key: string) => ({
+      key,
+      code: () => 'fn main( {',
+      writes: [true],
+      dispatch: [1, 1] as [number, number],
+    });
+    const sequenceKernel = () => webgpuSequenceKernel(rt.cells.lstm({ inputSize: 2, units: 4 }).config)!;
+    try {
+      expect(sequenceKernel().fits(3, 2, false), 'before').to.equal(true);
+      recordDispatches(backend, broken('tfjsRecurrentTestBroken'), [out], [[0]]);
+      recordDispatches(backend, broken('tfjsRecurrentSequence_lstm_test'), [out], [[0]]);
+      // The queue takes the (invalid) commands, the error scopes settle.
+      backend.endComputePassEncoder();
+      backend.submitQueue();
+      for (let i = 0; i < 100 && logged.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(logged.join('\n')).to.contain('the GPU refused the program tfjsRecurrentTestBroken');
+      expect(() => recordDispatches(backend, broken('tfjsRecurrentTestBroken'), [out], [[0]])).to.throw(
+        /the GPU refused the program tfjsRecurrentTestBroken/,
+      );
+      expect(sequenceKernel().fits(3, 2, false), 'after its program was refused').to.equal(false);
+    } finally {
+      console.error = error;
+      backend.disposeData(out.dataId);
+      forgetRefusals();
+    }
   });
 
   describe('the step kernels (src/fast/step-kernels.ts) agree with the plain path', () => {

@@ -48,6 +48,8 @@ interface Device {
   createPipelineLayout(d: { bindGroupLayouts: Layout[] }): unknown;
   createComputePipeline(d: { layout: unknown; compute: { module: unknown; entryPoint: string } }): Pipeline;
   createBindGroup(d: { layout: Layout; entries: object[] }): BindGroup;
+  pushErrorScope(filter: 'validation'): void;
+  popErrorScope(): Promise<{ message: string } | null>;
 }
 
 /** The parts of tfjs-backend-webgpu 4.22's `WebGPUBackend` this file uses. */
@@ -89,6 +91,25 @@ export const ownDispatches = { count: 0, pipelines: 0 };
 
 const pipelines = new WeakMap<Device, Map<string, { pipeline: Pipeline; layout: Layout }>>();
 
+/** The programs whose pipeline the device refused, with its message (known once its error scope settles). */
+const refused = new Map<string, string>();
+
+/**
+ * The programs the device refused so far. A pipeline is checked when it is made, but WebGPU says
+ * so only later: the calls recorded before then wrote nothing (the refusal is logged); every call
+ * after it throws.
+ */
+export function refusedPrograms(): string[] {
+  return [...refused.keys()];
+}
+
+/** Forgets the refusals (the tests' refused programs, once checked). */
+export function forgetRefusals(): void {
+  refused.clear();
+}
+
+const refusal = (key: string) => `the GPU refused the program ${key}: ${refused.get(key)}`;
+
 function pipelineOf(device: Device, program: PassProgram) {
   const cache = pipelines.get(device) ?? new Map<string, { pipeline: Pipeline; layout: Layout }>();
   pipelines.set(device, cache);
@@ -108,9 +129,15 @@ function pipelineOf(device: Device, program: PassProgram) {
         },
       ],
     });
+    device.pushErrorScope('validation');
     const pipeline = device.createComputePipeline({
       layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module: device.createShaderModule({ code: program.code() }), entryPoint: 'main' },
+    });
+    void device.popErrorScope().then((error) => {
+      if (!error) return;
+      refused.set(program.key, error.message);
+      console.error(`tfjs-recurrent: ${refusal(program.key)}`);
     });
     entry = { pipeline, layout };
     cache.set(program.key, entry);
@@ -147,6 +174,7 @@ export function recordDispatches(
   if (tensors.length !== program.writes.length) {
     throw new Error(`${program.key}: ${tensors.length} tensors for ${program.writes.length} bindings`);
   }
+  if (refused.has(program.key)) throw new Error(refusal(program.key));
   const { pipeline, layout } = pipelineOf(device, program);
   // The uniforms of every dispatch in one buffer, one aligned slot each (tfjs's pool; freed once submitted).
   const words = Math.max(...slots.map((s) => s.length));

@@ -35,7 +35,7 @@ import { customOp, ownKernel } from './kernels.js';
 import type { SequenceKernel } from './registry.js';
 import { STEP_KERNELS } from './step-equations.js';
 import { GATES, gpuKernelsApply } from './step-kernels.js';
-import { gpuOutput, recordDispatches, tfjsWebGPU, type PassProgram } from './webgpu-passes.js';
+import { gpuOutput, recordDispatches, refusedPrograms, tfjsWebGPU, type PassProgram } from './webgpu-passes.js';
 import { readingHelpers, WGSL_CELL_FUNCTIONS } from './webgpu.js';
 
 type Kind = keyof typeof GATES;
@@ -441,8 +441,13 @@ export function webgpuSequenceKernel(config: CellConfig): SequenceKernel | undef
     fits: (time, batch, masked) => {
       const { maxStorageBufferBindingSize, maxStorageBuffersPerShaderStage } = limits();
       const dispatch = dispatchOf(sizesOf(kind, time, batch, u, config.inputSize, false));
+      // A program the device refused (logged): the step kernels run instead.
+      const refused = refusedPrograms().some(
+        (key) => key.startsWith('tfjsRecurrentSequence') && key.includes(`_${kind}_`),
+      );
       return (
         !masked &&
+        !refused &&
         8 * time * batch * G * u <= maxStorageBufferBindingSize &&
         maxStorageBuffersPerShaderStage >= 8 &&
         Math.max(...dispatch) <= MAX_WORKGROUPS
