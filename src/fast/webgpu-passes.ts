@@ -1,10 +1,11 @@
 /**
  * Many dispatches of one WGSL program of ours recorded into tfjs's own compute pass, for the
- * whole-sequence kernels of the webgpu backend (`./webgpu-sequence.ts`).
+ * whole-sequence kernels of the webgpu backend (`./webgpu-sequence.ts`) and rt's Adam
+ * (`src/train/adam-programs.ts`).
  *
  * tfjs's `runWebGPUProgram` costs the host each time: a shader key, a uniform buffer written, a
- * bind group made (on the H100 this was measured on, a forward's ~170 programs at 32×50×16×128
- * took 11.8 ms, about 70 µs each). A sequence's steps run the same program on the same buffers,
+ * bind group made (on the H100 this was measured on, a forward of ~170 programs at 32×50×16×128
+ * took 11.8 ms: at most 70 µs each). A sequence's steps run the same program on the same buffers,
  * one step after the other, so here the bind group is made once per call and a step is a
  * `setBindGroup` with the step's offset into one uniform buffer and a dispatch. Dispatches in one
  * compute pass see each other's writes in order, as tfjs's own programs do.
