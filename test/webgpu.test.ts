@@ -143,6 +143,36 @@ describe('webgpu in Node (Dawn)', () => {
     }
   });
 
+  it("rt.train's batch uploads none of the finiteness probe's numbers (a zero per gradient before)", async () => {
+    // Per batch, counted at 1 and 3 batches of an epoch, with tfjs's CPU hand-off of small ops off
+    // (it uploads their results): what is left is tfjs's (its mean square's gradient scalars and
+    // ones, the data check's flag).
+    const net = rt.network({ cell: 'lstm', inputSize: 3, units: 4, outputSize: 2, seed: 3 });
+    const gradients = Object.keys(net.params).length;
+    const uploads = async (rows: number) => {
+      const data = {
+        x: tf.randomNormal([rows, 5, 3], 0, 1, 'float32', 1) as tf.Tensor3D,
+        y: tf.randomNormal([rows, 5, 2], 0, 1, 'float32', 2) as tf.Tensor3D,
+      };
+      const train = () =>
+        rt.train(net, data, { loss: 'mse', epochs: 1, batchSize: 4, shuffle: false, progress: false });
+      try {
+        await train();
+        return (await countWebGpu(train)).uploads;
+      } finally {
+        tf.dispose([data.x, data.y]);
+      }
+    };
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+    try {
+      const perBatch = ((await uploads(12)) - (await uploads(4))) / 2;
+      expect(perBatch, `uploads per batch (${gradients} gradients)`).to.be.at.most(5);
+    } finally {
+      tf.env().set('WEBGPU_CPU_FORWARD', true);
+      net.dispose();
+    }
+  });
+
   describe('parity with PyTorch through rt.unroll (compareWithPyTorchAsync)', () => {
     for (const name of FIXTURE_NAMES) {
       it(`${name}: loss, outputs and states (1e-5), gradients (1e-4 relative)`, async () => {

@@ -42,5 +42,13 @@ export function lossAndProbe(loss: tf.Tensor, grads: readonly tf.Tensor[]): tf.T
   const inputs: tf.NamedTensorMap = { loss };
   grads.forEach((g, i) => (inputs[`g${i}`] = g));
   const fused = kernel.run(inputs, { count: grads.length }) as tf.Tensor1D | null;
-  return fused ?? tf.tidy(() => tf.stack([loss, sum(grads.map((g) => tf.sum(tf.mul(g, 0))))]) as tf.Tensor1D);
+  // The zero made on the backend (`tf.fill`): a number in `tf.mul` is a tensor made in JavaScript,
+  // an upload per gradient on a GPU.
+  return (
+    fused ??
+    tf.tidy(() => {
+      const zero = tf.fill([], 0);
+      return tf.stack([loss, sum(grads.map((g) => tf.sum(tf.mul(g, zero))))]) as tf.Tensor1D;
+    })
+  );
 }
