@@ -1,14 +1,15 @@
 /**
  * tfjs's Adam in one kernel call per update: on cpu and wasm one pass over every variable, on
- * webgl and webgpu three GPU programs per variable.
+ * webgl three GPU programs per variable, on webgpu one dispatch per variable.
  *
  * `tf.AdamOptimizer.applyGradients` dispatches 14 kernels per variable (the moments, their bias
  * correction, the step) and 4 more per update. On cpu and wasm a small network's training step is
  * mostly that dispatch: a one-layer LSTM with a dense head has 14 variables, so about 200 of its
  * step's 320 kernels were Adam's. {@link applyGradients} does the same arithmetic for every
  * variable in one kernel, `TfjsRecurrentAdam`, in float32 operation by operation as tfjs's kernels
- * do (so the numbers are tfjs's; on the GPUs each program does one equation in tfjs's order of
- * operations, `./adam-programs.ts`: 3 programs per variable and 2 more instead of 14 and 4):
+ * do (so the numbers are tfjs's; on the GPUs the programs compute the equations in tfjs's order of
+ * operations, `./adam-programs.ts`: on webgl 3 programs per variable and 2 more, on webgpu 1 and 1
+ * more, instead of 14 and 4):
  *
  * $$m \leftarrow \beta_1 m + (1-\beta_1) g, \quad v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
  * x \leftarrow x - \eta \, \frac{m / (1 - \hat\beta_1)}{\sqrt{v / (1 - \hat\beta_2)} + \epsilon}$$
