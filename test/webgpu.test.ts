@@ -265,6 +265,24 @@ describe('webgpu in Node (Dawn)', () => {
         }
       });
     }
+    it('reads an int32 x as its numbers (tfjs casts it to float32 by relabelling its int32 buffer)', async () => {
+      const cell = rt.cells.gru({ inputSize: 2, units: 4, seed: 1 });
+      const values = [1, 2, 3, 4, 5, 6, -7, 8, 9, 0, 1, -2];
+      const spy = spyOnSequenceKernel('webgpu');
+      try {
+        const [ints, floats] = await Promise.all(
+          (['int32', 'float32'] as const).map((dtype) =>
+            rt.unroll(cell, tf.tensor3d(values, [2, 3, 2], dtype)).outputs.data(),
+          ),
+        );
+        expect(spy.runs(), 'kernel runs').to.equal(2);
+        expect(Array.from(ints)).to.deep.equal(Array.from(floats));
+      } finally {
+        spy.restore();
+        cell.dispose();
+      }
+    });
+
     it('under tf.profile: the same outputs and gradients, and its GPU time where the adapter has timestamps', async () => {
       // While tfjs times kernels, the kernel's dispatches get a pass of their own (src/fast/webgpu-passes.ts).
       const cell = rt.cells.lstm({ inputSize: 3, units: 8, seed: 2 });

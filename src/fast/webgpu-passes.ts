@@ -13,7 +13,7 @@
  * This reads tfjs-backend-webgpu 4.22's backend (its pass, command encoder, buffer pool, the set
  * of buffers its queued commands use): a tfjs release that changes them fails the webgpu tests.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 /** WebGPU's constants (`GPUBufferUsage`, `GPUShaderStage`), which Node lacks as globals before Dawn. */
 const USAGE = { COPY_DST: 0x8, UNIFORM: 0x40 } as const;
@@ -56,7 +56,7 @@ interface Device {
 /** The parts of tfjs-backend-webgpu 4.22's `WebGPUBackend` this file uses. */
 interface TfjsWebGPU {
   device: Device;
-  tensorMap: { get(dataId: object): { resource: unknown } };
+  tensorMap: { get(dataId: object): { resource: unknown; dtype: tf.DataType } };
   commandEncoder: { beginComputePass(d: object): PassEncoder } | null;
   computePassEncoder: PassEncoder | null;
   dispatchCountInPass: number;
@@ -152,6 +152,16 @@ export function tfjsWebGPU(backend: unknown): TfjsWebGPU {
   return backend as TfjsWebGPU;
 }
 
+/**
+ * `t` with float32 values in its buffer: tfjs's cast from int32 to float32 on webgpu relabels the
+ * tensor and keeps the int32 buffer (tfjs's programs convert as they read; ours read float32).
+ */
+export function float32Values<T extends tf.Tensor>(t: T): T {
+  const backend = tfjsWebGPU(tf.backend());
+  if (t.dtype === 'float32' && backend.tensorMap.get(t.dataId).dtype === 'float32') return t;
+  return tf.mul(tf.cast(t, 'float32'), tf.fill([], 1)) as T;
+}
+
 /** A new float32 tensor of the backend with its GPU buffer allocated (its values undefined until written). */
 export function gpuOutput(backend: TfjsWebGPU, shape: number[]): tf.TensorInfo {
   const out = backend.makeTensorInfo(shape, 'float32');
@@ -176,6 +186,10 @@ export function recordDispatches(
     throw new Error(`${program.key}: ${tensors.length} tensors for ${program.writes.length} bindings`);
   }
   if (refused.has(program.key)) throw new Error(refusal(program.key));
+  tensors.forEach((t, i) => {
+    const dtype = backend.tensorMap.get(t.dataId).dtype;
+    if (dtype !== 'float32') throw new Error(`${program.key}: binding ${i} holds ${dtype} values, not float32`);
+  });
   const { pipeline, layout } = pipelineOf(device, program);
   // The uniforms of every dispatch in one buffer, one aligned slot each (tfjs's pool; freed once submitted).
   const words = Math.max(...slots.map((s) => s.length));

@@ -35,7 +35,14 @@ import { customOp, ownKernel } from './kernels.js';
 import type { SequenceKernel } from './registry.js';
 import { STEP_KERNELS } from './step-equations.js';
 import { GATES, gpuKernelsApply } from './step-kernels.js';
-import { gpuOutput, recordDispatches, refusedPrograms, tfjsWebGPU, type PassProgram } from './webgpu-passes.js';
+import {
+  float32Values,
+  gpuOutput,
+  recordDispatches,
+  refusedPrograms,
+  tfjsWebGPU,
+  type PassProgram,
+} from './webgpu-passes.js';
 import { readingHelpers, WGSL_CELL_FUNCTIONS } from './webgpu.js';
 
 type Kind = keyof typeof GATES;
@@ -477,7 +484,7 @@ function runSequence(kind: Kind, w: FusedWeights, X: tf.Tensor2D, state0: State)
     ...(lstm ? [state0.c!] : []),
   ];
   const forward = (args: tf.Tensor[], train: boolean) => {
-    const [X, WxT, ...rest] = args as tf.Tensor2D[];
+    const [X, WxT, ...rest] = (args as tf.Tensor2D[]).map(float32Values);
     const b = hasB ? (rest.shift() as unknown as tf.Tensor1D) : undefined;
     const WhT = rest.shift()!;
     const bh = hasBh ? rest.shift() : undefined;
