@@ -102,7 +102,8 @@ struct Step { t : i32, B : i32, u : i32, T : i32, I : i32 }
 }
 
 /**
- * `acc[r * n + g]`, the matMul part of row `b0 + r` at units `j0 ..< j0 + C`: the sum over
+ * `into[r * n + g]` (an array the caller declared), the matMul part of row `b0 + r` at units
+ * `j0 ..< j0 + C`: the sum over
  * `k < inner` of `row(r)` (an expression of `k`) times the matrix's entries `M[k, g·u + j0 ..]`
  * (`width` columns a row), for each of `n` outputs `g`. The sums are in scalar variables while
  * the loop runs (registers, on every compiler).
@@ -115,6 +116,7 @@ function rowTimesColumns(
     inner: string;
     width: string;
     row: (r: number) => string;
+    into: string;
     /** Each output's first value (a bias), else 0. */
     init?: (g: number) => string;
   },
@@ -130,8 +132,7 @@ function rowTimesColumns(
     ${Array.from({ length: R }, (_, r) => `let h_${r} = ${o.row(r)};`).join('\n    ')}
     ${each((r, g) => `a_${r}_${g} += h_${r} * w_${g};`).join('\n    ')}
   }
-  var acc : array<${type}, ${R * o.n}>;
-  ${each((r, g) => `acc[${r * o.n + g}] = a_${r}_${g};`).join('\n  ')}`;
+  ${each((r, g) => `${o.into}[${r * o.n + g}] = a_${r}_${g};`).join('\n  ')}`;
 }
 
 /** A program of ours over the invocations of {@link dispatchOf}, binding `bindings` in order. */
@@ -220,11 +221,11 @@ function forwardProgram(s: Sizes, train: boolean): PassProgram & { bindings: Bin
     inner: 'step.I',
     width,
     row: (r) => `X[(t * B + rb_${r}) * step.I + k]`,
+    into: 'accX',
     init: (g) => `WxTb[(step.I * ${width} + ${g} * u + j0) / ${s.C}]`,
   });
   const recurrent = (source: (r: number) => string) =>
-    rowTimesColumns(s, { n: G, M: 'WhT', inner: 'u', width, row: source });
-  const copy = (to: string) => `for (var i = 0; i < ${s.R * G}; i++) { ${to}[i] = acc[i]; }`;
+    rowTimesColumns(s, { n: G, M: 'WhT', inner: 'u', width, row: source, into: 'accH' });
   const code =
     () => `${prelude(s, bindings, `var<private> xpv : array<f32, ${G}>;\nvar<private> hpv : array<f32, ${G}>;\nvar<private> sv : f32;`)}
 fn xp(k : i32) -> f32 { return xpv[k]; }
@@ -239,14 +240,11 @@ ${MAIN_START}
   var accH : array<${type}, ${s.R * G}>;
   {
     ${input}
-    ${copy('accX')}
   }
   if (t == 0) {
     ${recurrent((r) => `S0[rb_${r} * u + k]`)}
-    ${copy('accH')}
   } else {
     ${recurrent((r) => `V[((${W} + t - 1) * B + rb_${r}) * u + k]`)}
-    ${copy('accH')}
   }
   ${EACH_OUTPUT(`for (var g = 0; g < ${G}; g++) {
         xpv[g] = ${entry(s, `accX[r * ${G} + g]`)};
@@ -308,8 +306,7 @@ function backwardProgram(s: Sizes, first: boolean): PassProgram & { bindings: Bi
   const carry = `
   var acc_ : array<${s.C === 4 ? 'vec4<f32>' : 'f32'}, ROWS>;
   if (${first ? 'true' : 't < step.T - 1'}) {
-    ${rowTimesColumns(s, { n: 1, M: 'Wh', inner: `${G} * u`, width: 'u', row: (r) => `D[((${later}) * B + rb_${r}) * ${G} * u + k]` })}
-    for (var i = 0; i < ROWS; i++) { acc_[i] = acc[i]; }
+    ${rowTimesColumns(s, { n: 1, M: 'Wh', inner: `${G} * u`, width: 'u', row: (r) => `D[((${later}) * B + rb_${r}) * ${G} * u + k]`, into: 'acc_' })}
   }`;
   const chAt = `${entry(s, 'acc_[r]')}${gru ? ` + P[((${later}) * B + bRow) * u + colJ]` : ''}`;
   if (first) {
