@@ -327,7 +327,7 @@ describe('webgpu in Node (Dawn)', () => {
     const broken = (key: string) => ({
       key,
       code: () => 'fn main( {',
-      writes: [true],
+      bindings: [['out', true]] as const,
       dispatch: [1, 1] as [number, number],
     });
     const sequenceKernel = () => webgpuSequenceKernel(rt.cells.lstm({ inputSize: 2, units: 4 }).config)!;

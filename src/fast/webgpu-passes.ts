@@ -76,13 +76,34 @@ interface TfjsWebGPU {
   getQueryTime(): Promise<number>;
 }
 
+/** A storage binding of a program of ours: its WGSL name and whether the program writes it. */
+export type Binding = readonly [name: string, writes: boolean];
+
+/**
+ * The WGSL declarations of a program's bindings as {@link recordDispatches} binds them: `bindings`
+ * in order (arrays of `f32`, of `vec4<f32>` for the names in `vec4s`), then the uniform `name`
+ * of the struct `type`.
+ */
+export function declareBindings(
+  bindings: readonly Binding[],
+  uniform: { name: string; type: string },
+  vec4s: readonly string[] = [],
+): string {
+  const lines = bindings.map(([name, writes], i) => {
+    const type = vec4s.includes(name) ? 'vec4<f32>' : 'f32';
+    return `@group(0) @binding(${i}) var<storage, ${writes ? 'read_write' : 'read'}> ${name} : array<${type}>;`;
+  });
+  return `${lines.join('\n')}
+@group(0) @binding(${bindings.length}) var<uniform> ${uniform.name} : ${uniform.type};`;
+}
+
 /** A program of ours: WGSL, and how it binds each tensor (bindings 0.. in order; the uniforms last). */
 export interface PassProgram {
   /** The key its pipeline is cached under (its code is a function of it). */
   key: string;
   code: () => string;
-  /** Per storage binding, whether the program writes it. */
-  writes: readonly boolean[];
+  /** Its storage bindings, in order (declared by {@link declareBindings}). */
+  bindings: readonly Binding[];
   /** Workgroups along x and y of every dispatch. */
   dispatch: [number, number];
 }
@@ -118,13 +139,13 @@ function pipelineOf(device: Device, program: PassProgram) {
   if (!entry) {
     const layout = device.createBindGroupLayout({
       entries: [
-        ...program.writes.map((writes, binding) => ({
+        ...program.bindings.map(([, writes], binding) => ({
           binding,
           visibility: COMPUTE_STAGE,
           buffer: { type: writes ? 'storage' : 'read-only-storage' },
         })),
         {
-          binding: program.writes.length,
+          binding: program.bindings.length,
           visibility: COMPUTE_STAGE,
           buffer: { type: 'uniform', hasDynamicOffset: true },
         },
@@ -182,8 +203,8 @@ export function recordDispatches(
   slots: number[][],
 ): void {
   const { device } = backend;
-  if (tensors.length !== program.writes.length) {
-    throw new Error(`${program.key}: ${tensors.length} tensors for ${program.writes.length} bindings`);
+  if (tensors.length !== program.bindings.length) {
+    throw new Error(`${program.key}: ${tensors.length} tensors for ${program.bindings.length} bindings`);
   }
   if (refused.has(program.key)) throw new Error(refusal(program.key));
   tensors.forEach((t, i) => {

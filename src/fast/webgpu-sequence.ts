@@ -36,11 +36,13 @@ import type { SequenceKernel } from './registry.js';
 import { STEP_KERNELS } from './step-equations.js';
 import { GATES, gpuKernelsApply } from './step-kernels.js';
 import {
+  declareBindings,
   float32Values,
   gpuOutput,
   recordDispatches,
   refusedPrograms,
   tfjsWebGPU,
+  type Binding,
   type PassProgram,
 } from './webgpu-passes.js';
 import { readingHelpers, WGSL_CELL_FUNCTIONS } from './webgpu.js';
@@ -85,21 +87,8 @@ const dispatchOf = ({ B, u, R, C }: Sizes): [number, number] => [
   Math.ceil(B / R / WORKGROUP[1]),
 ];
 
-/** One binding of a program: its WGSL name and whether it is written. */
-type Binding = [name: string, writes: boolean];
-
 /** The matrices read a row of `C` units at a time (as `vec4`s where `C` is 4). */
 const MATRICES = ['WxTb', 'WhT', 'Wh'];
-
-function declarations(bindings: Binding[], C: number): string {
-  const lines = bindings.map(([name, writes], i) => {
-    const type = MATRICES.includes(name) && C === 4 ? 'vec4<f32>' : 'f32';
-    return `@group(0) @binding(${i}) var<storage, ${writes ? 'read_write' : 'read'}> ${name} : array<${type}>;`;
-  });
-  return `${lines.join('\n')}
-struct Step { t : i32, B : i32, u : i32, T : i32, I : i32 }
-@group(0) @binding(${bindings.length}) var<uniform> step : Step;`;
-}
 
 /**
  * `into[r * n + g]` (an array the caller declared), the matMul part of row `b0 + r` at units
@@ -136,21 +125,17 @@ function rowTimesColumns(
 }
 
 /** A program of ours over the invocations of {@link dispatchOf}, binding `bindings` in order. */
-function program(
-  key: string,
-  s: Sizes,
-  bindings: Binding[],
-  code: () => string,
-): PassProgram & { bindings: Binding[] } {
-  return { key, code, writes: bindings.map(([, w]) => w), dispatch: dispatchOf(s), bindings };
+function program(key: string, s: Sizes, bindings: readonly Binding[], code: () => string): PassProgram {
+  return { key, code, dispatch: dispatchOf(s), bindings };
 }
 
 /** Entry `c` of an accumulator (a `vec4` or a scalar). */
 const entry = (s: Sizes, acc: string) => (s.C === 4 ? `${acc}[c]` : acc);
 
 /** What every program starts with: its bindings, the cells' functions, the invocation's private values. */
-function prelude(s: Sizes, bindings: Binding[], privates: string): string {
-  return `${declarations(bindings, s.C)}
+function prelude(s: Sizes, bindings: readonly Binding[], privates: string): string {
+  return `${declareBindings(bindings, { name: 'step', type: 'Step' }, s.C === 4 ? MATRICES : [])}
+struct Step { t : i32, B : i32, u : i32, T : i32, I : i32 }
 const ROWS = ${s.R};
 const COLS = ${s.C};
 var<private> u : i32;
@@ -191,7 +176,7 @@ const EACH_OUTPUT = (body: string) => `
  * has an inner size of the input's (16 in the bench), a slow path of its matMul (on SwiftShader
  * `[1600, 16] x [16, 512]` took 416 ms, `[1600, 128] x [128, 512]` 737).
  */
-function forwardProgram(s: Sizes, train: boolean): PassProgram & { bindings: Binding[] } {
+function forwardProgram(s: Sizes, train: boolean): PassProgram {
   const { kind } = s;
   const [G, lstm, W] = [GATES[kind], kind === 'lstm', kind === 'lstm' ? 1 : 0];
   const bindings: Binding[] = [
@@ -279,7 +264,7 @@ ${MAIN_START}
  * `dL/dc_0`) after the last of them. Both form `dL/dh_t`'s carried part the same way: the
  * pointwise part `P` of step t + 1 (the GRU's) and `dL/dhp_{t+1} W_h`.
  */
-function backwardProgram(s: Sizes, first: boolean): PassProgram & { bindings: Binding[] } {
+function backwardProgram(s: Sizes, first: boolean): PassProgram {
   const { kind } = s;
   const G = GATES[kind];
   const [lstm, gru] = [kind === 'lstm', kind === 'gru'];
@@ -367,7 +352,7 @@ const slots = ({ T, B, u, I }: Sizes, ts: number[]) => ts.map((t) => [t, B, u, T
 /** Binds `bindings` by name from `tensors`, making the written ones the program's outputs (shapes in `shapes`). */
 function bindAll(
   backend: ReturnType<typeof tfjsWebGPU>,
-  bindings: Binding[],
+  bindings: readonly Binding[],
   tensors: Record<string, tf.TensorInfo>,
   shapes: Record<string, number[]>,
 ): Record<string, tf.TensorInfo> {

@@ -15,7 +15,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { WebGLBackend } from '../fast/kernels.js';
-import { gpuOutput, recordDispatches, tfjsWebGPU } from '../fast/webgpu-passes.js';
+import { declareBindings, gpuOutput, recordDispatches, tfjsWebGPU, type Binding } from '../fast/webgpu-passes.js';
 import type { AdamNumbers } from '../fast/wasm/adam.js';
 
 /** The numbers of an update the programs take as uniforms (those that do not depend on `accBeta`). */
@@ -88,15 +88,14 @@ export function runAdamProgram(
 const WORKGROUP = 64;
 const MAX_WORKGROUPS = 65535;
 
+/** Bindings the programs read, and bindings they write. */
+const reading = (names: string[]): Binding[] => names.map((name) => [name, false]);
+const writing = (names: string[]): Binding[] => names.map((name) => [name, true]);
+
 /** The WGSL of the WebGPU programs: their bindings, the numbers' uniform, and the invocation's entry. */
-const WGSL_START = (bindings: string[], writes: string[]) => `
-${[...bindings, ...writes]
-  .map(
-    (b, i) => `@group(0) @binding(${i}) var<storage, ${writes.includes(b) ? 'read_write' : 'read'}> ${b} : array<f32>;`,
-  )
-  .join('\n')}
+const WGSL_START = (bindings: readonly Binding[]) => `
+${declareBindings(bindings, { name: 'numbers', type: 'Numbers' })}
 struct Numbers { ${NUMBERS.map((n) => `${n} : f32,`).join(' ')} size : i32, rowWidth : i32 }
-@group(0) @binding(${bindings.length + writes.length}) var<uniform> numbers : Numbers;
 @compute @workgroup_size(${WORKGROUP}, 1, 1)
 fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
   let index = i32(gid.y) * numbers.rowWidth + i32(gid.x);
@@ -104,10 +103,11 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
   ${NUMBERS.map((n) => `let ${n} = numbers.${n};`).join(' ')}`;
 
 /** One variable's `x'`, `m'`, `v'`; `A` holds `accBeta1`, `accBeta2` before the update. */
+const VARIABLE_BINDINGS = [...reading(['x_', 'm_', 'v_', 'g_', 'A']), ...writing(['xOut', 'mOut', 'vOut'])];
 const VARIABLE_PROGRAM = {
   key: 'tfjsRecurrentAdamVariable',
-  writes: [false, false, false, false, false, true, true, true],
-  code: () => `${WGSL_START(['x_', 'm_', 'v_', 'g_', 'A'], ['xOut', 'mOut', 'vOut'])}
+  bindings: VARIABLE_BINDINGS,
+  code: () => `${WGSL_START(VARIABLE_BINDINGS)}
   let x = x_[index];
   let m = m_[index];
   let v = v_[index];
@@ -121,10 +121,11 @@ const VARIABLE_PROGRAM = {
 };
 
 /** `accBeta1`, `accBeta2` into `A` for the variables' programs, and both after the update. */
+const ACC_BINDINGS = [...reading(['acc1_', 'acc2_']), ...writing(['A', 'acc1Out', 'acc2Out'])];
 const ACC_PROGRAM = {
   key: 'tfjsRecurrentAdamAcc',
-  writes: [false, false, true, true, true],
-  code: () => `${WGSL_START(['acc1_', 'acc2_'], ['A', 'acc1Out', 'acc2Out'])}
+  bindings: ACC_BINDINGS,
+  code: () => `${WGSL_START(ACC_BINDINGS)}
   let acc1 = acc1_[0];
   let acc2 = acc2_[0];
   A[0] = acc1;
