@@ -13,10 +13,12 @@ export interface GpuRow {
   cell: string;
   sizes: Sizes;
   rounds: number;
-  /** Median ms by contender (`ours`, `tfLayers`; `oursPlain`, `oursSteps` where asked for). */
+  /** Median ms by contender (`ours`, `tfLayers`; `oursPlain`, `oursSteps`, `oursSlices` where asked for). */
   trainMs: Record<string, number>;
   forwardMs: Record<string, number>;
   trainRuns: Record<string, number[]>;
+  /** The slices of our whole-sequence kernel's sums, forward and backward, as it chose them here. */
+  slices?: { forward: number; backward: number };
   forwardRuns: Record<string, number[]>;
   /** Median ms from a call's start to its first read: the host's part (`hostTime` in `./gpu.ts`). */
   trainHostMs?: Record<string, number>;
@@ -72,6 +74,8 @@ export interface GpuResults {
   features: string[];
   dawnFlags: string[];
   webgpuFlags: Record<string, unknown>;
+  /** The slices of the contender `oursSlices` (`--slices`). */
+  slices?: number;
   matMulGflops?: number;
   /** µs per op on GPU tensors, per op with one upload, per op and its read (`opCost` in `./gpu.ts`). */
   opCost?: { dispatchUs: number; uploadUs: number; readUs: number };
@@ -183,15 +187,21 @@ export function gpuTable(gpu: GpuResults | undefined, torch: TorchResults | unde
     );
   if (host.length)
     lines.push('', `Our calls' host part (ms to the first read, of the whole call): ${host.join('; ')}.`);
-  const steps = (gpu?.rows ?? [])
-    .filter((r) => r.trainMs.oursSteps !== undefined)
-    .map(
-      (r) =>
-        `${key(r.cell, r.sizes)} train ${ms(r.trainMs.oursSteps)}, forward ${ms(r.forwardMs.oursSteps)} ` +
-        `(dispatches a step in training ${per(r.trainDispatchesPerStep.oursSteps)})`,
-    );
-  if (steps.length)
-    lines.push('', `Ours with the step kernels in place of the whole-sequence kernel (ms): ${steps.join('; ')}.`);
+  const variants = [
+    ['oursSteps', 'Ours with the step kernels in place of the whole-sequence kernel'],
+    ['oursSlices', `Ours with the whole-sequence kernel's sums in ${gpu?.slices} slice${gpu?.slices === 1 ? '' : 's'}`],
+  ] as const;
+  for (const [name, what] of variants) {
+    const timed = (gpu?.rows ?? [])
+      .filter((r) => r.trainMs[name] !== undefined)
+      .map(
+        (r) =>
+          `${key(r.cell, r.sizes)} train ${ms(r.trainMs[name])}, forward ${ms(r.forwardMs[name])} ` +
+          `(dispatches a step in training ${per(r.trainDispatchesPerStep[name])}` +
+          (name === 'oursSlices' && r.slices ? `; ours: ${r.slices.forward} forward, ${r.slices.backward} back)` : ')'),
+      );
+    if (timed.length) lines.push('', `${what} (ms): ${timed.join('; ')}.`);
+  }
   lines.push(...costTable(gpu));
   for (const a of gpu?.agreement ?? []) {
     lines.push(

@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
 import { registerSequenceKernel } from '../src/fast/index.js';
-import { webgpuSequenceKernel } from '../src/fast/webgpu-sequence.js';
+import { sequenceSlices, slicing, webgpuSequenceKernel } from '../src/fast/webgpu-sequence.js';
 import { forwardFlops, matMulPeak, trainFlops } from './flops.js';
 import { countWebGpu, type WebGpuCounts } from './gpu-counters.js';
 import { adapterName, countGpuWork, releaseDawn, startWebGpu, type DawnSetup } from './gpu-dawn.js';
@@ -51,6 +51,7 @@ const { values: args } = parseArgs({
     contenders: { type: 'string', default: 'ours,tfLayers' },
     plain: { type: 'boolean', default: false },
     steps: { type: 'boolean', default: false },
+    slices: { type: 'string' },
     'submit-batch': { type: 'string' },
     check: { type: 'string' },
     'no-check': { type: 'boolean', default: false },
@@ -77,6 +78,7 @@ if (args.help) {
       '  --contenders ours,tfLayers   leave tfLayers out where it is too slow (software Vulkan)',
       '  --plain                  also time our plain per-step graph (unroll fast: false)',
       '  --steps                  also time ours with the step kernels in place of the whole-sequence kernel',
+      "  --slices N               also time ours with the whole-sequence kernel's sums in N slices (1, 2, 4, 8)",
       "  --submit-batch N         tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (programs per queue submit; default 15)",
       '  --check BxTxIxH          size of the cpu-backend agreement check (default the smallest); --no-check',
       '  --no-profile             skip tf.profile kernel counts; --no-peak skips the matMul GFLOP/s',
@@ -144,6 +146,10 @@ try {
   log(`bench:gpu: ${(e as Error).message}`);
   process.exit(2);
 }
+const slices = args.slices === undefined ? undefined : int('slices', args.slices);
+if (slices !== undefined && ![1, 2, 4, 8].includes(slices)) {
+  throw new RangeError(`bench:gpu: --slices must be 1, 2, 4 or 8, got ${slices}`);
+}
 if (args['submit-batch'] !== undefined) {
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', int('submit-batch', args['submit-batch']));
 }
@@ -166,6 +172,7 @@ const results: GpuResults = {
   limits: dawn.limits,
   features: dawn.features,
   dawnFlags: dawn.dawnFlags,
+  ...(slices !== undefined && { slices }),
   webgpuFlags: Object.fromEntries(
     ['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 'WEBGPU_CPU_FORWARD', 'WEBGPU_USE_PROFILE_TOOL'].map((f) => {
       try {
@@ -294,24 +301,38 @@ async function hostTime(task: Task, calls = 3): Promise<number> {
   return median(runs);
 }
 
-/**
- * `c` with the webgpu whole-sequence kernel (`src/fast/webgpu-sequence.ts`) unregistered during
- * each call: the fast path's step kernels run, a few of tfjs's programs a step, as before it.
- */
-function withStepKernels(c: Contender): Contender {
-  const kinds = ['elman', 'lstm', 'gru'] as const;
-  const off =
+/** `c` with `set()` in force during each of its calls (`set` returns what undoes it). */
+function during(c: Contender, set: () => () => void): Contender {
+  const wrap =
     (f: () => Promise<void>): (() => Promise<void>) =>
     async () => {
-      for (const kind of kinds) registerSequenceKernel(kind, 'webgpu', () => undefined);
+      const undo = set();
       try {
         await f();
       } finally {
-        for (const kind of kinds) registerSequenceKernel(kind, 'webgpu', webgpuSequenceKernel);
+        undo();
       }
     };
-  return { train: off(c.train), forward: off(c.forward), dispose: c.dispose };
+  return { train: wrap(c.train), forward: wrap(c.forward), dispose: c.dispose };
 }
+
+/**
+ * The webgpu whole-sequence kernel (`src/fast/webgpu-sequence.ts`) unregistered: the fast path's
+ * step kernels run, a few of tfjs's programs a step, as before it.
+ */
+function stepKernels(): () => void {
+  const kinds = ['elman', 'lstm', 'gru'] as const;
+  for (const kind of kinds) registerSequenceKernel(kind, 'webgpu', () => undefined);
+  return () => {
+    for (const kind of kinds) registerSequenceKernel(kind, 'webgpu', webgpuSequenceKernel);
+  };
+}
+
+/** The whole-sequence kernel's sums in `n` slices, whatever their sizes. */
+const sliced = (n: 1 | 2 | 4 | 8) => () => {
+  slicing.fixed = n;
+  return () => delete slicing.fixed;
+};
 
 /** Times one cell at one size: train and forward of every contender, alternated. */
 async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
@@ -322,7 +343,8 @@ async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
     if (contenderNames.includes('ours')) contenders.ours = ours(kind, s, data);
     if (contenderNames.includes('tfLayers')) contenders.tfLayers = tfLayers(kind, s, data);
     if (args.plain) contenders.oursPlain = ours(kind, s, data, false);
-    if (args.steps) contenders.oursSteps = withStepKernels(ours(kind, s, data));
+    if (args.steps) contenders.oursSteps = during(ours(kind, s, data), stepKernels);
+    if (slices) contenders.oursSlices = during(ours(kind, s, data), sliced(slices as 1 | 2 | 4 | 8));
     const pick = (what: 'train' | 'forward') =>
       Object.fromEntries(Object.entries(contenders).map(([n, c]) => [n, c[what]])) as Record<string, Task>;
     // alternate() runs each task once more before timing.
@@ -386,6 +408,7 @@ async function benchRow(kind: Kind, s: Sizes): Promise<GpuRow> {
       forwardCounts: Object.fromEntries(Object.entries(forwardWork).map(([k, w]) => [k, w.counts!])),
       trainGflops: map(trainMs, (t) => trainFlops(kind, s) / t / 1e6),
       forwardGflops: map(forwardMs, (t) => forwardFlops(kind, s) / t / 1e6),
+      slices: sequenceSlices(kind, s.batch, s.units),
       gpuErrors: dawn.errors.length - errorsBefore,
     };
   } finally {
@@ -507,7 +530,8 @@ for (const s of sizes) {
       log(
         `webgpu: ${what} train ms ${f(row.trainMs)} (host ${f(row.trainHostMs ?? {})}); ` +
           `forward ms ${f(row.forwardMs)} (host ${f(row.forwardHostMs ?? {})}); kernels/step (train) ` +
-          `${f(row.trainKernelsPerStep)}; dispatches/step (train) ${f(row.trainDispatchesPerStep)}` +
+          `${f(row.trainKernelsPerStep)}; dispatches/step (train) ${f(row.trainDispatchesPerStep)}; ` +
+          `our sums' slices ${row.slices!.forward} forward, ${row.slices!.backward} back` +
           (row.gpuErrors ? `; ${row.gpuErrors} WebGPU errors` : '') +
           ` [${elapsedS().toFixed(0)} s]`,
       );

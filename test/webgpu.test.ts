@@ -19,7 +19,7 @@ import { adamState, applyGradients, makeMoments } from '../src/train/fused-adam.
 import { FIXTURE_NAMES, loadFixture, torchKind } from './helpers/fixtures.js';
 import { spyOnSequenceKernel } from './helpers/kernel-spy.js';
 import { forgetRefusals, gpuOutput, recordDispatches, tfjsWebGPU } from '../src/fast/webgpu-passes.js';
-import { webgpuSequenceKernel } from '../src/fast/webgpu-sequence.js';
+import { sequenceSlices, slicing, webgpuSequenceKernel } from '../src/fast/webgpu-sequence.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) process.env.VK_DRIVER_FILES = SWIFTSHADER_ICD;
@@ -213,16 +213,38 @@ describe('webgpu in Node (Dawn)', () => {
   describe('the whole-sequence kernel (src/fast/webgpu-sequence.ts) agrees with the plain path', () => {
     // Sizes that take each of its variants: 1 or 4 units an invocation (units a multiple of 4 or
     // not), 1 or 4 batch rows (batch below 64 or not, with rows left over), with biases and
-    // without; one after the other, so no size may be baked into a program it caches.
+    // without, the products' sums in 1, 2, 4 or 8 slices: fixed (8 slices of sums of 3 and 8
+    // terms), or as chosen on a GPU's adapter (this one is a CPU's, where the sums are not sliced:
+    // 64 units take 2 forward, 8, 4 and 2 back for the LSTM, GRU and Elman RNN; 40 units 1
+    // forward, 4, 2 and 1 back, with 4 rows and invocations past the last unit); one after the
+    // other, so no size may be baked into a program it caches.
     const sizes = [
-      [4, 6, 5, true],
-      [3, 5, 8, false],
-      [66, 3, 12, true],
+      [4, 6, 5, true, undefined],
+      [3, 5, 8, false, 8],
+      [66, 3, 12, true, undefined],
+      [5, 4, 64, true, 'gpu'],
+      [66, 3, 40, true, 'gpu'],
     ] as const;
+    /** The slices of `how` in force (`fixed`, or `'gpu'`: as chosen on a GPU's adapter); returns what undoes it. */
+    const slicedAs = (how: (typeof sizes)[number][4]) => {
+      // tfjs's own AdapterInfo (its methods used elsewhere): its fields changed, then put back.
+      const adapter = tfjsWebGPU(tf.backend()).adapterInfo!;
+      const { vendor, architecture } = adapter;
+      if (how === 'gpu') Object.assign(adapter, { vendor: 'a GPU', architecture: '' });
+      else slicing.fixed = how;
+      return () => {
+        Object.assign(adapter, { vendor, architecture });
+        delete slicing.fixed;
+      };
+    };
     for (const kind of ['elman', 'lstm', 'gru'] as const) {
       it(`${kind}: outputs, last state (1e-5) and the gradients of x, the first state and every weight (1e-4 relative), reverse; a mask takes the step kernels`, async () => {
-        for (const [batch, time, units, useBias] of sizes) {
+        for (const [batch, time, units, useBias, slices] of sizes) {
           const cell = rt.cells[kind]({ inputSize: 3, units, useBias, seed: units });
+          // Biases of their own (a cell starts with zeros, or ones in the LSTM's forget gate).
+          for (const [name, p] of Object.entries(cell.params)) {
+            if (name.startsWith('b')) tf.tidy(() => p.assign(tf.randomNormal(p.shape, 0, 1, 'float32', units)));
+          }
           const x = tf.variable(tf.randomNormal([batch, time, 3], 0, 1, 'float32', 5));
           const h = tf.variable(tf.randomNormal([batch, units], 0, 1, 'float32', 8));
           const c = tf.variable(tf.randomNormal([batch, units], 0, 1, 'float32', 9));
@@ -233,13 +255,14 @@ describe('webgpu in Node (Dawn)', () => {
           const someMasked = tf.randomUniform([batch, time], 0, 1, 'float32', 3).greater(0.3).toFloat();
           const variables = [x, ...Object.values(initialState), ...Object.values(cell.params)] as tf.Variable[];
           const spy = spyOnSequenceKernel('webgpu');
+          const unslice = slicedAs(slices);
           try {
             for (const [reverse, mask] of [
               [false, undefined],
               [true, undefined],
               [false, someMasked],
             ] as const) {
-              const what = `[${batch}, ${time}] × ${units} units, biases: ${useBias}, reverse: ${reverse}, mask: ${mask !== undefined}`;
+              const what = `[${batch}, ${time}] × ${units} units, biases: ${useBias}, slices: ${slices ?? 'chosen'}, reverse: ${reverse}, mask: ${mask !== undefined}`;
               const loss = (fast: boolean) => () => {
                 const { outputs, state } = rt.unroll(cell, x as tf.Tensor3D, { reverse, mask, fast, initialState });
                 const last = Object.values(state).map((v) => tf.sum(tf.mul(v, S)));
@@ -258,6 +281,7 @@ describe('webgpu in Node (Dawn)', () => {
               expect(tf.memory().numTensors, `tensors left behind (${what})`).to.equal(tensors);
             }
           } finally {
+            unslice();
             spy.restore();
             tf.dispose([x, h, c, R, S, someMasked]);
             cell.dispose();
@@ -265,6 +289,39 @@ describe('webgpu in Node (Dawn)', () => {
         }
       });
     }
+    it("slices its sums only on a GPU's adapter, where a step has too few invocations to fill it", () => {
+      const chosen = () =>
+        (
+          [
+            ['lstm', 32, 128],
+            ['lstm', 256, 512],
+            ['gru', 5, 64],
+            ['lstm', 66, 40],
+            ['elman', 1024, 1024],
+          ] as const
+        ).map(([kind, batch, units]) => Object.values(sequenceSlices(kind, batch, units)));
+      expect(chosen(), 'on this adapter (a CPU’s)').to.deep.equal([
+        [1, 1],
+        [1, 1],
+        [1, 1],
+        [1, 1],
+        [1, 1],
+      ]);
+      const undo = slicedAs('gpu');
+      try {
+        // [forward, backward]: 4 units × 1 or 4 rows an invocation, up to 32768 invocations, 32 terms a slice.
+        expect(chosen(), "on a GPU's adapter").to.deep.equal([
+          [4, 8],
+          [4, 4],
+          [2, 4],
+          [1, 4],
+          [1, 1],
+        ]);
+      } finally {
+        undo();
+      }
+    });
+
     it('reads an int32 x as its numbers (tfjs casts it to float32 by relabelling its int32 buffer)', async () => {
       const cell = rt.cells.gru({ inputSize: 2, units: 4, seed: 1 });
       const values = [1, 2, 3, 4, 5, 6, -7, 8, 9, 0, 1, -2];

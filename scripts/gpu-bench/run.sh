@@ -6,8 +6,9 @@
 #
 # Steps, each under its own timeout, the next one run whatever the last did: unpack node and
 # dawn.node; the Vulkan/GL loaders (dpkg -x into /, ldconfig); NVIDIA's ICD; nvidia-smi -L;
-# PyTorch (bench/gpu-torch.py, cuDNN); ours (and ours with the step kernels in place of the
-# whole-sequence kernel: --steps) and tf.layers on WebGPU (the gpu-bench.mjs bundle); the table.
+# PyTorch (bench/gpu-torch.py, cuDNN); ours (also with the step kernels in place of the
+# whole-sequence kernel, --steps, and with its sums unsliced, --slices 1) and tf.layers on WebGPU
+# (the gpu-bench.mjs bundle); the table.
 # Into $OUT (6 files): run.log, gpu-torch.{log,json}, gpu-bench.{log,json}, table.md.
 # About 2-4 minutes on an H100/H200.
 #
@@ -89,7 +90,7 @@ step "ours and tf.layers on WebGPU (Dawn)"
 set -o pipefail
 # shellcheck disable=SC2086
 DAWN_NODE="$work/dawn.node" timeout -k 10 "${NODE_TIMEOUT:-240}" "$work/node" "$work/gpu-bench.mjs" \
-  --budget-s "${NODE_BUDGET:-180}" --steps --out "$OUT/gpu-bench.json" --torch "$OUT/gpu-torch.json" ${NODE_ARGS:-} \
+  --budget-s "${NODE_BUDGET:-180}" --steps --slices 1 --out "$OUT/gpu-bench.json" --torch "$OUT/gpu-torch.json" ${NODE_ARGS:-} \
   2>&1 >/dev/null | tee "$OUT/gpu-bench.log"
 echo "WebGPU bench exit $?"
 set +o pipefail

@@ -56,6 +56,8 @@ interface Device {
 /** The parts of tfjs-backend-webgpu 4.22's `WebGPUBackend` this file uses. */
 interface TfjsWebGPU {
   device: Device;
+  /** The adapter's vendor and architecture, as the browser or Dawn names them. */
+  adapterInfo?: { vendor?: string; architecture?: string };
   tensorMap: { get(dataId: object): { resource: unknown; dtype: tf.DataType } };
   commandEncoder: { beginComputePass(d: object): PassEncoder } | null;
   computePassEncoder: PassEncoder | null;
@@ -171,6 +173,15 @@ function pipelineOf(device: Device, program: PassProgram) {
 /** The webgpu backend as this file reads it. */
 export function tfjsWebGPU(backend: unknown): TfjsWebGPU {
   return backend as TfjsWebGPU;
+}
+
+/**
+ * Whether the backend's adapter is a CPU's (SwiftShader, llvmpipe): a handful of threads run its
+ * invocations, where a GPU runs tens of thousands at once.
+ */
+export function softwareAdapter(backend: TfjsWebGPU): boolean {
+  const { vendor = '', architecture = '' } = backend.adapterInfo ?? {};
+  return /swiftshader|llvmpipe|lavapipe/i.test(`${vendor} ${architecture}`);
 }
 
 /**

@@ -41,6 +41,7 @@ import {
   gpuOutput,
   recordDispatches,
   refusedPrograms,
+  softwareAdapter,
   tfjsWebGPU,
   type Binding,
   type PassProgram,
@@ -49,12 +50,21 @@ import { readingHelpers, WGSL_CELL_FUNCTIONS } from './webgpu.js';
 
 type Kind = keyof typeof GATES;
 
-/** Invocations per workgroup: along the units' groups of columns, and along the batch's groups of rows. */
-const WORKGROUP = [16, 4] as const;
+/** Invocations per workgroup. */
+const INVOCATIONS = 64;
 /** WebGPU's limit on workgroups along a dimension. */
 const MAX_WORKGROUPS = 65535;
 /** The most batch rows an invocation takes. */
 const MAX_ROWS = 4;
+/**
+ * Invocations a step's dispatch should have on a GPU: a large one runs tens of thousands at once
+ * (an H100: 132 multiprocessors of up to 2048), and an invocation waiting on memory is hidden only
+ * by others. A software adapter's few threads are filled by any step; slices there only add barriers.
+ */
+const FILL = 32768;
+/** The most slices of a product's inner sum, and the fewest terms a slice sums. */
+const MAX_SLICES = 8;
+const MIN_TERMS = 32;
 
 /** The sizes of one call. */
 interface Sizes {
@@ -81,10 +91,47 @@ function sizesOf(kind: Kind, T: number, B: number, u: number, I: number, bh: boo
   return { kind, T, B, u, I, R: B >= 64 ? MAX_ROWS : 1, C: u % 4 === 0 ? 4 : 1, bh };
 }
 
+/**
+ * How a program splits its work: `S` slices of each product's inner sum (an invocation sums every
+ * `S`-th term, and the slices of a workgroup add theirs in workgroup memory), in workgroups of
+ * `[x, y, S]` invocations. A step with few outputs (a small batch, or the backward's `B × u` with
+ * an inner size of `G·u`) has too few invocations to fill a large GPU, each one long; slicing the
+ * sums gives it `S` times as many, each `S` times as short. A workgroup's sums take at most
+ * `(S - 1) / S · 64` invocations × `R·G` accumulators × 16 bytes: 14 KiB, within the 16 KiB every
+ * WebGPU device gives.
+ */
+interface Tiling {
+  S: number;
+  workgroup: [number, number, number];
+}
+
+/** Slices set by hand (the tests, and the GPU bench's A/B); undefined: chosen by {@link tilingOf}. */
+export const slicing: { fixed?: 1 | 2 | 4 | 8 } = {};
+
+/** The tiling of a program whose products sum `inner` terms. */
+function tilingOf({ B, u, R, C }: Sizes, inner: number): Tiling {
+  const plane = Math.ceil(u / C) * Math.ceil(B / R);
+  const fill = softwareAdapter(tfjsWebGPU(tf.backend())) ? 1 : FILL;
+  let S = slicing.fixed ?? 1;
+  while (!slicing.fixed && S < MAX_SLICES && plane * S < fill && inner / (2 * S) >= MIN_TERMS) S *= 2;
+  const x = Math.min(16, INVOCATIONS / S);
+  return { S, workgroup: [x, INVOCATIONS / S / x, S] };
+}
+
+/** The tilings of the forward's products (`u` terms a sum) and of the backward's (`G·u`). */
+const forwardTiling = (s: Sizes) => tilingOf(s, s.u);
+const backwardTiling = (s: Sizes) => tilingOf(s, GATES[s.kind] * s.u);
+
+/** The slices of the forward's and the backward's sums at these sizes, on the backend's adapter. */
+export function sequenceSlices(kind: Kind, batch: number, units: number): { forward: number; backward: number } {
+  const s = sizesOf(kind, 1, batch, units, 1, false);
+  return { forward: forwardTiling(s).S, backward: backwardTiling(s).S };
+}
+
 /** The workgroups of every dispatch. */
-const dispatchOf = ({ B, u, R, C }: Sizes): [number, number] => [
-  Math.ceil(u / C / WORKGROUP[0]),
-  Math.ceil(B / R / WORKGROUP[1]),
+const dispatchOf = ({ B, u, R, C }: Sizes, { workgroup: [x, y] }: Tiling): [number, number] => [
+  Math.ceil(u / C / x),
+  Math.ceil(B / R / y),
 ];
 
 /** The matrices read a row of `C` units at a time (as `vec4`s where `C` is 4). */
@@ -92,13 +139,15 @@ const MATRICES = ['WxTb', 'WhT', 'Wh'];
 
 /**
  * `into[r * n + g]` (an array the caller declared), the matMul part of row `b0 + r` at units
- * `j0 ..< j0 + C`: the sum over
- * `k < inner` of `row(r)` (an expression of `k`) times the matrix's entries `M[k, g·u + j0 ..]`
- * (`width` columns a row), for each of `n` outputs `g`. The sums are in scalar variables while
- * the loop runs (registers, on every compiler).
+ * `j0 ..< j0 + C`: the sum over `k < inner` (an expression of uniforms: the loop's bound must be
+ * the same for the workgroup) of `row(r)` (an expression of `k`) times the matrix's entries
+ * `M[k, g·u + j0 ..]` (`width` columns a row), for each of `n` outputs `g`. The sums are in scalar
+ * variables while the loop runs (registers, on every compiler). With `S` slices, an invocation sums
+ * the terms `k ≡ slice (mod S)`, and slice 0 adds the others' sums from workgroup memory.
  */
 function rowTimesColumns(
   s: Sizes,
+  { S, workgroup: [x, y] }: Tiling,
   o: {
     n: number;
     M: string;
@@ -112,28 +161,61 @@ function rowTimesColumns(
 ): string {
   const { R, C } = s;
   const type = C === 4 ? 'vec4<f32>' : 'f32';
-  const each = (f: (r: number, g: number) => string) =>
-    Array.from({ length: R }, (_, r) => Array.from({ length: o.n }, (_, g) => f(r, g))).flat();
-  return `
-  ${each((r, g) => `var a_${r}_${g} = ${o.init?.(g) ?? `${type}(0.0)`};`).join('\n  ')}
-  for (var k = 0; k < ${o.inner}; k++) {
-    ${Array.from({ length: o.n }, (_, g) => `let w_${g} = ${o.M}[(k * (${o.width}) + ${g} * u + j0) / ${C}];`).join('\n    ')}
+  const N = R * o.n;
+  const each = (f: (r: number, g: number, i: number) => string) =>
+    Array.from({ length: R }, (_, r) => Array.from({ length: o.n }, (_, g) => f(r, g, r * o.n + g))).flat();
+  const terms = `
+    ${Array.from({ length: o.n }, (_, g) => `let w_${g} = ${o.M}[(k * (${o.width}) + ${g} * u + jr) / ${C}];`).join('\n    ')}
     ${Array.from({ length: R }, (_, r) => `let h_${r} = ${o.row(r)};`).join('\n    ')}
-    ${each((r, g) => `a_${r}_${g} += h_${r} * w_${g};`).join('\n    ')}
+    ${each((r, g) => `a_${r}_${g} += h_${r} * w_${g};`).join('\n    ')}`;
+  const sum =
+    S === 1
+      ? `for (var k = 0; k < ${o.inner}; k++) {${terms}
+  }`
+      : `for (var i = 0; i < (${o.inner} + ${S - 1}) / ${S}; i++) {
+    let k = i * ${S} + slice;
+    if (k < ${o.inner}) {${terms}
+    }
   }
-  ${each((r, g) => `${o.into}[${r * o.n + g}] = a_${r}_${g};`).join('\n  ')}`;
+  if (slice > 0) {
+    ${each((r, g, i) => `red[((slice - 1) * ${x * y} + lane) * ${N} + ${i}] = a_${r}_${g};`).join('\n    ')}
+  }
+  workgroupBarrier();
+  if (slice == 0) {
+    for (var z = 0; z < ${S - 1}; z++) {
+      ${each((r, g, i) => `a_${r}_${g} += red[(z * ${x * y} + lane) * ${N} + ${i}];`).join('\n      ')}
+    }
+  }
+  workgroupBarrier();`;
+  const zero = `${type}(0.0)`;
+  // The bias once, in slice 0's sum.
+  const init = (g: number) => (!o.init ? zero : S === 1 ? o.init(g) : `select(${zero}, ${o.init(g)}, slice == 0)`);
+  return `
+  ${each((r, g) => `var a_${r}_${g} = ${init(g)};`).join('\n  ')}
+  ${sum}
+  ${each((r, g, i) => `${o.into}[${i}] = a_${r}_${g};`).join('\n  ')}`;
 }
 
 /** A program of ours over the invocations of {@link dispatchOf}, binding `bindings` in order. */
-function program(key: string, s: Sizes, bindings: readonly Binding[], code: () => string): PassProgram {
-  return { key, code, dispatch: dispatchOf(s), bindings };
+function program(key: string, s: Sizes, tiling: Tiling, bindings: readonly Binding[], code: () => string): PassProgram {
+  return { key: `${key}_${s.R}_${s.C}_${tiling.S}`, code, dispatch: dispatchOf(s, tiling), bindings };
 }
 
 /** Entry `c` of an accumulator (a `vec4` or a scalar). */
 const entry = (s: Sizes, acc: string) => (s.C === 4 ? `${acc}[c]` : acc);
 
-/** What every program starts with: its bindings, the cells' functions, the invocation's private values. */
-function prelude(s: Sizes, bindings: readonly Binding[], privates: string): string {
+/**
+ * What every program starts with: its bindings, the cells' functions, the invocation's private
+ * values, and with slices the workgroup memory of their sums (`sums` accumulators an invocation).
+ */
+function prelude(
+  s: Sizes,
+  { S, workgroup: [x, y] }: Tiling,
+  sums: number,
+  bindings: readonly Binding[],
+  privates: string,
+): string {
+  const type = s.C === 4 ? 'vec4<f32>' : 'f32';
   return `${declareBindings(bindings, { name: 'step', type: 'Step' }, s.C === 4 ? MATRICES : [])}
 struct Step { t : i32, B : i32, u : i32, T : i32, I : i32 }
 const ROWS = ${s.R};
@@ -142,24 +224,33 @@ var<private> u : i32;
 var<private> bRow : i32;
 var<private> col : i32;
 var<private> colJ : i32;
+${S > 1 ? `var<workgroup> red : array<${type}, ${(S - 1) * x * y * sums}>;` : ''}
 ${privates}
 ${WGSL_CELL_FUNCTIONS}`;
 }
 
-/** The start of every program's main: the sizes, the invocation's first unit `j0` and first row `b0`. */
-const MAIN_START = `
-@compute @workgroup_size(${WORKGROUP[0]}, ${WORKGROUP[1]}, 1)
-fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
+/**
+ * The start of every program's main: the sizes, the invocation's first unit `j0` and first row
+ * `b0`, its slice and its place `lane` among the workgroup's invocations of one slice. Invocations
+ * past the last unit or row sum the last ones' terms (`jr`, `rb_r`: every invocation of a
+ * workgroup reaches its barriers) and write nothing.
+ */
+const mainStart = ({ workgroup: [x, y, z] }: Tiling) => `
+@compute @workgroup_size(${x}, ${y}, ${z})
+fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {
   u = step.u;
   let B = step.B;
   let t = step.t;
   let j0 = i32(gid.x) * COLS;
   let b0 = i32(gid.y) * ROWS;
-  if (j0 >= u || b0 >= B) { return; }
+  let jr = min(j0, u - COLS);
+  let slice = i32(lid.z);
+  let lane = i32(lid.x + lid.y * ${x}u);
   ${Array.from({ length: MAX_ROWS }, (_, r) => `let rb_${r} = min(b0 + ${r}, B - 1);`).join('\n  ')}`;
 
-/** Rows and units of the invocation's outputs, with `bRow` and `colJ` set. */
+/** Rows and units of the invocation's outputs (slice 0's), with `bRow` and `colJ` set. */
 const EACH_OUTPUT = (body: string) => `
+  if (j0 >= u || b0 >= B || slice != 0) { return; }
   for (var r = 0; r < ROWS; r++) {
     bRow = b0 + r;
     if (bRow >= B) { break; }
@@ -200,19 +291,20 @@ function forwardProgram(s: Sizes, train: boolean): PassProgram {
   const type = s.C === 4 ? 'vec4<f32>' : 'f32';
   const width = `${G} * u`;
   // x_t W_x^T + b; h_{t-1} W_h^T, with h_0 in the first step and the step before's row of V after.
-  const input = rowTimesColumns(s, {
+  const tiling = forwardTiling(s);
+  const input = rowTimesColumns(s, tiling, {
     n: G,
     M: 'WxTb',
     inner: 'step.I',
     width,
     row: (r) => `X[(t * B + rb_${r}) * step.I + k]`,
     into: 'accX',
-    init: (g) => `WxTb[(step.I * ${width} + ${g} * u + j0) / ${s.C}]`,
+    init: (g) => `WxTb[(step.I * ${width} + ${g} * u + jr) / ${s.C}]`,
   });
   const recurrent = (source: (r: number) => string) =>
-    rowTimesColumns(s, { n: G, M: 'WhT', inner: 'u', width, row: source, into: 'accH' });
+    rowTimesColumns(s, tiling, { n: G, M: 'WhT', inner: 'step.u', width, row: source, into: 'accH' });
   const code =
-    () => `${prelude(s, bindings, `var<private> xpv : array<f32, ${G}>;\nvar<private> hpv : array<f32, ${G}>;\nvar<private> sv : f32;`)}
+    () => `${prelude(s, tiling, s.R * G, bindings, `var<private> xpv : array<f32, ${G}>;\nvar<private> hpv : array<f32, ${G}>;\nvar<private> sv : f32;`)}
 fn xp(k : i32) -> f32 { return xpv[k]; }
 fn hp(k : i32) -> f32 { return hpv[k]; }
 fn s() -> f32 { return sv; }
@@ -220,7 +312,7 @@ fn hPrev(b : i32, j : i32) -> f32 {
   if (step.t == 0) { return S0[b * u + j]; }
   return V[((${W} + step.t - 1) * step.B + b) * u + j];
 }
-${MAIN_START}
+${mainStart(tiling)}
   var accX : array<${type}, ${s.R * G}>;
   var accH : array<${type}, ${s.R * G}>;
   {
@@ -256,7 +348,7 @@ ${MAIN_START}
       V[${at('t')}] = ${cOrH};`
       }`)}
 }`;
-  return program(`tfjsRecurrentSequence_${kind}_${s.R}_${s.C}_${s.bh}_${train}`, s, bindings, code);
+  return program(`tfjsRecurrentSequence_${kind}_${s.bh}_${train}`, s, tiling, bindings, code);
 }
 
 /**
@@ -269,6 +361,7 @@ function backwardProgram(s: Sizes, first: boolean): PassProgram {
   const G = GATES[kind];
   const [lstm, gru] = [kind === 'lstm', kind === 'gru'];
   const carried = lstm ? 'CP' : gru ? 'P' : undefined;
+  const tiling = backwardTiling(s);
   const bindings: Binding[] = first
     ? [
         ['D', false],
@@ -291,16 +384,16 @@ function backwardProgram(s: Sizes, first: boolean): PassProgram {
   const carry = `
   var acc_ : array<${s.C === 4 ? 'vec4<f32>' : 'f32'}, ROWS>;
   if (${first ? 'true' : 't < step.T - 1'}) {
-    ${rowTimesColumns(s, { n: 1, M: 'Wh', inner: `${G} * u`, width: 'u', row: (r) => `D[((${later}) * B + rb_${r}) * ${G} * u + k]`, into: 'acc_' })}
+    ${rowTimesColumns(s, tiling, { n: 1, M: 'Wh', inner: `${G} * step.u`, width: 'u', row: (r) => `D[((${later}) * B + rb_${r}) * ${G} * u + k]`, into: 'acc_' })}
   }`;
   const chAt = `${entry(s, 'acc_[r]')}${gru ? ` + P[((${later}) * B + bRow) * u + colJ]` : ''}`;
   if (first) {
-    const code = () => `${prelude(s, bindings, '')}
-${MAIN_START}
+    const code = () => `${prelude(s, tiling, s.R, bindings, '')}
+${mainStart(tiling)}
   ${carry}
   ${EACH_OUTPUT(`DH0[bRow * u + colJ] = ${chAt};${lstm ? '\n      DC0[bRow * u + colJ] = CP[bRow * u + colJ];' : ''}`)}
 }`;
-    return program(`tfjsRecurrentSequenceFirst_${kind}_${s.R}_${s.C}`, s, bindings, code);
+    return program(`tfjsRecurrentSequenceFirst_${kind}`, s, tiling, bindings, code);
   }
   const here = (rows: string) => `((${rows}) * step.B + bRow) * u + colJ`;
   const accessors = [
@@ -324,10 +417,10 @@ ${MAIN_START}
   ];
   const backHP = STEP_KERNELS[lstm ? 'lstmBackHP' : gru ? 'gruBackHP' : 'elmanBackHP'].value;
   const row = (name: string) => `${name}[(t * B + bRow) * ${G} * u + col]`;
-  const code = () => `${prelude(s, bindings, 'var<private> chNow : f32;')}
+  const code = () => `${prelude(s, tiling, s.R, bindings, 'var<private> chNow : f32;')}
 ${accessors.join('\n')}
 ${readingHelpers(backHP)}
-${MAIN_START}
+${mainStart(tiling)}
   ${carry}
   ${EACH_OUTPUT(`chNow = select(0.0, ${chAt}, t < step.T - 1);
       for (var g = 0; g < ${G}; g++) {
@@ -338,7 +431,7 @@ ${MAIN_START}
       ${lstm ? `CP[(t * B + bRow) * u + colJ] = ${STEP_KERNELS.lstmBackPrevC.value};` : ''}
       ${gru ? `P[(t * B + bRow) * u + colJ] = ${STEP_KERNELS.gruBackPrevH.value};` : ''}`)}
 }`;
-  return program(`tfjsRecurrentSequenceBack_${kind}_${s.R}_${s.C}`, s, bindings, code);
+  return program(`tfjsRecurrentSequenceBack_${kind}`, s, tiling, bindings, code);
 }
 
 /** The attributes of both kernels' calls. */
@@ -429,7 +522,8 @@ export function webgpuSequenceKernel(config: CellConfig): SequenceKernel | undef
   return {
     fits: (time, batch, masked) => {
       const { maxStorageBufferBindingSize, maxStorageBuffersPerShaderStage } = limits();
-      const dispatch = dispatchOf(sizesOf(kind, time, batch, u, config.inputSize, false));
+      const sizes = sizesOf(kind, time, batch, u, config.inputSize, false);
+      const dispatch = [forwardTiling, backwardTiling].flatMap((tiling) => dispatchOf(sizes, tiling(sizes)));
       // A program the device refused (logged): the step kernels run instead.
       const refused = refusedPrograms().some(
         (key) => key.startsWith('tfjsRecurrentSequence') && key.includes(`_${kind}_`),
