@@ -23,7 +23,7 @@ function finite(values: ArrayLike<number>): boolean {
  * The flags `exampleProblem` reads (x finite, y finite, the labels valid: 1 or 0) made on typed
  * arrays, where the check is theirs (see the module notes); else null.
  */
-export function syncFlags(x: tf.Tensor, y: tf.Tensor, loss: LossName | LossFn): number[] | null {
+function syncFlags(x: tf.Tensor, y: tf.Tensor, loss: LossName | LossFn): number[] | null {
   if (labelKind(loss) !== 'any' || !SYNC.has(tf.getBackend())) return null;
   const read = (t: tf.Tensor) => readSync('train', 'the tensor checks', t);
   return [finite(read(x)) ? 1 : 0, finite(read(y)) ? 1 : 0, 1];

@@ -33,7 +33,7 @@ import {
 } from '../objective/index.js';
 import { createProgress, defaultProgress, type Progress } from '../progress.js';
 import { clipGradients } from './clip.js';
-import { checkBatchValues, syncFlags } from './batch-values.js';
+import { checkBatchValues } from './batch-values.js';
 import { AdamConstants } from './adam-ops.js';
 import { applyGradients } from './fused-adam.js';
 import { fusable, fusedSteps } from './fused-step.js';
@@ -207,8 +207,10 @@ async function trainEpoch(
   progress: Progress | null,
   stopper: Stoppable,
 ): Promise<number> {
-  const fused = fusedEpoch(run, source, epoch, progress, stopper);
+  const fused = await fusedEpoch(run, source, epoch, progress, stopper);
   if (fused !== null) return fused;
+  // Batches of `{ x, y }` data checked whole need no value checks of their own (a read each on a GPU).
+  const checkedWhole = source.rows !== undefined && (await checkWhole(run, source.rows.x, source.rows.y)) !== null;
   let sum = 0;
   let rows = 0;
   let index = 0;
@@ -217,7 +219,7 @@ async function trainEpoch(
     let loss: number;
     try {
       await run.opts.callbacks.batchBegin(index, batch.x.shape[0]);
-      loss = await trainBatch(run, batch, at);
+      loss = await trainBatch(run, batch, at, checkedWhole);
     } finally {
       if (batch.owned) tf.dispose([batch.x, batch.y]);
     }
@@ -248,20 +250,20 @@ async function trainEpoch(
  * gradient is not finite is refused as the loop refuses it, the steps before it kept. Returns the
  * mean loss per sequence, or null where the batch-by-batch loop runs.
  */
-function fusedEpoch(
+async function fusedEpoch(
   run: Run,
   source: BatchSource,
   epoch: number,
   progress: Progress | null,
   stopper: Stoppable,
-): number | null {
+): Promise<number | null> {
   const { trainable, opts } = run;
   const { rows } = source;
   if (!rows || stopper.stopTraining || opts.callbacks.batchHooks) return null;
   const { x, y, batchSize } = rows;
   // A shuffled epoch's order holds every row once: its batches have the sizes of the rows in order.
   if (!fusable(trainable, opts, x, y, { order: null, batchSize })) return null;
-  const target = checkWhole(run, x, y);
+  const target = await checkWhole(run, x, y);
   if (target === null) return null;
   const steps = fusedSteps(trainable, opts, x, y, target, { order: rows.order(epoch), batchSize });
   if (!steps) return null;
@@ -284,39 +286,47 @@ function fusedEpoch(
 }
 
 /**
- * The checks of {@link checkBatch} on the whole `{ x, y }` tensor data, made once for the same data:
- * the target where they pass, else null (the batch-by-batch loop then refuses the first bad batch,
- * by name).
+ * The checks of {@link checkBatch} on the whole `{ x, y }` tensor data, made once for the same data
+ * (one read on a GPU): the target where they pass, else null (the batch-by-batch loop then refuses
+ * the first bad batch, by name).
  */
-function checkWhole(run: Run, x: tf.Tensor, y: tf.Tensor): Target | null {
-  const { trainable, opts, checked } = run;
+async function checkWhole(run: Run, x: tf.Tensor, y: tf.Tensor): Promise<Target | null> {
+  const { checked } = run;
   if (x.isDisposed || y.isDisposed) return null;
   if (checked?.x === x.dataId && checked.y === y.dataId) return checked.target;
   let target: Target;
   try {
-    target = checkExample('train', trainable, x, y, opts.loss, run.target).target;
+    target = await checkBatch(run, { x, y }, 'the whole data', 'data');
   } catch {
     return null;
   }
-  if (!syncFlags(x, y, opts.loss)?.every((flag) => flag === 1)) return null;
   run.checked = { x: x.dataId, y: y.dataId, target };
   return target;
 }
 
-/** Checks a batch (shapes, then values); resolves to the target. */
-async function checkBatch(run: Run, { x, y }: Batch, at: string, name: string): Promise<Target> {
+/** Checks a batch (shapes, then values unless `valuesChecked`); resolves to the target. */
+async function checkBatch(
+  run: Run,
+  { x, y }: Pick<Batch, 'x' | 'y'>,
+  at: string,
+  name: string,
+  valuesChecked = false,
+): Promise<Target> {
   const { trainable, opts } = run;
   const { target, predShape } = checkExample(`train (${name} ${at})`, trainable, x, y, opts.loss, run.target);
   run.target = target;
   const classes = predShape[predShape.length - 1];
   const names = { x: `${name} x`, y: `${name} y` };
-  await checkBatchValues(x, y, opts.loss, classes, names, ` at ${at} (0-based)`);
+  if (!valuesChecked) await checkBatchValues(x, y, opts.loss, classes, names, ` at ${at} (0-based)`);
   return target;
 }
 
-/** One batch: one optimizer step per window (one window with full BPTT). Resolves to the mean window loss. */
-async function trainBatch(run: Run, batch: Batch, at: string): Promise<number> {
-  const target = await checkBatch(run, batch, at, 'data');
+/**
+ * One batch: one optimizer step per window (one window with full BPTT). Resolves to the mean window
+ * loss. `valuesChecked`: the batch is rows of data whose values were checked whole.
+ */
+async function trainBatch(run: Run, batch: Batch, at: string, valuesChecked: boolean): Promise<number> {
+  const target = await checkBatch(run, batch, at, 'data', valuesChecked);
   const { x, y } = batch;
   const time = x.shape[1] as number; // checked: x is [batch, time, features]
   const window = run.opts.window ?? time;
