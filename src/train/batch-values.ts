@@ -1,6 +1,7 @@
 /**
  * The value checks of a training batch (x and y finite, the labels what the loss needs), as
- * `exampleValues` (`src/objective/`) makes them: a few kernels and one asynchronous read per batch.
+ * `exampleValues` (`src/objective/`) makes them: a few kernels and one asynchronous read per batch
+ * (rt.train makes them once on the whole of `{ x, y }` tensor data, then not on its batches).
  * On the cpu and wasm backends, for a loss whose labels may hold anything (`mse` and the like),
  * they are the finiteness of x and y only, read here synchronously and checked on the typed arrays:
  * on a small network's step the kernels and the read cost a third of the fused step itself. The
