@@ -11,7 +11,9 @@
  * from the table of `./step-equations.ts` (the same expressions as the step kernels, with `xp(k)`,
  * `hp(k)` and the state read from the invocation's own values). A step back is one dispatch too:
  * the invocation forms its entries of `dL/dh_t`'s matMul part `dL/dhp_{t+1} W_h`, then the gates'
- * gradients of its units from the same table. The steps' dispatches are recorded into tfjs's pass
+ * gradients of its units from the same table. On a GPU's adapter, where a step has too few
+ * invocations to fill it, each sum is split into slices a workgroup adds up ({@link Tiling}).
+ * The steps' dispatches are recorded into tfjs's pass
  * with one bind group per call (`./webgpu-passes.ts`), so a step costs the host a `setBindGroup`
  * and a dispatch, not one of tfjs's programs (shader key, uniforms, bind group).
  *
