@@ -13,9 +13,9 @@
  * the invocation forms its entries of `dL/dh_t`'s matMul part `dL/dhp_{t+1} W_h`, then the gates'
  * gradients of its units from the same table. On a GPU's adapter, where a step has too few
  * invocations to fill it, each sum is split into slices a workgroup adds up ({@link Tiling}).
- * The steps' dispatches are recorded into tfjs's pass
- * with one bind group per call (`./webgpu-passes.ts`), so a step costs the host a `setBindGroup`
- * and a dispatch, not one of tfjs's programs (shader key, uniforms, bind group).
+ * The steps' dispatches are recorded into tfjs's pass with one bind group per call
+ * (`./webgpu-passes.ts`), so a step costs the host a `setBindGroup` and a dispatch, not one of
+ * tfjs's programs (shader key, uniforms, bind group).
  *
  * The forward writes every step's state where the backward reads it: `V` is the op's value
  * (`[c_T,] h_1..h_T`), `C` every `c_t` from `c_0` (LSTM), `Hprev` every `h_{t-1}` (the rows the
