@@ -145,7 +145,9 @@ const MATRICES = ['WxTb', 'WhT', 'Wh'];
  * the same for the workgroup) of `row(r)` (an expression of `k`) times the matrix's entries
  * `M[k, g·u + j0 ..]` (`width` columns a row), for each of `n` outputs `g`. The sums are in scalar
  * variables while the loop runs (registers, on every compiler). With `S` slices, an invocation sums
- * the terms `k ≡ slice (mod S)`, and slice 0 adds the others' sums from workgroup memory.
+ * the terms `k ≡ slice (mod S)`, and slice 0 adds the others' sums from workgroup memory (sum `i`
+ * of slice `z > 0` at entry `(i·(S-1) + z-1)·lanes + lane`: neighbouring invocations at
+ * neighbouring entries, in different banks of that memory).
  */
 function rowTimesColumns(
   s: Sizes,
@@ -163,7 +165,6 @@ function rowTimesColumns(
 ): string {
   const { R, C } = s;
   const type = C === 4 ? 'vec4<f32>' : 'f32';
-  const N = R * o.n;
   const each = (f: (r: number, g: number, i: number) => string) =>
     Array.from({ length: R }, (_, r) => Array.from({ length: o.n }, (_, g) => f(r, g, r * o.n + g))).flat();
   const terms = `
@@ -180,12 +181,12 @@ function rowTimesColumns(
     }
   }
   if (slice > 0) {
-    ${each((r, g, i) => `red[((slice - 1) * ${x * y} + lane) * ${N} + ${i}] = a_${r}_${g};`).join('\n    ')}
+    ${each((r, g, i) => `red[(${i * (S - 1)} + slice - 1) * ${x * y} + lane] = a_${r}_${g};`).join('\n    ')}
   }
   workgroupBarrier();
   if (slice == 0) {
     for (var z = 0; z < ${S - 1}; z++) {
-      ${each((r, g, i) => `a_${r}_${g} += red[(z * ${x * y} + lane) * ${N} + ${i}];`).join('\n      ')}
+      ${each((r, g, i) => `a_${r}_${g} += red[(${i * (S - 1)} + z) * ${x * y} + lane];`).join('\n      ')}
     }
   }
   workgroupBarrier();`;
