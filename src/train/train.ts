@@ -62,7 +62,7 @@ interface Run {
   /** The optimizer's numbers as tensors, made once for the run (`./adam-ops.ts`). */
   constants: AdamConstants;
   /**
-   * `{ x, y }` tensor data whose shapes and values were checked whole (by {@link fusedEpoch}): their
+   * `{ x, y }` tensor data whose shapes and values were checked whole (by {@link checkWhole}): their
    * data (a tensor's values never change; a variable assigned gets new data) and target.
    */
   checked?: { x: object; y: object; target: Target };
