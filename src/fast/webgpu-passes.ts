@@ -78,6 +78,9 @@ interface TfjsWebGPU {
   getQueryTime(): Promise<number>;
 }
 
+/** WebGPU's limit on workgroups along a dimension of a dispatch (its default `maxComputeWorkgroupsPerDimension`). */
+export const MAX_WORKGROUPS = 65535;
+
 /** A storage binding of a program of ours: its WGSL name and whether the program writes it. */
 export type Binding = readonly [name: string, writes: boolean];
 

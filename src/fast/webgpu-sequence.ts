@@ -41,6 +41,7 @@ import {
   declareBindings,
   float32Values,
   gpuOutput,
+  MAX_WORKGROUPS,
   recordDispatches,
   refusedPrograms,
   softwareAdapter,
@@ -54,8 +55,6 @@ type Kind = keyof typeof GATES;
 
 /** Invocations per workgroup. */
 const INVOCATIONS = 64;
-/** WebGPU's limit on workgroups along a dimension. */
-const MAX_WORKGROUPS = 65535;
 /** The most batch rows an invocation takes. */
 const MAX_ROWS = 4;
 /**
@@ -136,6 +135,9 @@ const dispatchOf = ({ B, u, R, C }: Sizes, { workgroup: [x, y] }: Tiling): [numb
   Math.ceil(B / R / y),
 ];
 
+/** The WGSL type of an invocation's sums: `C` units' worth. */
+const sumType = ({ C }: Sizes) => (C === 4 ? 'vec4<f32>' : 'f32');
+
 /** The matrices read a row of `C` units at a time (as `vec4`s where `C` is 4). */
 const MATRICES = ['WxTb', 'WhT', 'Wh'];
 
@@ -164,7 +166,7 @@ function rowTimesColumns(
   },
 ): string {
   const { R, C } = s;
-  const type = C === 4 ? 'vec4<f32>' : 'f32';
+  const type = sumType(s);
   const each = (f: (r: number, g: number, i: number) => string) =>
     Array.from({ length: R }, (_, r) => Array.from({ length: o.n }, (_, g) => f(r, g, r * o.n + g))).flat();
   const terms = `
@@ -218,7 +220,7 @@ function prelude(
   bindings: readonly Binding[],
   privates: string,
 ): string {
-  const type = s.C === 4 ? 'vec4<f32>' : 'f32';
+  const type = sumType(s);
   return `${declareBindings(bindings, { name: 'step', type: 'Step' }, s.C === 4 ? MATRICES : [])}
 struct Step { t : i32, B : i32, u : i32, T : i32, I : i32 }
 const ROWS = ${s.R};
@@ -291,7 +293,7 @@ function forwardProgram(s: Sizes, train: boolean): PassProgram {
   ];
   const { value: cOrH } = STEP_KERNELS[lstm ? 'lstmC' : kind === 'gru' ? 'gruH' : 'elmanH'];
   const at = (rows: string) => `((${rows}) * B + bRow) * u + colJ`;
-  const type = s.C === 4 ? 'vec4<f32>' : 'f32';
+  const type = sumType(s);
   const width = `${G} * u`;
   // x_t W_x^T + b; h_{t-1} W_h^T, with h_0 in the first step and the step before's row of V after.
   const tiling = forwardTiling(s);
@@ -385,7 +387,7 @@ function backwardProgram(s: Sizes, first: boolean): PassProgram {
   // dL/dh_t from the steps after t: P_{t+1} (the GRU's) + dL/dhp_{t+1} W_h; none after the last.
   const later = first ? '0' : 't + 1';
   const carry = `
-  var acc_ : array<${s.C === 4 ? 'vec4<f32>' : 'f32'}, ROWS>;
+  var acc_ : array<${sumType(s)}, ROWS>;
   if (${first ? 'true' : 't < step.T - 1'}) {
     ${rowTimesColumns(s, tiling, { n: 1, M: 'Wh', inner: `${G} * step.u`, width: 'u', row: (r) => `D[((${later}) * B + rb_${r}) * ${G} * u + k]`, into: 'acc_' })}
   }`;

@@ -6,10 +6,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from './kernels.js';
 import { ACCESSORS, STEP_KERNELS, type StepAttrs, type StepInput, type StepKernelName } from './step-equations.js';
+import { MAX_WORKGROUPS } from './webgpu-passes.js';
 
 const WORKGROUP = 64;
-/** WebGPU's limit on workgroups along x. */
-const MAX_WORKGROUPS = 65535;
 
 /** The most output entries one WebGPU step kernel computes. */
 export const WEBGPU_MAX_ENTRIES = WORKGROUP * MAX_WORKGROUPS;

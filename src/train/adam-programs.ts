@@ -15,7 +15,14 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { WebGLBackend } from '../fast/kernels.js';
-import { declareBindings, gpuOutput, recordDispatches, tfjsWebGPU, type Binding } from '../fast/webgpu-passes.js';
+import {
+  declareBindings,
+  gpuOutput,
+  MAX_WORKGROUPS,
+  recordDispatches,
+  tfjsWebGPU,
+  type Binding,
+} from '../fast/webgpu-passes.js';
 import type { AdamNumbers } from '../fast/wasm/adam.js';
 
 /** The numbers of an update the programs take as uniforms (those that do not depend on `accBeta`). */
@@ -84,9 +91,8 @@ export function runAdamProgram(
   );
 }
 
-/** Invocations per workgroup, and workgroups along x at most (WebGPU's limit), of the WebGPU programs. */
+/** Invocations per workgroup of the WebGPU programs. */
 const WORKGROUP = 64;
-const MAX_WORKGROUPS = 65535;
 
 /** Bindings the programs read, and bindings they write. */
 const reading = (names: string[]): Binding[] => names.map((name) => [name, false]);
