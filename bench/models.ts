@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as rt from '../src/index.js';
+import { lossFunction } from '../src/objective/loss.js';
 import { AdamConstants } from '../src/train/adam-ops.js';
 import { applyGradients } from '../src/train/fused-adam.js';
 
@@ -41,9 +42,12 @@ export function ours(kind: Kind, s: Sizes, data: { x: tf.Tensor3D; y: tf.Tensor3
   // Adam as rt.train applies it (src/train/fused-adam.ts: one kernel on cpu/wasm, no uploads per update on GPUs).
   const [optimizer, constants] = [tf.train.adam(1e-3), new AdamConstants()];
   const vars = Object.values(net.params);
+  // The mean square as rt.train computes it (src/objective/loss.ts: one kernel each way on cpu and
+  // wasm; on a GPU, gradients that upload nothing but tfjs's seed).
+  const mse = lossFunction('mse', 'bench');
   const loss = () => {
     const { outputs } = rt.unroll(net.cell, data.x, { fast });
-    return tf.losses.meanSquaredError(data.y, net.output(outputs)) as tf.Scalar;
+    return mse(data.y, net.output(outputs));
   };
   return {
     train: async () => {

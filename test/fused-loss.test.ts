@@ -2,18 +2,21 @@
 // cross-entropies on cpu): equal to their readable form in tf ops (LOSS_OPS) in value and in the
 // gradients of predictions and labels, over odd shapes, unnormalised label rows and class indices
 // out of range; they leak no tensors, and rt.train runs them (not the tf ops) where they exist.
+// The same for the GPU backends' form (src/objective/loss-ops.ts: tf ops differentiated by hand),
+// checked here on cpu: the gradients are backend-independent tf ops.
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import * as rt from '../src/index.js';
-import { LOSS_OPS, lossFunction } from '../src/objective/loss.js';
-import type { FusedLossName } from '../src/objective/fused-loss.js';
+import { lossFunction } from '../src/objective/loss.js';
+import { handDifferentiated, LOSS_OPS, type OurLossName } from '../src/objective/loss-ops.js';
+
 import { describeOnBackends } from './helpers/backends.js';
 import { expectRelClose } from './helpers/close.js';
 
 /** Labels and predictions of a case (seeded). */
 interface Case {
   name: string;
-  loss: FusedLossName;
+  loss: OurLossName;
   data: () => { y: tf.Tensor; p: tf.Tensor };
 }
 
@@ -87,7 +90,7 @@ async function kernelsOf(f: () => tf.TensorContainer | Promise<tf.TensorContaine
  * Our kernels for `loss` on `backend` with labels of `dtype`, forward and gradient: on wasm the
  * mean square of float32 labels keeps its differences for its own gradient kernel.
  */
-const kernelNames = (loss: FusedLossName, backend: string, dtype = 'float32') =>
+const kernelNames = (loss: OurLossName, backend: string, dtype = 'float32') =>
   loss !== 'mse'
     ? ['TfjsRecurrentCrossEntropy', 'TfjsRecurrentLossGrad']
     : backend === 'wasm' && dtype === 'float32'
@@ -95,7 +98,7 @@ const kernelNames = (loss: FusedLossName, backend: string, dtype = 'float32') =>
       : ['TfjsRecurrentMse', 'TfjsRecurrentLossGrad'];
 
 /** Whether `loss` has a fused kernel on `backend`. */
-const isFused = (loss: FusedLossName, backend: string) => loss === 'mse' || backend === 'cpu';
+const isFused = (loss: OurLossName, backend: string) => loss === 'mse' || backend === 'cpu';
 
 describeOnBackends('fused losses', ['cpu', 'wasm'], (backend) => {
   const cases = CASES.filter(({ loss }) => isFused(loss, backend));
@@ -191,6 +194,40 @@ describeOnBackends('fused losses', ['cpu', 'wasm'], (backend) => {
       y.dispose();
     }
     x.dispose();
+  });
+});
+
+describe('losses differentiated by hand (the GPU backends’ gradients, run here on cpu)', () => {
+  for (const { name, loss, data } of CASES) {
+    it(`${name}: value and gradients equal the tf ops', with no tensor left behind`, () => {
+      const { y, p } = data();
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        const hand = valueAndGrads((y, p) => handDifferentiated(loss, y, p)!, y, p);
+        const ops = valueAndGrads(LOSS_OPS[loss], y, p);
+        expect(hand.length).to.equal(ops.length);
+        ['value', 'dL/dp', 'dL/dy'].slice(0, ops.length).forEach((what, i) => {
+          expect(hand[i].shape, what).to.deep.equal(ops[i].shape);
+          // The mean square's gradient rounds as tfjs's does: equal to the bit.
+          if (loss === 'mse') expect([...hand[i].dataSync()], what).to.deep.equal([...ops[i].dataSync()]);
+          expectRelClose(hand[i], ops[i], 1e-6, what);
+        });
+      });
+      // Outside a tidy too: the value, and a gradient.
+      handDifferentiated(loss, y, p)!.dispose();
+      tf.grad((q: tf.Tensor) => handDifferentiated(loss, y, q)!)(p).dispose();
+      expect(tf.memory().numTensors, 'tensors').to.equal(before);
+      tf.dispose([y, p]);
+    });
+  }
+
+  it('take no part where the shapes are not the loss’s (broadcast labels, or predictions)', () => {
+    tf.tidy(() => {
+      const [a, b] = [normal([1, 4], 1), normal([3, 4], 2)];
+      expect(handDifferentiated('mse', a, b)).to.equal(null);
+      expect(handDifferentiated('mse', b, a)).to.equal(null);
+      expect(handDifferentiated('sparseSoftmaxCrossEntropy', tf.zeros([3, 4]), b)).to.equal(null);
+    });
   });
 });
 

@@ -1,32 +1,24 @@
 /**
  * Our losses (`./loss.ts`) as one kernel forward and one for the gradient (`mse` on the cpu and
  * wasm backends, the cross-entropies on cpu: see {@link KERNELS}), in place of the handful of tf
- * ops each (and their gradients) of the readable form in `./loss.ts`, which still runs elsewhere.
+ * ops each (and their gradients) of the readable form in `./loss-ops.ts`, which still runs elsewhere.
  * Each reads the tensors' values in one pass, summing in double precision: `mse` in WebAssembly SIMD
  * (`src/fast/wasm/loss-module.ts`: in place in tfjs-wasm's heap, on copies for the cpu backend), the
  * cross-entropies in JavaScript on the cpu backend's typed arrays. `mse` rounds to float32 where
  * tfjs's ops store a value (the difference, its square, the sum; `dy / n` in the gradient), as
  * `src/train/fused-step.ts` does, so that training through either gives the same losses; the
- * cross-entropies round only their results. With `n` entries, or `R` rows of `K` classes:
- *
- * - `mse`: $L = \frac{1}{n} \sum_i (\hat y_i - y_i)^2$, $\partial L / \partial \hat y_i = \frac{2}{n} (\hat y_i - y_i)$;
- * - `softmaxCrossEntropy`: with $\ell_r = \log \sum_k e^{\hat y_{rk}}$ (its largest logit taken out first),
- *   $L = -\frac{1}{R} \sum_r \sum_k y_{rk} (\hat y_{rk} - \ell_r)$ and
- *   $\partial L / \partial \hat y_{rk} = \frac{1}{R} \left(\operatorname{softmax}(\hat y_r)_k \sum_j y_{rj} - y_{rk}\right)$;
- * - `sparseSoftmaxCrossEntropy`: the same with $y_r$ one-hot at the class index $c_r$ (truncated
- *   to an integer, as `tf.cast` does; an index outside $[0, K)$ gives a zero row, as `tf.oneHot` does).
- *
- * The gradient with respect to the labels, asked for only where they are differentiated, is
- * `-∂L/∂ŷ` for `mse`, `-(ŷ - ℓ) / R` for `softmaxCrossEntropy` (in tf ops) and 0 for class indices.
+ * cross-entropies round only their results. The values and gradients are those of
+ * `./loss-ops.ts`'s notes; the cross-entropies take each row's largest logit out before `log Σ_k e^{ŷ_k}`,
+ * and a sparse label is truncated to an integer (as `tf.cast` does; an index outside `[0, K)` gives
+ * a zero row, as `tf.oneHot` does). The gradient with respect to the labels, asked for only where
+ * they are differentiated, is in tf ops.
  */
 import * as tf from '@tensorflow/tfjs';
 import { hostMemory, ownKernel, wasmHeap, type Memory } from '../fast/kernels.js';
 import { squaredError, squaredErrorRuns } from '../fast/wasm/loss-module.js';
+import { crossEntropyLabelGradient, fitsLoss, type OurLossName } from './loss-ops.js';
 
-/** The losses that have a fused kernel. */
-export type FusedLossName = 'mse' | 'softmaxCrossEntropy' | 'sparseSoftmaxCrossEntropy';
-
-const CODES: Record<FusedLossName, number> = { mse: 0, softmaxCrossEntropy: 1, sparseSoftmaxCrossEntropy: 2 };
+const CODES: Record<OurLossName, number> = { mse: 0, softmaxCrossEntropy: 1, sparseSoftmaxCrossEntropy: 2 };
 const [MSE, SPARSE] = [CODES.mse, CODES.sparseSoftmaxCrossEntropy];
 
 type Values = ArrayLike<number>;
@@ -164,7 +156,7 @@ const lossGradients: Omit<tf.GradConfig, 'kernelName'> = {
     const dLabels = (): tf.Tensor => {
       if (code === MSE) return tf.neg(dp());
       if (code === SPARSE) return tf.zerosLike(y);
-      return tf.mul(tf.sub(p, tf.logSumExp(p, -1, true)), tf.div(tf.neg(dy as tf.Tensor), p.size / p.shape.at(-1)!));
+      return crossEntropyLabelGradient(tf.sub(p, tf.logSumExp(p, -1, true)), dy as tf.Tensor, p);
     };
     return { y: dLabels, p: dp };
   },
@@ -227,20 +219,11 @@ function keepsDifferences(y: tf.Tensor): boolean {
 
 /**
  * The loss `name` of labels `y` and predictions `p` as our kernel, or null where it does not run
- * (a backend other than cpu and wasm, or wasm for the cross-entropies; predictions not float32, or
- * for `mse` no WebAssembly SIMD; shapes other than the loss's: `y` like `p`, or `p` without its
- * class axis for class indices); the caller then runs the tf ops.
+ * (a backend other than cpu and wasm, or wasm for the cross-entropies; shapes or predictions that
+ * {@link fitsLoss} refuses; for `mse`, no WebAssembly SIMD); the caller then runs the tf ops.
  */
-export function fusedLoss(name: FusedLossName, y: tf.Tensor, p: tf.Tensor): tf.Scalar | null {
-  const sparse = name === 'sparseSoftmaxCrossEntropy';
-  const labelShape = sparse ? p.shape.slice(0, -1) : p.shape;
-  const fits =
-    p.dtype === 'float32' &&
-    p.size > 0 &&
-    (name === 'mse' || p.rank > 0) &&
-    y.rank === labelShape.length &&
-    labelShape.every((d, i) => y.shape[i] === d);
-  if (!fits || (name === 'mse' && !squaredErrorRuns())) return null;
+export function fusedLoss(name: OurLossName, y: tf.Tensor, p: tf.Tensor): tf.Scalar | null {
+  if (!fitsLoss(name, y, p) || (name === 'mse' && !squaredErrorRuns())) return null;
   const attrs = { code: CODES[name], classes: name === 'mse' ? 1 : p.shape[p.rank - 1] };
   if (name !== 'mse') return KERNELS.crossEntropy.run({ y, p }, attrs) as tf.Scalar | null;
   if (!keepsDifferences(y)) return KERNELS.mse.run({ y, p }, attrs) as tf.Scalar | null;

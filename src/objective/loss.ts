@@ -16,12 +16,15 @@
  * - a function `(yTrue, yPred) => tf.Scalar` (Keras' argument order).
  *
  * Our three losses (and `meanSquaredError`) run as one kernel each way (`./fused-loss.ts`: `mse`
- * on cpu and wasm, the cross-entropies on cpu); {@link LOSS_OPS}, their readable form in tf ops,
- * runs elsewhere.
+ * on cpu and wasm, the cross-entropies on cpu); on the GPU backends as their tf ops with gradients
+ * written by hand that upload nothing (`./loss-ops.ts`); elsewhere as {@link LOSS_OPS}, their
+ * readable form in tf ops, which tfjs differentiates.
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, fmt, show, type LabelKind } from '../check/index.js';
-import { fusedLoss, type FusedLossName } from './fused-loss.js';
+import { isSyncReadable } from '../read.js';
+import { fusedLoss } from './fused-loss.js';
+import { handDifferentiated, LOSS_OPS, oneHot, type LossFn, type OurLossName } from './loss-ops.js';
 
 /** tfjs's loss names that `rt.train` takes too. */
 export const TFJS_LOSS_NAMES = [
@@ -34,8 +37,8 @@ export const TFJS_LOSS_NAMES = [
   'sparseCategoricalCrossentropy',
 ] as const;
 export type TfjsLossName = (typeof TFJS_LOSS_NAMES)[number];
-export type LossName = 'mse' | 'softmaxCrossEntropy' | 'sparseSoftmaxCrossEntropy' | TfjsLossName;
-export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+export type LossName = OurLossName | TfjsLossName;
+export type { LossFn };
 export type Target = 'lastStep' | 'everyStep';
 
 /** Our loss names (the ones `rt.diagnostics.manualBPTT` has hand-derived gradients of). */
@@ -69,10 +72,11 @@ export function lossFunction(loss: LossName | LossFn, where: string): LossFn {
       return value as tf.Scalar;
     };
   }
+  // On a GPU backend (one not read synchronously), differentiated by hand: its gradients upload nothing.
   const ours =
-    (name: FusedLossName): LossFn =>
+    (name: OurLossName): LossFn =>
     (y, p) =>
-      fusedLoss(name, y, p) ?? LOSS_OPS[name](y, p);
+      fusedLoss(name, y, p) ?? (isSyncReadable() ? null : handDifferentiated(name, y, p)) ?? LOSS_OPS[name](y, p);
   if (loss === 'mse' || loss === 'meanSquaredError') return ours('mse');
   if (loss === 'softmaxCrossEntropy' || loss === 'sparseSoftmaxCrossEntropy') return ours(loss);
   if (loss === 'sparseCategoricalCrossentropy') {
@@ -82,26 +86,9 @@ export function lossFunction(loss: LossName | LossFn, where: string): LossFn {
   return (y, p) => tf.mean(perRow(y, p)) as tf.Scalar;
 }
 
-/** Our losses in tf ops: the reference of `./fused-loss.ts`, and what runs where it does not. */
-export const LOSS_OPS: Record<FusedLossName, LossFn> = {
-  mse: (y, p) => tf.mean(tf.squaredDifference(p, y)) as tf.Scalar,
-  softmaxCrossEntropy: (y, p) => crossEntropy(y, p),
-  sparseSoftmaxCrossEntropy: (y, p) => crossEntropy(oneHot(y, p), p),
-};
-
-/** Integer class labels as one-hot rows shaped like the predictions `p`. */
-function oneHot(y: tf.Tensor, p: tf.Tensor): tf.Tensor {
-  return tf.oneHot(tf.cast(y.flatten(), 'int32'), p.shape[p.rank - 1]).reshape(p.shape);
-}
-
 /** Losses whose labels are class indices (the predictions without their class axis). */
 function isSparse(loss: LossName | LossFn): boolean {
   return loss === 'sparseSoftmaxCrossEntropy' || loss === 'sparseCategoricalCrossentropy';
-}
-
-/** `mean over rows of -Σ_k y_k log softmax(logits)_k`. */
-function crossEntropy(y: tf.Tensor, logits: tf.Tensor): tf.Scalar {
-  return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1))) as tf.Scalar;
 }
 
 /** The target a run uses: the one given, or the one the labels' rank implies. */
