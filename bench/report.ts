@@ -53,7 +53,7 @@ export function markdown(r: BenchResults): string {
           .join('/')} ` +
         `alternated runs in one process. tf.layers: \`tf.layers.simpleRNN/lstm/gru\` (sigmoid gates, ` +
         `glorotUniform) + dense, \`model.trainOnBatch\`; ours: \`rt.network\`, \`tf.variableGrads\` over ` +
-        `\`rt.unroll\`, Adam as \`rt.train\` applies it` +
+        `\`rt.unroll\`, the loss and Adam as \`rt.train\` computes them` +
         (r.wasmKernels
           ? ` (cpu and wasm: our whole-sequence kernels, WebAssembly ${r.wasmKernels}${threads}` +
             (one ? '; "1 thread": the same on one thread, tfjs-wasm\'s own ops run on one in Node).' : ').')
