@@ -37,6 +37,7 @@ export type { NetworkParts } from './interop/layers-model.js';
 export type { Callbacks, BatchLogs, EpochLogs, LossName, LossFn, Target, OptimizerName } from './train/index.js';
 export type { WeightOptions, WeightGroup, RegularizerArg, ConstraintArg, InitializerArg } from './layers/options.js';
 export type { TfjsLossName } from './objective/loss.js';
+export type { OurLossName } from './objective/loss-ops.js';
 export type { DropoutFunc } from './layers/dropout.js';
 export * as data from './data/index.js';
 // The trained models shipped in the package's models/ folder (Node).
