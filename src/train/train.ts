@@ -207,10 +207,11 @@ async function trainEpoch(
   progress: Progress | null,
   stopper: Stoppable,
 ): Promise<number> {
-  const fused = await fusedEpoch(run, source, epoch, progress, stopper);
+  // `{ x, y }` data checked whole: its batches need no value checks of their own (a read each on a GPU).
+  const target = source.rows ? await checkWhole(run, source.rows.x, source.rows.y) : null;
+  const fused = target === null ? null : fusedEpoch(run, source, target, epoch, progress, stopper);
   if (fused !== null) return fused;
-  // Batches of `{ x, y }` data checked whole need no value checks of their own (a read each on a GPU).
-  const checkedWhole = source.rows !== undefined && (await checkWhole(run, source.rows.x, source.rows.y)) !== null;
+  const checkedWhole = target !== null;
   let sum = 0;
   let rows = 0;
   let index = 0;
@@ -244,27 +245,26 @@ async function trainEpoch(
  * The epoch of `{ x, y }` tensor data in one kernel call, `fusedSteps` over all its batches (the
  * rows of each taken by index), where the fused step computes the run's steps and nothing between
  * two steps could see them or stop training: no batch hook among the callbacks, training not
- * stopped already. The data's shapes and values are checked whole; where they are refused the
- * batch-by-batch loop runs and refuses the first bad batch by name, after the batches before it,
- * as always. Each batch's loss reaches the progress bar after the kernel. A batch whose loss or
+ * stopped already. The data's shapes and values were checked whole ({@link checkWhole}, which gave
+ * `target`); where they are refused the batch-by-batch loop runs instead and refuses the first bad
+ * batch by name, after the batches before it, as always. Each batch's loss reaches the progress bar after the kernel. A batch whose loss or
  * gradient is not finite is refused as the loop refuses it, the steps before it kept. Returns the
  * mean loss per sequence, or null where the batch-by-batch loop runs.
  */
-async function fusedEpoch(
+function fusedEpoch(
   run: Run,
   source: BatchSource,
+  target: Target,
   epoch: number,
   progress: Progress | null,
   stopper: Stoppable,
-): Promise<number | null> {
+): number | null {
   const { trainable, opts } = run;
   const { rows } = source;
   if (!rows || stopper.stopTraining || opts.callbacks.batchHooks) return null;
   const { x, y, batchSize } = rows;
   // A shuffled epoch's order holds every row once: its batches have the sizes of the rows in order.
   if (!fusable(trainable, opts, x, y, { order: null, batchSize })) return null;
-  const target = await checkWhole(run, x, y);
-  if (target === null) return null;
   const steps = fusedSteps(trainable, opts, x, y, target, { order: rows.order(epoch), batchSize });
   if (!steps) return null;
   run.target = target;
