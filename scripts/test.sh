@@ -17,13 +17,31 @@ fi
 passed=0
 failed=0
 log_dir=$(mktemp -d)
+# What failed, said again above the last line (CI shows a run's tail).
+recap=()
 
 # check NAME CMD...: one pass or one fail.
 check() {
   local name=$1
   shift
   echo "=== $name: $*"
-  if "$@"; then passed=$((passed + 1)); echo "=== $name: ok"; else failed=$((failed + 1)); echo "=== $name: FAILED"; fi
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "=== $name: ok"
+  else
+    failed=$((failed + 1))
+    echo "=== $name: FAILED"
+    recap+=("$name: FAILED ($*)")
+  fi
+}
+
+# failures_of LOG: a runner's own account of its failures (mocha's epilogue from `N failing`, the
+# browser suite's and the notebooks' FAIL lines with what follows them), at most 60 lines.
+failures_of() {
+  {
+    sed -n '/^ *[0-9][0-9]* failing$/,/^[0-9][0-9]* passed, [0-9][0-9]* failed/p' "$1"
+    grep -E -A6 '^ *(FAIL|not ok)' "$1"
+  } | grep -vE '^[0-9]+ passed, [0-9]+ failed' | head -n 60
 }
 
 # suite NAME CMD...: a runner that ends with `N passed, N failed`; its counts are added.
@@ -38,6 +56,7 @@ suite() {
   if [ -z "$line" ]; then
     echo "=== $name: no summary line (exit $rc)"
     failed=$((failed + 1))
+    recap+=("$name: no summary line (exit $rc); its last lines:" "$(tail -n 20 "$log_dir/$name.log")")
     return
   fi
   local p f
@@ -45,7 +64,12 @@ suite() {
   f=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
   passed=$((passed + p))
   failed=$((failed + f))
-  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); echo "=== $name: exit $rc"; fi
+  if [ "$f" -gt 0 ]; then recap+=("$name: $f failed" "$(failures_of "$log_dir/$name.log")"); fi
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    failed=$((failed + 1))
+    echo "=== $name: exit $rc"
+    recap+=("$name: exit $rc with no test failed; its last lines:" "$(tail -n 20 "$log_dir/$name.log")")
+  fi
 }
 
 check lint npx eslint .
@@ -60,5 +84,9 @@ for stage in browser notebooks; do
   if [ -f "scripts/test-$stage.sh" ]; then suite "$stage" bash "scripts/test-$stage.sh"; fi
 done
 
+if [ "${#recap[@]}" -gt 0 ]; then
+  echo "=== what failed"
+  printf '%s\n' "${recap[@]}"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
