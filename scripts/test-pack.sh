@@ -44,11 +44,12 @@ cd "$project"
 npm init -y >/dev/null || fail "npm init -y failed"
 # The packages installed in the project (every node_modules entry npm recorded).
 packages() { node -e 'const l = require("./node_modules/.package-lock.json"); console.log(Object.keys(l.packages).filter(Boolean).length)'; }
-# npm install, tried twice: a registry that drops a connection is not a failure of the package.
+# npm install from npm's cache where it has the package (npm ci filled it with the same tfjs and
+# commander), tried twice: a registry that drops a connection is not a failure of the package.
 install() {
-  npm install --no-audit --no-fund --loglevel=error "$@" >&2 && return
+  npm install --prefer-offline --no-audit --no-fund --loglevel=error "$@" >&2 && return
   echo "[pack] npm install $* failed; once more" >&2
-  npm install --no-audit --no-fund --loglevel=error "$@" >&2
+  npm install --prefer-offline --no-audit --no-fund --loglevel=error "$@" >&2
 }
 echo "[pack] npm install @tensorflow/tfjs@$TFJS_VERSION @tensorflow/tfjs-backend-wasm@$TFJS_VERSION" >&2
 install "@tensorflow/tfjs@$TFJS_VERSION" "@tensorflow/tfjs-backend-wasm@$TFJS_VERSION" || fail "npm install of tfjs failed"

@@ -25,13 +25,14 @@ check() {
   local name=$1
   shift
   echo "=== $name: $*"
-  if "$@"; then
+  "$@" 2>&1 | tee "$log_dir/$name.log"
+  if [ "${PIPESTATUS[0]}" -eq 0 ]; then
     passed=$((passed + 1))
     echo "=== $name: ok"
   else
     failed=$((failed + 1))
     echo "=== $name: FAILED"
-    recap+=("$name: FAILED ($*)")
+    recap+=("$name: FAILED ($*); its last lines:" "$(tail -n 15 "$log_dir/$name.log")")
   fi
 }
 
