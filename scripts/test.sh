@@ -19,6 +19,8 @@ failed=0
 log_dir=$(mktemp -d)
 # What failed, said again above the last line (CI shows a run's tail).
 recap=()
+# recap_tail NAME WHAT: WHAT, then the last lines of NAME's log, into the recap.
+recap_tail() { recap+=("$2; its last lines:" "$(tail -n 20 "$log_dir/$1.log")"); }
 
 # check NAME CMD...: one pass or one fail.
 check() {
@@ -32,7 +34,7 @@ check() {
   else
     failed=$((failed + 1))
     echo "=== $name: FAILED"
-    recap+=("$name: FAILED ($*); its last lines:" "$(tail -n 15 "$log_dir/$name.log")")
+    recap_tail "$name" "$name: FAILED ($*)"
   fi
 }
 
@@ -57,7 +59,7 @@ suite() {
   if [ -z "$line" ]; then
     echo "=== $name: no summary line (exit $rc)"
     failed=$((failed + 1))
-    recap+=("$name: no summary line (exit $rc); its last lines:" "$(tail -n 20 "$log_dir/$name.log")")
+    recap_tail "$name" "$name: no summary line (exit $rc)"
     return
   fi
   local p f
@@ -69,7 +71,7 @@ suite() {
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     failed=$((failed + 1))
     echo "=== $name: exit $rc"
-    recap+=("$name: exit $rc with no test failed; its last lines:" "$(tail -n 20 "$log_dir/$name.log")")
+    recap_tail "$name" "$name: exit $rc with no test failed"
   fi
 }
 

@@ -211,7 +211,6 @@ async function trainEpoch(
   const target = source.rows ? await checkWhole(run, source.rows.x, source.rows.y) : null;
   const fused = target === null ? null : fusedEpoch(run, source, target, epoch, progress, stopper);
   if (fused !== null) return fused;
-  const checkedWhole = target !== null;
   let sum = 0;
   let rows = 0;
   let index = 0;
@@ -220,7 +219,7 @@ async function trainEpoch(
     let loss: number;
     try {
       await run.opts.callbacks.batchBegin(index, batch.x.shape[0]);
-      loss = await trainBatch(run, batch, at, checkedWhole);
+      loss = await trainBatch(run, batch, at, target !== null);
     } finally {
       if (batch.owned) tf.dispose([batch.x, batch.y]);
     }
@@ -245,11 +244,11 @@ async function trainEpoch(
  * The epoch of `{ x, y }` tensor data in one kernel call, `fusedSteps` over all its batches (the
  * rows of each taken by index), where the fused step computes the run's steps and nothing between
  * two steps could see them or stop training: no batch hook among the callbacks, training not
- * stopped already. The data's shapes and values were checked whole ({@link checkWhole}, which gave
- * `target`); where they are refused the batch-by-batch loop runs instead and refuses the first bad
- * batch by name, after the batches before it, as always. Each batch's loss reaches the progress bar after the kernel. A batch whose loss or
- * gradient is not finite is refused as the loop refuses it, the steps before it kept. Returns the
- * mean loss per sequence, or null where the batch-by-batch loop runs.
+ * stopped already. `target` is what {@link checkWhole} gave for the data's shapes and values (where
+ * it refuses them, the caller runs the batch-by-batch loop, which refuses the first bad batch by
+ * name after the batches before it, as always). Each batch's loss reaches the progress bar after
+ * the kernel. A batch whose loss or gradient is not finite is refused as the loop refuses it, the
+ * steps before it kept. Returns the mean loss per sequence, or null where the batch-by-batch loop runs.
  */
 function fusedEpoch(
   run: Run,
